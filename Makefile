@@ -1,0 +1,71 @@
+# heaptrace build. `make` builds, `make test` tests, `make bench` measures.
+# V=1 shows full commands; SANITIZE=1 builds user space with ASan+UBSan.
+
+OUTPUT    ?= .output
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+PREFIX    ?= /usr/local
+ARCH      := x86
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+DEPS_STAMP := $(OUTPUT)/.deps-ok
+LIBS       := libbpf libelf libdw zlib
+WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS     ?= -g -O2
+CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
+LDLIBS     := -pthread -lbpf -lelf -ldw -lz -liberty
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_SRC    := bpf/heaptrace.bpf.c
+BPF_OBJ    := $(OUTPUT)/heaptrace.bpf.o
+SKEL       := $(OUTPUT)/heaptrace.skel.h
+LIB_SRCS   := $(filter-out user/cli.c,$(wildcard user/*.c))
+LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+LIB        := $(OUTPUT)/libheaptrace.a
+
+.PHONY: all deps test unit integration bench clean install
+all: heaptrace
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	$(Q)scripts/install-deps.sh
+	$(Q)mkdir -p $(OUTPUT) && touch $@
+
+$(OUTPUT)/heaptrace.bpf.o: $(BPF_SRC) bpf/events.h vmlinux.h | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf \
+		-Wall -Werror -c $(BPF_SRC) -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name heaptrace_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/%.o: user/%.c $(SKEL) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+heaptrace: $(OUTPUT)/cli.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(wildcard $(OUTPUT)/*.d)
+-include tests/tests.mk
+
+clean:
+	$(Q)rm -rf $(OUTPUT) heaptrace

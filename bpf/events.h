@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ABI shared by the BPF programs and user space: probe cookies, event
+ * records and loss counters. Fixed-width types only; every record starts
+ * with struct ht_event_hdr so a reader can dispatch on its type tag.
+ */
+#ifndef HEAPTRACE_EVENTS_H
+#define HEAPTRACE_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define HT_MAX_FRAMES 127
+
+/*
+ * How a probed function passes its arguments and result. One BPF program
+ * per probe kind reads the arguments according to this layout, taken from
+ * the low byte of the attachment's BPF cookie; the function's index in the
+ * user-space probe table sits above it (cookie >> 8).
+ */
+enum ht_layout {
+	HT_L_SIZE = 1,        /* p = f(size): malloc, valloc, pvalloc, new */
+	HT_L_CALLOC,          /* p = f(n, size) */
+	HT_L_REALLOC,         /* p = f(old, size) */
+	HT_L_REALLOCARRAY,    /* p = f(old, n, size) */
+	HT_L_ALIGN_SIZE,      /* p = f(align, size): memalign, aligned_alloc */
+	HT_L_POSIX_MEMALIGN,  /* int f(void **out, align, size) */
+	HT_L_FREE,            /* f(p) and f(p, ...): free, sized delete */
+	HT_L_SIZE_FLAGS,      /* p = f(size, flags): jemalloc mallocx */
+	HT_L_REALLOC_FLAGS,   /* p = f(old, size, flags): jemalloc rallocx */
+	HT_L_SIZE_ALIGN,      /* p = f(size, align): aligned operator new */
+	__HT_L_MAX,
+};
+
+#define HT_COOKIE(func_idx, layout) (((__u64)(func_idx) << 8) | (layout))
+#define HT_COOKIE_LAYOUT(c) ((__u32)((c) & 0xff))
+#define HT_COOKIE_FUNC(c) ((__u32)((c) >> 8))
+
+enum ht_event_type {
+	HT_EV_ALLOC = 1,  /* struct ht_alloc_event: an allocation or realloc */
+	HT_EV_FREE,       /* struct ht_free_event */
+	HT_EV_EXEC,       /* struct ht_event_hdr: the target ran execve() */
+};
+
+struct ht_event_hdr {
+	__u32 type;       /* enum ht_event_type */
+	__u32 tid;        /* thread that made the call */
+	__u64 ts;         /* CLOCK_MONOTONIC ns, at the call's return */
+};
+
+enum ht_alloc_flags {
+	HT_AF_STACK_TRUNCATED = 1 << 0, /* the walk hit the depth limit */
+	HT_AF_STACK_BROKEN = 1 << 1,    /* a frame could not be read */
+};
+
+/*
+ * An allocation that returned `addr`. A realloc that moved or resized a
+ * block carries the old address in `old_addr` (0 for a plain allocation):
+ * user space frees the old block and records the new one, in that order.
+ * `ips` holds `nr_ips` return addresses, innermost first: ips[0] is the
+ * return address into the function that called the allocator.
+ */
+struct ht_alloc_event {
+	struct ht_event_hdr hdr;
+	__u64 addr;
+	__u64 size;
+	__u64 old_addr;
+	__u32 func;       /* index into the user-space probe table */
+	__u16 flags;      /* enum ht_alloc_flags */
+	__u16 nr_ips;
+	__u64 ips[HT_MAX_FRAMES];
+};
+
+#define HT_ALLOC_EVENT_SIZE(nr) \
+	(sizeof(struct ht_alloc_event) - HT_MAX_FRAMES * sizeof(__u64) + (nr) * sizeof(__u64))
+
+struct ht_free_event {
+	struct ht_event_hdr hdr;
+	__u64 addr;
+	__u32 func;
+	__u32 pad;
+};
+
+/* Per-CPU counters of everything the BPF side could not record. */
+enum ht_counter {
+	HT_C_RINGBUF_FULL_ALLOC, /* allocation records dropped: ring full */
+	HT_C_RINGBUF_FULL_FREE,  /* free records dropped: ring full */
+	HT_C_NO_STATE,           /* per-thread state could not be created */
+	HT_C_STALE_CALL,         /* an entry whose return never came */
+	HT_C_NESTED,             /* calls skipped as nested in a traced call */
+	HT_C_STACK_TRUNCATED,    /* stacks cut at the depth limit */
+	HT_C_STACK_BROKEN,       /* stacks whose walk hit an unreadable frame */
+	HT_C_OUT_READ_FAIL,      /* posix_memalign result unreadable */
+	__HT_C_MAX,
+};
+
+#endif /* HEAPTRACE_EVENTS_H */

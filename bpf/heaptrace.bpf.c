@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * heaptrace probe programs.
+ *
+ * One program per probe kind, attached to many allocator functions; each
+ * attachment's BPF cookie says which function it is and how that function
+ * passes its arguments (see enum ht_layout in events.h):
+ *
+ *   ht_enter  - entry of an allocating function: remember its arguments
+ *   ht_exit   - return of an allocating function: emit the allocation with
+ *               the caller's stack, walked through frame pointers here
+ *   ht_free   - entry of a freeing function: emit the free
+ *   ht_exec   - the target called execve(): its old heap is gone
+ *
+ * A per-thread nesting depth makes each user-level call count once: glibc
+ * calls its own entry points (realloc(NULL, n) calls malloc), and only the
+ * outermost call of a thread is recorded.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u32 target_tgid = 0;
+const volatile __u32 max_depth = 64;
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+/* Loss and anomaly counters, read by user space at report time. */
+__u64 counters[__HT_C_MAX] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024); /* resized by user space */
+} events SEC(".maps");
+
+/* Per-thread state: the call in flight and a scratch record. */
+struct ht_task {
+	__u64 sp;         /* stack pointer at the outermost entry */
+	__u64 size;
+	__u64 arg;        /* realloc's old pointer, posix_memalign's out */
+	__u32 cookie_lo;  /* layout */
+	__u32 func;
+	__u32 depth;
+	__u32 pad;
+	struct ht_alloc_event ev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ht_task);
+} tasks SEC(".maps");
+
+static __always_inline void count(enum ht_counter c)
+{
+	if (c < __HT_C_MAX)
+		__sync_fetch_and_add(&counters[c], 1);
+}
+
+static __always_inline int is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+/* Wake the consumer only once enough data waits: a wakeup per record costs
+ * more than the probe itself. User space also polls on a short timer. */
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Decide whether this call is the thread's outermost traced call. A depth
+ * left over from a call whose return never came (its frame is gone: the
+ * stack pointer is no deeper than it was) is reset and counted.
+ */
+static __always_inline int nested(struct ht_task *t, __u64 sp)
+{
+	if (!t->depth)
+		return 0;
+	if (sp < t->sp)
+		return 1;
+	count(HT_C_STALE_CALL);
+	t->depth = 0;
+	return 0;
+}
+
+SEC("uprobe")
+int ht_enter(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 layout = HT_COOKIE_LAYOUT(cookie);
+	struct ht_task *t;
+
+	if (!is_target())
+		return 0;
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		count(HT_C_NO_STATE);
+		return 0;
+	}
+	if (nested(t, PT_REGS_SP(ctx))) {
+		t->depth++;
+		count(HT_C_NESTED);
+		return 0;
+	}
+
+	t->depth = 1;
+	t->sp = PT_REGS_SP(ctx);
+	t->cookie_lo = layout;
+	t->func = HT_COOKIE_FUNC(cookie);
+	t->arg = 0;
+	switch (layout) {
+	case HT_L_SIZE:
+	case HT_L_SIZE_FLAGS:
+	case HT_L_SIZE_ALIGN:
+		t->size = PT_REGS_PARM1(ctx);
+		break;
+	case HT_L_CALLOC:
+		t->size = PT_REGS_PARM1(ctx) * PT_REGS_PARM2(ctx);
+		break;
+	case HT_L_REALLOC:
+	case HT_L_REALLOC_FLAGS:
+		t->arg = PT_REGS_PARM1(ctx);
+		t->size = PT_REGS_PARM2(ctx);
+		break;
+	case HT_L_REALLOCARRAY:
+		t->arg = PT_REGS_PARM1(ctx);
+		t->size = PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
+		break;
+	case HT_L_ALIGN_SIZE:
+		t->size = PT_REGS_PARM2(ctx);
+		break;
+	case HT_L_POSIX_MEMALIGN:
+		t->arg = PT_REGS_PARM1(ctx);
+		t->size = PT_REGS_PARM3(ctx);
+		break;
+	default:
+		t->depth = 0;
+		break;
+	}
+	return 0;
+}
+
+static __always_inline void emit_free(__u64 addr, __u32 func)
+{
+	struct ht_free_event e = {};
+
+	e.hdr.type = HT_EV_FREE;
+	e.hdr.tid = (__u32)bpf_get_current_pid_tgid();
+	e.hdr.ts = bpf_ktime_get_ns();
+	e.addr = addr;
+	e.func = func;
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), rb_flags()))
+		count(HT_C_RINGBUF_FULL_FREE);
+}
+
+/*
+ * Walk the frame-pointer chain of the caller. At a function's return the
+ * instruction pointer is already in the caller and %rbp is the caller's
+ * frame: ips[0] is the return address into the caller, then each frame's
+ * saved return address at [fp + 8].
+ */
+static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct ht_alloc_event *ev)
+{
+	struct {
+		__u64 fp;
+		__u64 ret;
+	} frame;
+	__u64 fp = PT_REGS_FP(ctx);
+	__u32 n = 1, i;
+
+	ev->ips[0] = PT_REGS_IP(ctx);
+	for (i = 1; i < HT_MAX_FRAMES; i++) {
+		if (i >= max_depth) {
+			ev->flags |= HT_AF_STACK_TRUNCATED;
+			break;
+		}
+		if (!fp)
+			break;
+		if (bpf_probe_read_user(&frame, sizeof(frame), (void *)fp)) {
+			ev->flags |= HT_AF_STACK_BROKEN;
+			break;
+		}
+		if (!frame.ret)
+			break;
+		ev->ips[i] = frame.ret;
+		n = i + 1;
+		if (frame.fp <= fp)
+			break;
+		fp = frame.fp;
+	}
+	return n;
+}
+
+SEC("uretprobe")
+int ht_exit(struct pt_regs *ctx)
+{
+	struct ht_alloc_event *ev;
+	struct ht_task *t;
+	__u64 ret, addr, old = 0;
+	__u32 n;
+
+	if (!is_target())
+		return 0;
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+	if (!t || !t->depth)
+		return 0;
+	if (--t->depth)
+		return 0;
+
+	ret = PT_REGS_RC(ctx);
+	addr = ret;
+	switch (t->cookie_lo) {
+	case HT_L_POSIX_MEMALIGN:
+		if ((int)ret != 0)
+			return 0;
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)t->arg)) {
+			count(HT_C_OUT_READ_FAIL);
+			return 0;
+		}
+		break;
+	case HT_L_REALLOC:
+	case HT_L_REALLOC_FLAGS:
+	case HT_L_REALLOCARRAY:
+		old = t->arg;
+		/* realloc(p, 0) returning NULL freed p; any other NULL failed */
+		if (!ret) {
+			if (old && !t->size)
+				emit_free(old, t->func);
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	if (!addr)
+		return 0;
+
+	ev = &t->ev;
+	ev->hdr.type = HT_EV_ALLOC;
+	ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+	ev->hdr.ts = bpf_ktime_get_ns();
+	ev->addr = addr;
+	ev->size = t->size;
+	ev->old_addr = old;
+	ev->func = t->func;
+	ev->flags = 0;
+	n = walk_stack(ctx, ev);
+	ev->nr_ips = n;
+	if (ev->flags & HT_AF_STACK_TRUNCATED)
+		count(HT_C_STACK_TRUNCATED);
+	if (ev->flags & HT_AF_STACK_BROKEN)
+		count(HT_C_STACK_BROKEN);
+	if (n > HT_MAX_FRAMES)
+		n = HT_MAX_FRAMES;
+	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n), rb_flags()))
+		count(HT_C_RINGBUF_FULL_ALLOC);
+	return 0;
+}
+
+SEC("uprobe")
+int ht_free(struct pt_regs *ctx)
+{
+	__u64 addr = PT_REGS_PARM1(ctx);
+	struct ht_task *t;
+
+	if (!addr || !is_target())
+		return 0;
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+	if (t && nested(t, PT_REGS_SP(ctx))) {
+		count(HT_C_NESTED);
+		return 0;
+	}
+	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ht_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct ht_event_hdr h = {};
+
+	if (BPF_CORE_READ(p, tgid) != target_tgid)
+		return 0;
+	h.type = HT_EV_EXEC;
+	h.tid = BPF_CORE_READ(p, pid);
+	h.ts = bpf_ktime_get_ns();
+	if (bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP))
+		count(HT_C_RINGBUF_FULL_FREE);
+	return 0;
+}

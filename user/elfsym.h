@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading the ELF facts heaptrace needs from a mapped object: its type,
+ * load segments (to turn addresses into file offsets and back) and
+ * function symbols from .symtab and .dynsym (to find allocator entry
+ * points). Backed by libelf; all reads are bounded by the file's size.
+ */
+#ifndef HEAPTRACE_ELFSYM_H
+#define HEAPTRACE_ELFSYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ht_elf;
+
+struct ht_elf_sym {
+	const char *name;   /* owned by the ht_elf */
+	uint64_t vaddr;
+	uint64_t size;
+	bool global;        /* STB_GLOBAL or STB_WEAK */
+};
+
+/* Open the ELF file behind fd (the fd is duplicated). NULL + errno. */
+struct ht_elf *ht_elf__open_fd(int fd);
+void ht_elf__close(struct ht_elf *e);
+
+bool ht_elf__is_dyn(const struct ht_elf *e);  /* ET_DYN (PIE or library) */
+
+/* Find a defined function symbol; 0 or -ENOENT. */
+int ht_elf__find_func(struct ht_elf *e, const char *name, struct ht_elf_sym *out);
+
+/* Call cb for every defined function symbol (both tables, may repeat). */
+int ht_elf__foreach_func(struct ht_elf *e,
+			 int (*cb)(const struct ht_elf_sym *s, void *ctx), void *ctx);
+
+/* Virtual address -> file offset through PT_LOAD; 0 or -ENOENT. */
+int ht_elf__vaddr_to_offset(const struct ht_elf *e, uint64_t vaddr, uint64_t *off);
+
+/* File offset -> virtual address through PT_LOAD; 0 or -ENOENT. */
+int ht_elf__offset_to_vaddr(const struct ht_elf *e, uint64_t off, uint64_t *vaddr);
+
+/*
+ * Read up to len bytes of code at vaddr into buf (for decoding a function's
+ * first instructions). Returns bytes read or -errno.
+ */
+long ht_elf__read_code(const struct ht_elf *e, uint64_t vaddr, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "heap.h"
+#include "util.h"
+
+struct block {
+	uint64_t addr;  /* 0 = empty slot */
+	uint64_t size;
+	uint32_t stack;
+	uint32_t tid;
+};
+
+struct stack_rec {
+	struct ht_stats s;       /* peak_* hold the values saved at mod_epoch */
+	uint64_t mod_epoch;      /* peak epoch of the last change */
+};
+
+struct thread_rec {
+	uint32_t tid;            /* 0 = empty slot */
+	uint64_t last_addr;      /* the thread's most recent allocation */
+};
+
+struct ht_heap {
+	struct block *blocks;    /* open addressing, linear probing */
+	size_t nslots, nblocks;
+	struct thread_rec *threads;
+	size_t nthread_slots, nthreads;
+	struct stack_rec *stacks;
+	size_t nstacks, cap_stacks;
+	struct ht_stats total;
+	uint64_t unknown_frees, replaced;
+	uint64_t epoch;          /* advances at every new peak */
+};
+
+struct ht_heap *heap__new(void)
+{
+	struct ht_heap *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->nslots = 1024;
+	h->blocks = calloc(h->nslots, sizeof(*h->blocks));
+	h->nthread_slots = 64;
+	h->threads = calloc(h->nthread_slots, sizeof(*h->threads));
+	if (!h->blocks || !h->threads) {
+		heap__free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void heap__free(struct ht_heap *h)
+{
+	if (!h)
+		return;
+	free(h->blocks);
+	free(h->threads);
+	free(h->stacks);
+	free(h);
+}
+
+/* --- live blocks ------------------------------------------------------ */
+
+static size_t block_slot(const struct ht_heap *h, uint64_t addr)
+{
+	size_t mask = h->nslots - 1, i = hash_u64(addr) & mask;
+
+	while (h->blocks[i].addr && h->blocks[i].addr != addr)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int blocks_grow(struct ht_heap *h)
+{
+	struct block *old = h->blocks;
+	size_t n = h->nslots;
+
+	h->blocks = calloc(n * 2, sizeof(*h->blocks));
+	if (!h->blocks) {
+		h->blocks = old;
+		return -ENOMEM;
+	}
+	h->nslots = n * 2;
+	for (size_t i = 0; i < n; i++)
+		if (old[i].addr)
+			h->blocks[block_slot(h, old[i].addr)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Remove slot i, shifting later members of its probe run back. */
+static void block_remove(struct ht_heap *h, size_t i)
+{
+	size_t mask = h->nslots - 1, j = i;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!h->blocks[j].addr)
+			break;
+		home = hash_u64(h->blocks[j].addr) & mask;
+		/* Move j to i unless its home lies cyclically in (i, j]. */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		h->blocks[i] = h->blocks[j];
+		i = j;
+	}
+	h->blocks[i].addr = 0;
+	h->nblocks--;
+}
+
+/* --- threads ---------------------------------------------------------- */
+
+static struct thread_rec *thread_get(struct ht_heap *h, uint32_t tid, int create)
+{
+	size_t mask = h->nthread_slots - 1, i = hash_u64(tid) & mask;
+
+	while (h->threads[i].tid && h->threads[i].tid != tid)
+		i = (i + 1) & mask;
+	if (h->threads[i].tid || !create)
+		return h->threads[i].tid ? &h->threads[i] : NULL;
+	if ((h->nthreads + 1) * 2 > h->nthread_slots) {
+		struct thread_rec *old = h->threads;
+		size_t n = h->nthread_slots;
+
+		h->threads = calloc(n * 2, sizeof(*h->threads));
+		if (!h->threads) {
+			h->threads = old;
+			return NULL;
+		}
+		h->nthread_slots = n * 2;
+		for (size_t k = 0; k < n; k++)
+			if (old[k].tid)
+				*thread_get(h, old[k].tid, 1) = old[k];
+		free(old);
+		return thread_get(h, tid, 1);
+	}
+	h->threads[i].tid = tid;
+	h->nthreads++;
+	return &h->threads[i];
+}
+
+/* --- stacks and peak -------------------------------------------------- */
+
+static struct stack_rec *stack_get(struct ht_heap *h, uint32_t stack)
+{
+	size_t old = h->nstacks;
+
+	if (stack >= h->nstacks) {
+		if (grow_array((void **)&h->stacks, &h->cap_stacks, (size_t)stack + 1,
+			       sizeof(*h->stacks)))
+			return NULL;
+		memset(&h->stacks[old], 0, ((size_t)stack + 1 - old) * sizeof(*h->stacks));
+		/* New stacks had nothing live at the current peak. */
+		for (size_t i = old; i <= stack; i++)
+			h->stacks[i].mod_epoch = h->epoch;
+		h->nstacks = (size_t)stack + 1;
+	}
+	return &h->stacks[stack];
+}
+
+/* Before a stack's live values change: keep what it held at the peak. */
+static void stack_touch(struct ht_heap *h, struct stack_rec *r)
+{
+	if (r->mod_epoch == h->epoch)
+		return;
+	r->s.peak_bytes = r->s.live_bytes;
+	r->s.peak_blocks = r->s.live_blocks;
+	r->mod_epoch = h->epoch;
+}
+
+static void check_peak(struct ht_heap *h)
+{
+	if (h->total.live_bytes <= h->total.peak_bytes)
+		return;
+	h->total.peak_bytes = h->total.live_bytes;
+	h->total.peak_blocks = h->total.live_blocks;
+	h->epoch++;
+}
+
+/* --- events ----------------------------------------------------------- */
+
+static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
+{
+	size_t i = block_slot(h, addr);
+	struct block *b = &h->blocks[i];
+	struct thread_rec *t;
+	struct stack_rec *r;
+
+	if (!b->addr) {
+		h->unknown_frees++;
+		return -ENOENT;
+	}
+	r = &h->stacks[b->stack];
+	stack_touch(h, r);
+	r->s.frees++;
+	r->s.freed_bytes += b->size;
+	r->s.live_blocks--;
+	r->s.live_bytes -= b->size;
+	h->total.frees++;
+	h->total.freed_bytes += b->size;
+	h->total.live_blocks--;
+	h->total.live_bytes -= b->size;
+	if (b->tid == tid) {
+		t = thread_get(h, tid, 0);
+		if (t && t->last_addr == addr) {
+			r->s.temporary++;
+			h->total.temporary++;
+		}
+	}
+	block_remove(h, i);
+	return 0;
+}
+
+static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
+		    uint32_t tid)
+{
+	struct thread_rec *t;
+	struct stack_rec *r;
+	size_t i;
+
+	if (!addr)
+		return -EINVAL;
+	if ((h->nblocks + 1) * 4 > h->nslots * 3 && blocks_grow(h))
+		return -ENOMEM;
+	r = stack_get(h, stack);
+	t = thread_get(h, tid, 1);
+	if (!r || !t)
+		return -ENOMEM;
+	i = block_slot(h, addr);
+	if (h->blocks[i].addr) {
+		/* Its free was lost: count it, and let the new block win. */
+		h->replaced++;
+		do_free(h, addr, 0);
+		i = block_slot(h, addr);
+	}
+	h->blocks[i] = (struct block){ addr, size, stack, tid };
+	h->nblocks++;
+	stack_touch(h, r);
+	r->s.allocs++;
+	r->s.alloc_bytes += size;
+	r->s.live_blocks++;
+	r->s.live_bytes += size;
+	h->total.allocs++;
+	h->total.alloc_bytes += size;
+	h->total.live_blocks++;
+	h->total.live_bytes += size;
+	t->last_addr = addr;
+	return 0;
+}
+
+int heap__alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
+		uint32_t tid)
+{
+	int err = do_alloc(h, addr, size, stack, tid);
+
+	check_peak(h);
+	return err;
+}
+
+int heap__free_block(struct ht_heap *h, uint64_t addr, uint32_t tid)
+{
+	return do_free(h, addr, tid);
+}
+
+int heap__realloc(struct ht_heap *h, uint64_t old, uint64_t addr, uint64_t size,
+		  uint32_t stack, uint32_t tid)
+{
+	int err;
+
+	if (old)
+		do_free(h, old, tid);
+	err = do_alloc(h, addr, size, stack, tid);
+	check_peak(h);
+	return err;
+}
+
+void heap__clear_live(struct ht_heap *h)
+{
+	for (size_t i = 0; i < h->nstacks; i++) {
+		stack_touch(h, &h->stacks[i]);
+		h->stacks[i].s.live_blocks = 0;
+		h->stacks[i].s.live_bytes = 0;
+	}
+	memset(h->blocks, 0, h->nslots * sizeof(*h->blocks));
+	h->nblocks = 0;
+	h->total.live_blocks = 0;
+	h->total.live_bytes = 0;
+}
+
+uint32_t heap__nr_stacks(const struct ht_heap *h)
+{
+	return (uint32_t)h->nstacks;
+}
+
+void heap__stack_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats *out)
+{
+	const struct stack_rec *r;
+
+	memset(out, 0, sizeof(*out));
+	if (stack >= h->nstacks)
+		return;
+	r = &h->stacks[stack];
+	*out = r->s;
+	if (r->mod_epoch != h->epoch) {
+		/* Unchanged since the peak moment: what it holds now, it held then. */
+		out->peak_bytes = r->s.live_bytes;
+		out->peak_blocks = r->s.live_blocks;
+	}
+}
+
+void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
+{
+	out->s = h->total;
+	out->unknown_frees = h->unknown_frees;
+	out->replaced = h->replaced;
+}
+
+size_t heap__mem_bytes(const struct ht_heap *h)
+{
+	return sizeof(*h) + h->nslots * sizeof(*h->blocks) +
+	       h->nthread_slots * sizeof(*h->threads) + h->cap_stacks * sizeof(*h->stacks);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The heap model: live blocks by address, and per-stack statistics -
+ * allocations, frees, live memory, exact peak, temporaries.
+ *
+ * Peak is exact and O(1) per event: every time total live bytes reaches a
+ * new high the peak epoch advances; a stack saves its live values the first
+ * time it changes after the peak moment, so at any time a stack's memory
+ * at the peak is either that saved value or, if it has not changed since,
+ * its current value.
+ *
+ * A block is temporary when the thread that allocated it frees it with no
+ * other allocation by that thread in between (a realloc counts as one).
+ */
+#ifndef HEAPTRACE_HEAP_H
+#define HEAPTRACE_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ht_heap;
+
+struct ht_stats {
+	uint64_t allocs, alloc_bytes;
+	uint64_t frees, freed_bytes;
+	uint64_t live_blocks, live_bytes;
+	uint64_t peak_blocks, peak_bytes;  /* live at the moment of the total peak */
+	uint64_t temporary;
+};
+
+struct ht_heap_totals {
+	struct ht_stats s;
+	uint64_t unknown_frees;   /* frees of blocks never seen allocated */
+	uint64_t replaced;        /* allocations at an address still live */
+};
+
+struct ht_heap *heap__new(void);
+void heap__free(struct ht_heap *h);
+
+/* An allocation of size bytes at addr by thread tid, on stack. 0 or -ENOMEM. */
+int heap__alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
+		uint32_t tid);
+
+/* A free of addr by thread tid: 0, or -ENOENT for an unknown block. */
+int heap__free_block(struct ht_heap *h, uint64_t addr, uint32_t tid);
+
+/* A realloc that turned old into (addr, size): old is freed, then the new
+ * block allocated, as one event (the peak is checked once, after both).
+ * old == 0 makes it a plain allocation. 0 or -ENOMEM. */
+int heap__realloc(struct ht_heap *h, uint64_t old, uint64_t addr, uint64_t size,
+		  uint32_t stack, uint32_t tid);
+
+/* Forget every live block (the target exec'd: its old heap is gone). */
+void heap__clear_live(struct ht_heap *h);
+
+/* Number of stack ids the model has seen (ids are dense from 0). */
+uint32_t heap__nr_stacks(const struct ht_heap *h);
+
+/* Statistics of one stack, with its peak values resolved. */
+void heap__stack_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats *out);
+
+void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out);
+
+/* Bytes of memory the model uses. */
+size_t heap__mem_bytes(const struct ht_heap *h);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target's mapped objects (executable, shared libraries), kept open
+ * so that they can be read after the target exits or replaces them.
+ * Addresses are looked up by range; the table only grows (a dlclose'd
+ * object keeps its entry: stacks recorded earlier still point into it).
+ */
+#ifndef HEAPTRACE_MODULES_H
+#define HEAPTRACE_MODULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ht_elf;
+
+struct ht_module {
+	char *path;          /* as the target sees it (from /proc/PID/maps) */
+	uint64_t dev, inode;
+	int fd;              /* open file, or -1 when it could not be opened */
+	bool deleted;        /* the mapped file was deleted or replaced */
+	uint64_t bias;       /* runtime address = ELF vaddr + bias */
+	bool bias_known;
+	bool has_exec;       /* has an executable mapping */
+	struct ht_elf *elf;  /* opened on demand by modules__elf() */
+};
+
+struct ht_modules;
+
+struct ht_modules *modules__new(int pid);
+void modules__free(struct ht_modules *ms);
+
+/* Re-read /proc/PID/maps and add what is new; 0 or -errno. */
+int modules__refresh(struct ht_modules *ms);
+
+/* The module mapping addr, or NULL. */
+struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr);
+
+size_t modules__count(const struct ht_modules *ms);
+struct ht_module *modules__get(struct ht_modules *ms, size_t i);
+
+/* The module's ELF, opened once; NULL + errno when unreadable. */
+struct ht_elf *modules__elf(struct ht_module *m);
+
+/* A path through which the kernel can resolve the module's file for a
+ * uprobe (written into buf); 0 or -errno. */
+int modules__probe_path(struct ht_modules *ms, const struct ht_module *m, char *buf,
+			size_t len);
+
+#endif

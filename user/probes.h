@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading the BPF programs and attaching them to the probe points. */
+#ifndef HEAPTRACE_PROBES_H
+#define HEAPTRACE_PROBES_H
+
+#include <stdint.h>
+#include "allocators.h"
+#include "events.h"
+
+struct ht_probes;
+struct ht_modules;
+
+struct ht_probes_opts {
+	int pid;                 /* target process (thread group id) */
+	unsigned int max_depth;  /* stack frames to walk, 1..HT_MAX_FRAMES */
+	uint64_t ring_bytes;     /* ring buffer size, a power of 2 */
+};
+
+/* Open and load the BPF object for one target. NULL + errno. */
+struct ht_probes *probes__load(const struct ht_probes_opts *opts);
+
+/* Attach every point of the set (return probes first, so no call is seen
+ * entering without its return). 0 or -errno; on error nothing stays. */
+int probes__attach(struct ht_probes *p, struct ht_modules *ms,
+		   const struct ht_probe_set *set);
+
+/* The ring buffer map's fd, for the event stream. */
+int probes__ringbuf_fd(const struct ht_probes *p);
+
+/* Read the BPF side's loss counters (enum ht_counter). */
+void probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX]);
+
+size_t probes__nr_links(const struct ht_probes *p);
+
+void probes__destroy(struct ht_probes *p);
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Reports of a heap profile: text for people, JSON for scripts. */
+#ifndef HEAPTRACE_REPORT_H
+#define HEAPTRACE_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "heap.h"
+#include "session.h"
+
+struct ht_stacks;
+struct ht_symbolizer;
+
+/* Everything a report shows, gathered from a session. */
+struct ht_report_input {
+	const struct ht_heap *heap;
+	const struct ht_stacks *stacks;
+	struct ht_symbolizer *sym;
+	int pid;
+	const char *command;
+	bool exited;          /* the target has exited (live = leaked) */
+	bool execed;          /* the target exec'd another program */
+	bool exit_known;      /* exit_status is meaningful */
+	int exit_status;      /* wait status */
+	double duration_s;
+	struct ht_loss loss;
+	unsigned int top_n;   /* rows per table in the text report */
+};
+
+/* Fill an input from a session (after ht_session_stop()). */
+void report__input_from_session(struct ht_report_input *in, struct ht_session *s,
+				unsigned int top_n);
+
+int report__text(FILE *f, const struct ht_report_input *in);
+int report__json(FILE *f, const struct ht_report_input *in);
+
+/* One row per stack with its statistics, for exporters. */
+struct ht_report_row {
+	uint32_t stack;
+	struct ht_stats s;
+};
+
+/* All stacks that ever allocated; *rows is malloc'ed. -ENOMEM on failure. */
+int report__rows(const struct ht_report_input *in, struct ht_report_row **rows,
+		 size_t *n);
+
+#endif

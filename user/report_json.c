@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include "report.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+static void json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void json_stats(FILE *f, const struct ht_stats *s)
+{
+	fprintf(f, "\"allocs\": %llu, \"alloc_bytes\": %llu, \"frees\": %llu, "
+		"\"freed_bytes\": %llu, \"live_blocks\": %llu, \"live_bytes\": %llu, "
+		"\"peak_blocks\": %llu, \"peak_bytes\": %llu, \"temporary\": %llu",
+		(unsigned long long)s->allocs, (unsigned long long)s->alloc_bytes,
+		(unsigned long long)s->frees, (unsigned long long)s->freed_bytes,
+		(unsigned long long)s->live_blocks, (unsigned long long)s->live_bytes,
+		(unsigned long long)s->peak_blocks, (unsigned long long)s->peak_bytes,
+		(unsigned long long)s->temporary);
+}
+
+static void json_frames(FILE *f, const struct ht_report_input *in, uint32_t id)
+{
+	uint32_t nr = 0;
+	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
+
+	fputs("\"frames\": [", f);
+	for (uint32_t i = 0; ips && i < nr; i++) {
+		struct ht_frame fr = { .address = ips[i], .function = "[unknown]" };
+
+		symbolizer__resolve(in->sym, ips[i], &fr);
+		fputs(i ? ",\n      { \"function\": " : "\n      { \"function\": ", f);
+		json_str(f, fr.function);
+		fputs(", \"module\": ", f);
+		json_str(f, fr.module);
+		fprintf(f, ", \"address\": \"0x%llx\", \"file\": ", (unsigned long long)ips[i]);
+		json_str(f, fr.file);
+		if (fr.line)
+			fprintf(f, ", \"line\": %d }", fr.line);
+		else
+			fputs(", \"line\": null }", f);
+	}
+	fputs("]", f);
+}
+
+int report__json(FILE *f, const struct ht_report_input *in)
+{
+	const struct ht_loss *l = &in->loss;
+	struct ht_report_row *rows;
+	struct ht_heap_totals t;
+	size_t n;
+	int err;
+
+	err = report__rows(in, &rows, &n);
+	if (err)
+		return err;
+	heap__totals(in->heap, &t);
+	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->pid);
+	json_str(f, in->command);
+	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->exited ? "true" : "false",
+		in->execed ? "true" : "false");
+	if (in->exit_known && WIFEXITED(in->exit_status))
+		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
+	else if (in->exit_known && WIFSIGNALED(in->exit_status))
+		fprintf(f, ", \"signal\": %d", WTERMSIG(in->exit_status));
+	fprintf(f, " },\n  \"duration_s\": %.6f,\n  \"totals\": { ", in->duration_s);
+	json_stats(f, &t.s);
+	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
+		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
+	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
+		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
+		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
+		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"lower_bounds\": %s },\n",
+		(unsigned long long)l->counters[HT_C_RINGBUF_FULL_ALLOC],
+		(unsigned long long)l->counters[HT_C_RINGBUF_FULL_FREE],
+		(unsigned long long)l->counters[HT_C_NO_STATE],
+		(unsigned long long)l->counters[HT_C_OUT_READ_FAIL],
+		(unsigned long long)l->bad_records, (unsigned long long)l->model_errors,
+		(unsigned long long)l->counters[HT_C_STALE_CALL],
+		(unsigned long long)l->counters[HT_C_STACK_TRUNCATED],
+		(unsigned long long)l->counters[HT_C_STACK_BROKEN],
+		(unsigned long long)t.replaced, l->lost_events ? "true" : "false");
+	fputs("  \"stacks\": [", f);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",\n    { " : "\n    { ", f);
+		json_frames(f, in, rows[i].stack);
+		fputs(",\n      ", f);
+		json_stats(f, &rows[i].s);
+		fputs(" }", f);
+	}
+	fputs(" ] }\n", f);
+	free(rows);
+	return ferror(f) ? -EIO : 0;
+}

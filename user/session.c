@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "allocators.h"
+#include "heap.h"
+#include "log.h"
+#include "modules.h"
+#include "probes.h"
+#include "session.h"
+#include "stacks.h"
+#include "stream.h"
+#include "symbolize.h"
+#include "target.h"
+
+#define REFRESH_INTERVAL_NS 100000000ULL  /* re-read maps at most every 100 ms */
+
+struct ht_session {
+	struct ht_session_opts opts;
+	struct ht_target target;
+	struct ht_modules *probe_mods;  /* the objects probes were placed in */
+	struct ht_modules *mods;        /* the objects stacks point into */
+	struct ht_probe_set set;
+	struct ht_probes *probes;
+	struct ht_stream *stream;
+	struct ht_heap *heap;
+	struct ht_stacks *stacks;
+	struct ht_symbolizer *sym;
+	bool started, stopped;
+	bool launch_exec_seen;          /* the launch's own execve */
+	bool execed;                    /* the target replaced its program */
+	uint64_t start_ns, end_ns;
+	uint64_t last_refresh_ns;
+	uint64_t model_errors;
+	uint64_t frozen_bad;
+	uint64_t frozen_counters[__HT_C_MAX];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* New code addresses (a dlopen'ed library) send us back to the maps. */
+static void cover_stack(struct ht_session *s, const uint64_t *ips, uint32_t nr)
+{
+	uint64_t now;
+
+	for (uint32_t i = 0; i < nr; i++) {
+		if (modules__find(s->mods, ips[i]))
+			continue;
+		now = now_ns();
+		if (now - s->last_refresh_ns < REFRESH_INTERVAL_NS)
+			return;
+		s->last_refresh_ns = now;
+		modules__refresh(s->mods);
+		return;
+	}
+}
+
+static int on_alloc(void *ctx, const struct ht_alloc_event *e)
+{
+	struct ht_session *s = ctx;
+	uint32_t id, before = stacks__count(s->stacks);
+
+	if (stacks__intern(s->stacks, (const uint64_t *)e->ips, e->nr_ips, &id) ||
+	    heap__realloc(s->heap, e->old_addr, e->addr, e->size, id, e->hdr.tid)) {
+		s->model_errors++;
+		return 0;
+	}
+	if (stacks__count(s->stacks) != before)
+		cover_stack(s, (const uint64_t *)e->ips, e->nr_ips);
+	return 0;
+}
+
+static int on_free(void *ctx, const struct ht_free_event *e)
+{
+	struct ht_session *s = ctx;
+
+	heap__free_block(s->heap, e->addr, e->hdr.tid);
+	return 0;
+}
+
+static int on_exec(void *ctx, const struct ht_event_hdr *h)
+{
+	struct ht_session *s = ctx;
+
+	if (s->target.launched && !s->launch_exec_seen) {
+		/* The command starting: whatever came before is not its heap. */
+		s->launch_exec_seen = true;
+		heap__clear_live(s->heap);
+		return 0;
+	}
+	s->execed = true;
+	return 0;
+}
+
+static const struct ht_stream_ops stream_ops = {
+	.on_alloc = on_alloc,
+	.on_free = on_free,
+	.on_exec = on_exec,
+};
+
+static int open_target(struct ht_session *s, char *msg, size_t len)
+{
+	struct ht_launch_opts lo = { .run_as_root = s->opts.run_as_root };
+
+	if (s->opts.argv && s->opts.argv[0])
+		return target__launch(&s->target, s->opts.argv, &lo, msg, len);
+	return target__attach(&s->target, s->opts.pid, msg, len);
+}
+
+struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg,
+				   size_t len, int *errp)
+{
+	struct ht_probes_opts po = {};
+	struct ht_session *s;
+	int err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		*errp = -ENOMEM;
+		snprintf(msg, len, "out of memory");
+		return NULL;
+	}
+	s->opts = *opts;
+	s->target.pidfd = s->target.go_fd = s->target.err_fd = -1;
+	if (!s->opts.max_depth)
+		s->opts.max_depth = 64;
+	if (!s->opts.ring_bytes)
+		s->opts.ring_bytes = 16 << 20;
+
+	err = target__check_system(msg, len);
+	if (err)
+		goto err;
+	err = open_target(s, msg, len);
+	if (err)
+		goto err;
+
+	/* Find the allocators in what the target maps. */
+	s->probe_mods = modules__new(s->target.pid);
+	s->mods = modules__new(s->target.pid);
+	s->heap = heap__new();
+	s->stacks = stacks__new();
+	if (!s->probe_mods || !s->mods || !s->heap || !s->stacks) {
+		err = -ENOMEM;
+		snprintf(msg, len, "out of memory");
+		goto err;
+	}
+	err = modules__refresh(s->probe_mods);
+	if (err) {
+		snprintf(msg, len, "can't read the memory map of PID %d: %s", s->target.pid,
+			 strerror(-err));
+		goto err;
+	}
+	err = allocators__discover(s->probe_mods, &s->set);
+	if (err) {
+		snprintf(msg, len, "can't read allocator symbols: %s", strerror(-err));
+		goto err;
+	}
+	if (!s->set.n) {
+		err = -ENOENT;
+		snprintf(msg, len, "PID %d (%s) maps no known allocator (glibc malloc not found)",
+			 s->target.pid, s->target.command);
+		goto err;
+	}
+	if (!s->target.launched)
+		modules__refresh(s->mods);
+
+	/* Load the BPF programs for this target. */
+	po.pid = s->target.pid;
+	po.max_depth = s->opts.max_depth;
+	po.ring_bytes = s->opts.ring_bytes;
+	s->probes = probes__load(&po);
+	if (!s->probes) {
+		err = -errno;
+		snprintf(msg, len, "can't load BPF programs: %s", strerror(errno));
+		goto err;
+	}
+	s->stream = stream__new(probes__ringbuf_fd(s->probes), &stream_ops, s);
+	if (!s->stream) {
+		err = -errno;
+		snprintf(msg, len, "can't open ring buffer: %s", strerror(errno));
+		goto err;
+	}
+	return s;
+
+err:
+	*errp = err;
+	ht_session_close(s);
+	return NULL;
+}
+
+int ht_session_start(struct ht_session *s, char *msg, size_t len)
+{
+	int err;
+
+	err = probes__attach(s->probes, s->probe_mods, &s->set);
+	if (err) {
+		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
+		return err;
+	}
+	s->started = true;
+	s->start_ns = now_ns();
+	if (s->target.launched) {
+		err = target__start(&s->target, msg, len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int ht_session_fd(const struct ht_session *s)
+{
+	return stream__epoll_fd(s->stream);
+}
+
+/* At the launched child's exit stop: everything it did is in the ring
+ * and its maps still exist. */
+static void at_target_exit(void *ctx)
+{
+	struct ht_session *s = ctx;
+
+	stream__drain(s->stream);
+	modules__refresh(s->mods);
+}
+
+int ht_session_poll(struct ht_session *s)
+{
+	int n;
+
+	if (s->stopped)
+		return 0;
+	n = stream__drain(s->stream);
+	if (n < 0)
+		return n;
+	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
+		stream__drain(s->stream);
+	return 0;
+}
+
+bool ht_session_target_done(const struct ht_session *s)
+{
+	return s->target.exited || s->execed;
+}
+
+void ht_session_stop(struct ht_session *s)
+{
+	if (s->stopped || !s->probes)
+		return;
+	stream__drain(s->stream);
+	probes__counters(s->probes, s->frozen_counters);
+	s->frozen_bad = stream__bad_records(s->stream);
+	if (!s->target.exited)
+		modules__refresh(s->mods);
+	s->end_ns = now_ns();
+	s->stopped = true;
+	/* Probes go first: the target runs on without them. */
+	stream__free(s->stream);
+	s->stream = NULL;
+	probes__destroy(s->probes);
+	s->probes = NULL;
+}
+
+const struct ht_target *ht_session_target(const struct ht_session *s)
+{
+	return &s->target;
+}
+
+bool ht_session_execed(const struct ht_session *s)
+{
+	return s->execed;
+}
+
+const struct ht_heap *ht_session_heap(const struct ht_session *s)
+{
+	return s->heap;
+}
+
+const struct ht_stacks *ht_session_stacks(const struct ht_session *s)
+{
+	return s->stacks;
+}
+
+struct ht_symbolizer *ht_session_symbolizer(struct ht_session *s)
+{
+	struct ht_symbolizer_opts so = { .no_demangle = s->opts.no_demangle };
+
+	if (!s->sym)
+		s->sym = symbolizer__new(s->mods, &so);
+	return s->sym;
+}
+
+void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->probes)
+		probes__counters(s->probes, out->counters);
+	else
+		memcpy(out->counters, s->frozen_counters, sizeof(out->counters));
+	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
+	out->model_errors = s->model_errors;
+	out->lost_events = out->counters[HT_C_RINGBUF_FULL_ALLOC] +
+			   out->counters[HT_C_RINGBUF_FULL_FREE] +
+			   out->counters[HT_C_NO_STATE] + out->counters[HT_C_OUT_READ_FAIL] +
+			   out->bad_records + out->model_errors;
+}
+
+double ht_session_duration(const struct ht_session *s)
+{
+	uint64_t end = s->end_ns ? s->end_ns : now_ns();
+
+	return s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
+}
+
+size_t ht_session_nr_probes(const struct ht_session *s)
+{
+	return s->probes ? probes__nr_links(s->probes) : 0;
+}
+
+void ht_session_close(struct ht_session *s)
+{
+	if (!s)
+		return;
+	ht_session_stop(s);
+	stream__free(s->stream);
+	probes__destroy(s->probes);
+	target__close(&s->target);
+	symbolizer__free(s->sym);
+	allocators__free(&s->set);
+	modules__free(s->probe_mods);
+	modules__free(s->mods);
+	heap__free(s->heap);
+	stacks__free(s->stacks);
+	free(s);
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <bpf/libbpf.h>
+#include "stream.h"
+
+struct ht_stream {
+	struct ring_buffer *rb;
+	const struct ht_stream_ops *ops;
+	void *ctx;
+	uint64_t records, bad;
+};
+
+int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops,
+		   void *ctx)
+{
+	const struct ht_event_hdr *h = data;
+	const struct ht_alloc_event *a = data;
+
+	if (len < sizeof(*h))
+		return -EBADMSG;
+	switch (h->type) {
+	case HT_EV_ALLOC:
+		if (len < HT_ALLOC_EVENT_SIZE(0) || a->nr_ips > HT_MAX_FRAMES ||
+		    len < HT_ALLOC_EVENT_SIZE(a->nr_ips))
+			return -EBADMSG;
+		return ops->on_alloc ? ops->on_alloc(ctx, a) : 0;
+	case HT_EV_FREE:
+		if (len < sizeof(struct ht_free_event))
+			return -EBADMSG;
+		return ops->on_free ? ops->on_free(ctx, data) : 0;
+	case HT_EV_EXEC:
+		return ops->on_exec ? ops->on_exec(ctx, h) : 0;
+	default:
+		return -EBADMSG;
+	}
+}
+
+static int handle(void *ctx, void *data, size_t len)
+{
+	struct ht_stream *s = ctx;
+	int err = stream__decode(data, len, s->ops, s->ctx);
+
+	s->records++;
+	if (err == -EBADMSG) {
+		s->bad++;
+		return 0;
+	}
+	/* A handler error stops this drain and is reported by the caller. */
+	return err < 0 ? err : 0;
+}
+
+struct ht_stream *stream__new(int ringbuf_fd, const struct ht_stream_ops *ops, void *ctx)
+{
+	struct ht_stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->ops = ops;
+	s->ctx = ctx;
+	s->rb = ring_buffer__new(ringbuf_fd, handle, s, NULL);
+	if (!s->rb) {
+		int err = errno;
+
+		free(s);
+		errno = err;
+		return NULL;
+	}
+	return s;
+}
+
+void stream__free(struct ht_stream *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	free(s);
+}
+
+int stream__drain(struct ht_stream *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+int stream__epoll_fd(const struct ht_stream *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+uint64_t stream__records(const struct ht_stream *s)
+{
+	return s->records;
+}
+
+uint64_t stream__bad_records(const struct ht_stream *s)
+{
+	return s->bad;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Symbolization of the target's code addresses: function (demangled),
+ * source file and line, through elfutils' libdwfl (ELF symbol tables,
+ * DWARF, separate debug files found by build-id or .gnu_debuglink).
+ * Each distinct address is resolved once and cached; nothing here runs on
+ * the per-event path.
+ */
+#ifndef HEAPTRACE_SYMBOLIZE_H
+#define HEAPTRACE_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ht_modules;
+struct ht_symbolizer;
+
+struct ht_frame {
+	uint64_t address;       /* as recorded (a return address) */
+	const char *function;   /* never NULL: a name, or "module+0xoff" */
+	const char *module;     /* path as the target sees it; NULL if unmapped */
+	const char *file;       /* NULL when unknown */
+	int line;               /* 0 when unknown */
+	bool known;             /* function is a symbol, not a placeholder */
+};
+
+struct ht_symbolizer_opts {
+	bool no_demangle;
+};
+
+struct ht_symbolizer *symbolizer__new(struct ht_modules *ms,
+				      const struct ht_symbolizer_opts *opts);
+void symbolizer__free(struct ht_symbolizer *s);
+
+/* Resolve a return address (the call site is the byte before it). The
+ * strings stay valid until symbolizer__free(). 0 or -ENOMEM. */
+int symbolizer__resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out);
+
+#endif
