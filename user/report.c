@@ -19,6 +19,7 @@ void report__input_from_session(struct ht_report_input *in, struct ht_session *s
 	in->exit_known = t->launched && t->exited;
 	in->exit_status = t->exit_status;
 	in->duration_s = ht_session_duration(s);
+	in->start_unix_ns = ht_session_start_time(s);
 	ht_session_loss(s, &in->loss);
 	in->top_n = top_n;
 }

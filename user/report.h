@@ -24,6 +24,7 @@ struct ht_report_input {
 	bool exit_known;      /* exit_status is meaningful */
 	int exit_status;      /* wait status */
 	double duration_s;
+	uint64_t start_unix_ns; /* wall clock when tracing began */
 	struct ht_loss loss;
 	unsigned int top_n;   /* rows per table in the text report */
 };

@@ -32,6 +32,7 @@ struct ht_session {
 	bool launch_exec_seen;          /* the launch's own execve */
 	bool execed;                    /* the target replaced its program */
 	uint64_t start_ns, end_ns;
+	uint64_t start_unix_ns;
 	uint64_t last_refresh_ns;
 	uint64_t model_errors;
 	uint64_t frozen_bad;
@@ -43,6 +44,14 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -207,6 +216,7 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 	}
 	s->started = true;
 	s->start_ns = now_ns();
+	s->start_unix_ns = wall_ns();
 	if (s->target.launched) {
 		err = target__start(&s->target, msg, len);
 		if (err)
@@ -316,6 +326,11 @@ double ht_session_duration(const struct ht_session *s)
 	uint64_t end = s->end_ns ? s->end_ns : now_ns();
 
 	return s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
+}
+
+uint64_t ht_session_start_time(const struct ht_session *s)
+{
+	return s->start_unix_ns;
 }
 
 size_t ht_session_nr_probes(const struct ht_session *s)

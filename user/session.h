@@ -65,6 +65,8 @@ const struct ht_stacks *ht_session_stacks(const struct ht_session *s);
 struct ht_symbolizer *ht_session_symbolizer(struct ht_session *s);
 void ht_session_loss(const struct ht_session *s, struct ht_loss *out);
 double ht_session_duration(const struct ht_session *s);
+/* Wall-clock time (ns since the epoch) when tracing began. */
+uint64_t ht_session_start_time(const struct ht_session *s);
 size_t ht_session_nr_probes(const struct ht_session *s);
 
 void ht_session_close(struct ht_session *s);
