@@ -34,7 +34,7 @@ LIB_SRCS   := $(filter-out user/cli.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB        := $(OUTPUT)/libheaptrace.a
 
-.PHONY: all deps test unit integration bench clean install
+.PHONY: all deps test unit integration bench clean install demo
 all: heaptrace
 
 deps: $(DEPS_STAMP)
@@ -66,6 +66,27 @@ heaptrace: $(OUTPUT)/cli.o $(LIB)
 
 -include $(wildcard $(OUTPUT)/*.d)
 -include tests/tests.mk
+
+# Unit tests: no root, no BPF; each is a cmocka program.
+UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
+
+$(OUTPUT)/tests/test_%: tests/test_%.c $(LIB) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_TESTS)
+	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+test: unit integration
+
+# The bundled demo: a toy server with churn, a leak and a peak.
+$(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -o $@ $<
+
+demo: heaptrace $(OUTPUT)/demo
+	./heaptrace -n 3 -- $(OUTPUT)/demo
 
 clean:
 	$(Q)rm -rf $(OUTPUT) heaptrace

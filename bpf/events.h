@@ -12,6 +12,7 @@
 #endif
 
 #define HT_MAX_FRAMES 127
+#define HT_MAX_STACK_BYTES 8192  /* raw stack copied for DWARF unwinding */
 
 /*
  * How a probed function passes its arguments and result. One BPF program
@@ -58,22 +59,35 @@ enum ht_alloc_flags {
  * An allocation that returned `addr`. A realloc that moved or resized a
  * block carries the old address in `old_addr` (0 for a plain allocation):
  * user space frees the old block and records the new one, in that order.
- * `ips` holds `nr_ips` return addresses, innermost first: ips[0] is the
- * return address into the function that called the allocator.
+ *
+ * `data` holds `nr_ips` return addresses walked through frame pointers,
+ * innermost first (ips[0] is the return address into the function that
+ * called the allocator), followed by `stack_len` bytes of raw user stack
+ * copied from `sp` upwards - present only when user space asked for them,
+ * to unwind code built without frame pointers through its CFI.
+ * `sp` and `bp` are the registers at the allocator's return.
  */
 struct ht_alloc_event {
 	struct ht_event_hdr hdr;
 	__u64 addr;
 	__u64 size;
 	__u64 old_addr;
+	__u64 sp;
+	__u64 bp;
 	__u32 func;       /* index into the user-space probe table */
 	__u16 flags;      /* enum ht_alloc_flags */
 	__u16 nr_ips;
-	__u64 ips[HT_MAX_FRAMES];
+	__u32 stack_len;
+	__u32 pad;
+	__u64 ips[HT_MAX_FRAMES + HT_MAX_STACK_BYTES / 8];
 };
 
 #define HT_ALLOC_EVENT_SIZE(nr) \
-	(sizeof(struct ht_alloc_event) - HT_MAX_FRAMES * sizeof(__u64) + (nr) * sizeof(__u64))
+	(sizeof(struct ht_alloc_event) - sizeof(((struct ht_alloc_event *)0)->ips) + \
+	 (nr) * sizeof(__u64))
+
+/* The raw stack bytes that follow the addresses. */
+#define HT_ALLOC_EVENT_STACK(e) ((const __u8 *)&(e)->ips[(e)->nr_ips])
 
 struct ht_free_event {
 	struct ht_event_hdr hdr;

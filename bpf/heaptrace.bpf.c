@@ -28,6 +28,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 target_tgid = 0;
 const volatile __u32 max_depth = 64;
 const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile __u32 stack_bytes = 0;  /* raw stack to copy, multiple of 8 */
 
 /* Loss and anomaly counters, read by user space at report time. */
 __u64 counters[__HT_C_MAX] = {};
@@ -200,13 +201,41 @@ static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct ht_alloc_eve
 	return n;
 }
 
+/*
+ * Copy raw stack from sp up, right after the n addresses, for user space
+ * to unwind frames that have no frame pointer. A window that runs past
+ * the end of the stack mapping is cut back to sp's own page.
+ */
+static __always_inline __u32 copy_stack(struct ht_alloc_event *ev, __u32 n)
+{
+	__u32 len = stack_bytes, off = n * 8;
+	__u64 sp = ev->sp;
+	__u8 *dst;
+
+	if (!len)
+		return 0;
+	if (len > HT_MAX_STACK_BYTES)
+		len = HT_MAX_STACK_BYTES;
+	if (off > HT_MAX_FRAMES * 8)
+		return 0;
+	dst = (__u8 *)ev->ips + off;
+	if (!bpf_probe_read_user(dst, len, (void *)sp))
+		return len;
+	len = 4096 - (sp & 4095);
+	if (len > HT_MAX_STACK_BYTES)
+		return 0;
+	if (bpf_probe_read_user(dst, len, (void *)sp))
+		return 0;
+	return len;
+}
+
 SEC("uretprobe")
 int ht_exit(struct pt_regs *ctx)
 {
 	struct ht_alloc_event *ev;
 	struct ht_task *t;
 	__u64 ret, addr, old = 0;
-	__u32 n;
+	__u32 n, len;
 
 	if (!is_target())
 		return 0;
@@ -253,15 +282,19 @@ int ht_exit(struct pt_regs *ctx)
 	ev->old_addr = old;
 	ev->func = t->func;
 	ev->flags = 0;
+	ev->sp = PT_REGS_SP(ctx);
+	ev->bp = PT_REGS_FP(ctx);
 	n = walk_stack(ctx, ev);
+	if (n > HT_MAX_FRAMES)
+		n = HT_MAX_FRAMES;
 	ev->nr_ips = n;
 	if (ev->flags & HT_AF_STACK_TRUNCATED)
 		count(HT_C_STACK_TRUNCATED);
 	if (ev->flags & HT_AF_STACK_BROKEN)
 		count(HT_C_STACK_BROKEN);
-	if (n > HT_MAX_FRAMES)
-		n = HT_MAX_FRAMES;
-	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n), rb_flags()))
+	len = copy_stack(ev, n);
+	ev->stack_len = len;
+	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
 		count(HT_C_RINGBUF_FULL_ALLOC);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "report.h"
 #include "session.h"
+#include "target.h"
 
 #define HEAPTRACE_VERSION "0.1.0"
 
@@ -373,7 +374,7 @@ int main(int argc, char **argv)
 	}
 	if (!cfg.session.argv)
 		fprintf(stderr, "heaptrace: attached to PID %d (%s): %zu probes; Ctrl-C to stop\n",
-			cfg.session.pid, ht_session_target(s) ? "target" : "", ht_session_nr_probes(s));
+			cfg.session.pid, ht_session_target(s)->command, ht_session_nr_probes(s));
 
 	/* Trace until the target ends, a signal, or --duration. */
 	err = run_loop(s, &cfg, sfd);

@@ -68,6 +68,11 @@ void ht_elf__close(struct ht_elf *e)
 	free(e);
 }
 
+struct Elf *ht_elf__handle(const struct ht_elf *e)
+{
+	return e->elf;
+}
+
 bool ht_elf__is_dyn(const struct ht_elf *e)
 {
 	return e->type == ET_DYN;

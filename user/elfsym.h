@@ -27,6 +27,9 @@ void ht_elf__close(struct ht_elf *e);
 
 bool ht_elf__is_dyn(const struct ht_elf *e);  /* ET_DYN (PIE or library) */
 
+/* The libelf handle, for libdw (CFI); owned by e. */
+struct Elf *ht_elf__handle(const struct ht_elf *e);
+
 /* Find a defined function symbol; 0 or -ENOENT. */
 int ht_elf__find_func(struct ht_elf *e, const char *name, struct ht_elf_sym *out);
 

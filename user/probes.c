@@ -48,6 +48,7 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	p->skel->rodata->target_tgid = (uint32_t)opts->pid;
 	p->skel->rodata->max_depth = opts->max_depth;
 	p->skel->rodata->wakeup_bytes = opts->ring_bytes / 4;
+	p->skel->rodata->stack_bytes = opts->stack_bytes;
 	err = bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)opts->ring_bytes);
 	if (err)
 		goto err_destroy;

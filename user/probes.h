@@ -14,6 +14,7 @@ struct ht_probes_opts {
 	int pid;                 /* target process (thread group id) */
 	unsigned int max_depth;  /* stack frames to walk, 1..HT_MAX_FRAMES */
 	uint64_t ring_bytes;     /* ring buffer size, a power of 2 */
+	uint32_t stack_bytes;    /* raw stack copied per allocation (0: none) */
 };
 
 /* Open and load the BPF object for one target. NULL + errno. */

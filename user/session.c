@@ -14,8 +14,9 @@
 #include "stream.h"
 #include "symbolize.h"
 #include "target.h"
+#include "unwind.h"
+#include "util.h"
 
-#define REFRESH_INTERVAL_NS 100000000ULL  /* re-read maps at most every 100 ms */
 
 struct ht_session {
 	struct ht_session_opts opts;
@@ -28,12 +29,15 @@ struct ht_session {
 	struct ht_heap *heap;
 	struct ht_stacks *stacks;
 	struct ht_symbolizer *sym;
+	struct ht_unwinder *unwinder;
+	uint64_t *frames;               /* scratch for one unwound stack */
+	uint64_t *unmapped_pages;       /* code pages known not to be in a file */
+	size_t nunmapped, cap_unmapped;
 	bool started, stopped;
 	bool launch_exec_seen;          /* the launch's own execve */
 	bool execed;                    /* the target replaced its program */
 	uint64_t start_ns, end_ns;
 	uint64_t start_unix_ns;
-	uint64_t last_refresh_ns;
 	uint64_t model_errors;
 	uint64_t frozen_bad;
 	uint64_t frozen_counters[__HT_C_MAX];
@@ -55,35 +59,43 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* New code addresses (a dlopen'ed library) send us back to the maps. */
-static void cover_stack(struct ht_session *s, const uint64_t *ips, uint32_t nr)
+/*
+ * Make sure the module table covers pc: a library loaded since the last
+ * look sends us back to /proc/PID/maps. Pages found in no file (JIT code,
+ * a stack gone bad) are remembered so they don't cost a re-read each time.
+ */
+static void ensure_mapped(struct ht_session *s, uint64_t pc)
 {
-	uint64_t now;
+	uint64_t page = pc >> 12;
 
-	for (uint32_t i = 0; i < nr; i++) {
-		if (modules__find(s->mods, ips[i]))
-			continue;
-		now = now_ns();
-		if (now - s->last_refresh_ns < REFRESH_INTERVAL_NS)
-			return;
-		s->last_refresh_ns = now;
-		modules__refresh(s->mods);
+	if (modules__find(s->mods, pc))
 		return;
-	}
+	for (size_t i = 0; i < s->nunmapped; i++)
+		if (s->unmapped_pages[i] == page)
+			return;
+	modules__refresh(s->mods);
+	if (modules__find(s->mods, pc))
+		return;
+	if (s->nunmapped >= 4096)
+		s->nunmapped = 0;
+	if (!grow_array((void **)&s->unmapped_pages, &s->cap_unmapped, s->nunmapped + 1,
+			sizeof(*s->unmapped_pages)))
+		s->unmapped_pages[s->nunmapped++] = page;
 }
 
 static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 {
 	struct ht_session *s = ctx;
-	uint32_t id, before = stacks__count(s->stacks);
+	uint32_t id, n;
 
-	if (stacks__intern(s->stacks, (const uint64_t *)e->ips, e->nr_ips, &id) ||
+	for (uint32_t i = 0; i < e->nr_ips; i++)
+		ensure_mapped(s, e->ips[i]);
+	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
+	if (stacks__intern(s->stacks, s->frames, n, &id) ||
 	    heap__realloc(s->heap, e->old_addr, e->addr, e->size, id, e->hdr.tid)) {
 		s->model_errors++;
 		return 0;
 	}
-	if (stacks__count(s->stacks) != before)
-		cover_stack(s, (const uint64_t *)e->ips, e->nr_ips);
 	return 0;
 }
 
@@ -143,6 +155,12 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		s->opts.max_depth = 64;
 	if (!s->opts.ring_bytes)
 		s->opts.ring_bytes = 16 << 20;
+	if (!s->opts.unwind_set)
+		s->opts.unwind = HT_UNWIND_AUTO;
+	if (!s->opts.stack_bytes)
+		s->opts.stack_bytes = 4096;
+	if (s->opts.unwind == HT_UNWIND_FP)
+		s->opts.stack_bytes = 0;
 
 	err = target__check_system(msg, len);
 	if (err)
@@ -156,7 +174,10 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	s->mods = modules__new(s->target.pid);
 	s->heap = heap__new();
 	s->stacks = stacks__new();
-	if (!s->probe_mods || !s->mods || !s->heap || !s->stacks) {
+	s->unwinder = unwinder__new(s->mods, s->opts.unwind);
+	s->frames = calloc(HT_MAX_FRAMES + 1, sizeof(*s->frames));
+	if (!s->probe_mods || !s->mods || !s->heap || !s->stacks || !s->unwinder ||
+	    !s->frames) {
 		err = -ENOMEM;
 		snprintf(msg, len, "out of memory");
 		goto err;
@@ -185,6 +206,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.pid = s->target.pid;
 	po.max_depth = s->opts.max_depth;
 	po.ring_bytes = s->opts.ring_bytes;
+	po.stack_bytes = s->opts.stack_bytes;
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
@@ -236,8 +258,8 @@ static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
 
-	stream__drain(s->stream);
 	modules__refresh(s->mods);
+	stream__drain(s->stream);
 }
 
 int ht_session_poll(struct ht_session *s)
@@ -347,6 +369,9 @@ void ht_session_close(struct ht_session *s)
 	probes__destroy(s->probes);
 	target__close(&s->target);
 	symbolizer__free(s->sym);
+	unwinder__free(s->unwinder);
+	free(s->frames);
+	free(s->unmapped_pages);
 	allocators__free(&s->set);
 	modules__free(s->probe_mods);
 	modules__free(s->mods);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "events.h"
+#include "unwind.h"
 
 struct ht_session;
 struct ht_heap;
@@ -27,6 +28,9 @@ struct ht_session_opts {
 	uint64_t ring_bytes;     /* ring buffer size (power of 2); 0 = 16 MiB */
 	bool run_as_root;        /* launch: keep root under sudo */
 	bool no_demangle;
+	enum ht_unwind_mode unwind;  /* default HT_UNWIND_AUTO */
+	bool unwind_set;             /* unwind was chosen (else the default) */
+	uint32_t stack_bytes;        /* stack window for CFI; 0 = 4096 */
 };
 
 /* What the BPF side and the stream could not record. */

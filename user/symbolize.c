@@ -108,11 +108,23 @@ static void report_module(struct ht_symbolizer *s, struct ht_module *m)
 
 static char *demangle(const struct ht_symbolizer *s, const char *name)
 {
-	char *d = NULL;
+	const char *at = strchr(name, '@');
+	char *d = NULL, *plain = NULL;
+
+	/* "__libc_start_main@@GLIBC_2.34": the version is not the name. */
+	if (at && at != name) {
+		plain = strndup(name, (size_t)(at - name));
+		if (plain)
+			name = plain;
+	}
 
 	if (!s->opts.no_demangle && (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
 		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
-	return d ? d : strdup(name);
+	if (!d)
+		d = plain ? plain : strdup(name);
+	else
+		free(plain);
+	return d;
 }
 
 static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *f)

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests of stack interning, the maps parser and event decoding. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "procmaps.h"
+#include "stacks.h"
+#include "stream.h"
+
+static void identical_stacks_share_one_id(void **state)
+{
+	struct ht_stacks *s = stacks__new();
+	uint64_t a[] = { 1, 2, 3 }, b[] = { 1, 2, 3 }, c[] = { 1, 2 }, d[] = { 3, 2, 1 };
+	uint32_t ia, ib, ic, id, nr;
+
+	assert_non_null(s);
+	assert_int_equal(stacks__intern(s, a, 3, &ia), 0);
+	assert_int_equal(stacks__intern(s, b, 3, &ib), 0);
+	assert_int_equal(stacks__intern(s, c, 2, &ic), 0);
+	assert_int_equal(stacks__intern(s, d, 3, &id), 0);
+	assert_int_equal(ia, ib);
+	assert_int_not_equal(ia, ic);
+	assert_int_not_equal(ia, id);
+	assert_int_equal(stacks__count(s), 3);
+	assert_memory_equal(stacks__get(s, ic, &nr), c, sizeof(c));
+	assert_int_equal(nr, 2);
+	assert_null(stacks__get(s, 99, &nr));
+	stacks__free(s);
+}
+
+static void many_stacks_keep_their_ids_across_growth(void **state)
+{
+	struct ht_stacks *s = stacks__new();
+	uint64_t ips[4];
+	uint32_t id, nr;
+
+	for (uint32_t i = 0; i < 50000; i++) {
+		ips[0] = i;
+		ips[1] = i * 7;
+		ips[2] = 42;
+		ips[3] = i ^ 0x5555;
+		assert_int_equal(stacks__intern(s, ips, 1 + i % 4, &id), 0);
+		assert_int_equal(id, i);
+	}
+	for (uint32_t i = 0; i < 50000; i += 997) {
+		const uint64_t *p = stacks__get(s, i, &nr);
+
+		assert_int_equal(nr, 1 + i % 4);
+		assert_int_equal(p[0], i);
+		ips[0] = i;
+		ips[1] = i * 7;
+		ips[2] = 42;
+		ips[3] = i ^ 0x5555;
+		assert_int_equal(stacks__intern(s, ips, 1 + i % 4, &id), 0);
+		assert_int_equal(id, i);
+	}
+	stacks__free(s);
+}
+
+static void empty_stack_is_a_stack(void **state)
+{
+	struct ht_stacks *s = stacks__new();
+	uint32_t a, b, nr = 7;
+
+	assert_int_equal(stacks__intern(s, NULL, 0, &a), 0);
+	assert_int_equal(stacks__intern(s, NULL, 0, &b), 0);
+	assert_int_equal(a, b);
+	assert_non_null(stacks__get(s, a, &nr));
+	assert_int_equal(nr, 0);
+	stacks__free(s);
+}
+
+static void maps_line_with_path_parses(void **state)
+{
+	char line[] = "7f1b28683000-7f1b286a9000 r-xp 00028000 fe:00 1049083    "
+		      "/usr/lib/x86_64-linux-gnu/libc.so.6\n";
+	struct ht_map m;
+
+	assert_int_equal(procmaps__parse_line(line, &m), 0);
+	assert_int_equal(m.start, 0x7f1b28683000ULL);
+	assert_int_equal(m.end, 0x7f1b286a9000ULL);
+	assert_int_equal(m.offset, 0x28000);
+	assert_int_equal(m.dev_major, 0xfe);
+	assert_int_equal(m.dev_minor, 0);
+	assert_int_equal(m.inode, 1049083);
+	assert_true(m.exec);
+	assert_true(m.read);
+	assert_string_equal(m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+	assert_true(procmaps__is_file(&m));
+}
+
+static void maps_anonymous_and_special_lines_are_not_files(void **state)
+{
+	char anon[] = "7ffd1000-7ffd2000 rw-p 00000000 00:00 0 ";
+	char heap[] = "55d0c000-55d2d000 rw-p 00000000 00:00 0                          [heap]";
+	struct ht_map m;
+
+	assert_int_equal(procmaps__parse_line(anon, &m), 0);
+	assert_false(procmaps__is_file(&m));
+	assert_string_equal(m.path, "");
+	assert_int_equal(procmaps__parse_line(heap, &m), 0);
+	assert_false(procmaps__is_file(&m));
+	assert_false(m.exec);
+}
+
+static void maps_deleted_path_keeps_suffix(void **state)
+{
+	char line[] = "400000-401000 r-xp 00000000 08:01 77 /tmp/app (deleted)";
+	struct ht_map m;
+
+	assert_int_equal(procmaps__parse_line(line, &m), 0);
+	assert_string_equal(m.path, "/tmp/app (deleted)");
+}
+
+static void maps_malformed_lines_are_rejected(void **state)
+{
+	const char *bad[] = {
+		"", "zzzz", "1000-", "1000-2000", "2000-1000 r-xp 0 00:00 0",
+		"1000-2000 r-x 0 00:00 0", "1000-2000 r-xp zz 00:00 0",
+		"1000-2000 r-xp 0 00 0", "1000-2000 r-xp 0 00:00 x",
+		"1000-2000 r-xp 0 fffffffff:00 1 /a",
+		"ffffffffffffffffffff-1 r-xp 0 00:00 0",
+	};
+	struct ht_map m;
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		assert_int_equal(procmaps__parse_line(buf, &m), -EINVAL);
+	}
+}
+
+struct seen {
+	int allocs, frees, execs;
+	uint64_t last_addr;
+	uint16_t last_nr;
+};
+
+static int on_alloc(void *ctx, const struct ht_alloc_event *e)
+{
+	struct seen *s = ctx;
+
+	s->allocs++;
+	s->last_addr = e->addr;
+	s->last_nr = e->nr_ips;
+	return 0;
+}
+
+static int on_free(void *ctx, const struct ht_free_event *e)
+{
+	((struct seen *)ctx)->frees++;
+	return 0;
+}
+
+static int on_exec(void *ctx, const struct ht_event_hdr *h)
+{
+	((struct seen *)ctx)->execs++;
+	return 0;
+}
+
+static const struct ht_stream_ops ops = { on_alloc, on_free, on_exec };
+
+static void decode_accepts_well_formed_records(void **state)
+{
+	struct ht_alloc_event a = { .hdr.type = HT_EV_ALLOC, .addr = 0x1234, .nr_ips = 3 };
+	struct ht_free_event f = { .hdr.type = HT_EV_FREE, .addr = 0x1234 };
+	struct ht_event_hdr x = { .type = HT_EV_EXEC };
+	struct seen s = {};
+
+	assert_int_equal(stream__decode(&a, HT_ALLOC_EVENT_SIZE(3), &ops, &s), 0);
+	assert_int_equal(stream__decode(&f, sizeof(f), &ops, &s), 0);
+	assert_int_equal(stream__decode(&x, sizeof(x), &ops, &s), 0);
+	assert_int_equal(s.allocs, 1);
+	assert_int_equal(s.last_addr, 0x1234);
+	assert_int_equal(s.last_nr, 3);
+	assert_int_equal(s.frees, 1);
+	assert_int_equal(s.execs, 1);
+}
+
+static void decode_rejects_truncated_and_unknown_records(void **state)
+{
+	struct ht_alloc_event a = { .hdr.type = HT_EV_ALLOC, .nr_ips = 3 };
+	struct ht_free_event f = { .hdr.type = HT_EV_FREE };
+	struct ht_event_hdr x = { .type = 99 };
+	struct seen s = {};
+
+	assert_int_equal(stream__decode(&a, HT_ALLOC_EVENT_SIZE(2), &ops, &s), -EBADMSG);
+	a.nr_ips = HT_MAX_FRAMES + 1;
+	assert_int_equal(stream__decode(&a, sizeof(a), &ops, &s), -EBADMSG);
+	assert_int_equal(stream__decode(&f, sizeof(f) - 1, &ops, &s), -EBADMSG);
+	assert_int_equal(stream__decode(&x, sizeof(x), &ops, &s), -EBADMSG);
+	assert_int_equal(stream__decode(&x, 3, &ops, &s), -EBADMSG);
+	assert_int_equal(s.allocs + s.frees + s.execs, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(identical_stacks_share_one_id),
+		cmocka_unit_test(many_stacks_keep_their_ids_across_growth),
+		cmocka_unit_test(empty_stack_is_a_stack),
+		cmocka_unit_test(maps_line_with_path_parses),
+		cmocka_unit_test(maps_anonymous_and_special_lines_are_not_files),
+		cmocka_unit_test(maps_deleted_path_keeps_suffix),
+		cmocka_unit_test(maps_malformed_lines_are_rejected),
+		cmocka_unit_test(decode_accepts_well_formed_records),
+		cmocka_unit_test(decode_rejects_truncated_and_unknown_records),
+	};
+
+	return cmocka_run_group_tests_name("stacks, maps, events", tests, NULL, NULL);
+}

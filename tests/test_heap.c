@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests of the heap model: exact accounting on hand-made event runs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "heap.h"
+
+#define T1 101
+#define T2 102
+
+static int setup(void **state)
+{
+	*state = heap__new();
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	heap__free(*state);
+	return 0;
+}
+
+static struct ht_stats stats(struct ht_heap *h, uint32_t stack)
+{
+	struct ht_stats s;
+
+	heap__stack_stats(h, stack, &s);
+	return s;
+}
+
+static struct ht_heap_totals totals(struct ht_heap *h)
+{
+	struct ht_heap_totals t;
+
+	heap__totals(h, &t);
+	return t;
+}
+
+static void kept_allocations_are_live_on_their_stack(void **state)
+{
+	struct ht_heap *h = *state;
+
+	for (uint64_t i = 0; i < 1000; i++)
+		assert_int_equal(heap__alloc(h, 0x1000 + i * 128, 100, 3, T1), 0);
+	assert_int_equal(stats(h, 3).allocs, 1000);
+	assert_int_equal(stats(h, 3).live_blocks, 1000);
+	assert_int_equal(stats(h, 3).live_bytes, 100000);
+	assert_int_equal(stats(h, 3).frees, 0);
+	assert_int_equal(stats(h, 0).allocs, 0);
+	assert_int_equal(totals(h).s.live_bytes, 100000);
+	assert_int_equal(totals(h).s.peak_bytes, 100000);
+	assert_int_equal(totals(h).s.peak_blocks, 1000);
+}
+
+static void alloc_then_free_by_same_thread_is_temporary(void **state)
+{
+	struct ht_heap *h = *state;
+
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(heap__alloc(h, 0x5000, 64, 1, T1), 0);
+		assert_int_equal(heap__free_block(h, 0x5000, T1), 0);
+	}
+	assert_int_equal(stats(h, 1).allocs, 500);
+	assert_int_equal(stats(h, 1).frees, 500);
+	assert_int_equal(stats(h, 1).freed_bytes, 32000);
+	assert_int_equal(stats(h, 1).temporary, 500);
+	assert_int_equal(stats(h, 1).live_blocks, 0);
+	assert_int_equal(totals(h).s.temporary, 500);
+	assert_int_equal(totals(h).s.peak_bytes, 64);
+}
+
+static void free_after_another_allocation_is_not_temporary(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x100, 10, 0, T1);
+	heap__alloc(h, 0x200, 20, 1, T1);
+	heap__free_block(h, 0x100, T1);  /* another alloc came in between */
+	heap__free_block(h, 0x200, T1);  /* the thread's last alloc: temporary */
+	assert_int_equal(stats(h, 0).temporary, 0);
+	assert_int_equal(stats(h, 1).temporary, 1);
+}
+
+static void free_by_another_thread_counts_on_alloc_stack_not_temporary(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x100, 48, 7, T1);
+	assert_int_equal(heap__free_block(h, 0x100, T2), 0);
+	assert_int_equal(stats(h, 7).frees, 1);
+	assert_int_equal(stats(h, 7).freed_bytes, 48);
+	assert_int_equal(stats(h, 7).temporary, 0);
+}
+
+static void free_of_unknown_block_is_counted_and_ignored(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x100, 8, 0, T1);
+	assert_int_equal(heap__free_block(h, 0x999, T1), -ENOENT);
+	assert_int_equal(totals(h).unknown_frees, 1);
+	assert_int_equal(totals(h).s.frees, 0);
+	assert_int_equal(totals(h).s.live_bytes, 8);
+}
+
+static void realloc_frees_old_on_its_stack_and_allocates_on_realloc_stack(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x100, 16, 0, T1);
+	heap__alloc(h, 0x900, 1, 5, T1);
+	assert_int_equal(heap__realloc(h, 0x100, 0x200, 32, 1, T1), 0);
+	assert_int_equal(stats(h, 0).frees, 1);
+	assert_int_equal(stats(h, 0).freed_bytes, 16);
+	assert_int_equal(stats(h, 0).live_bytes, 0);
+	assert_int_equal(stats(h, 1).allocs, 1);
+	assert_int_equal(stats(h, 1).live_bytes, 32);
+	assert_int_equal(totals(h).s.live_bytes, 33);
+	assert_int_equal(totals(h).s.allocs, 3);
+}
+
+static void realloc_chain_grows_one_block(void **state)
+{
+	struct ht_heap *h = *state;
+	uint64_t addr = 0, size;
+
+	for (size = 16; size <= 4096; size *= 2) {
+		uint64_t next = 0x10000 + size;
+
+		heap__realloc(h, addr, next, size, 2, T1);
+		addr = next;
+	}
+	assert_int_equal(stats(h, 2).allocs, 9);
+	assert_int_equal(stats(h, 2).alloc_bytes, 8176);
+	assert_int_equal(stats(h, 2).frees, 8);
+	assert_int_equal(stats(h, 2).freed_bytes, 4080);
+	assert_int_equal(stats(h, 2).live_blocks, 1);
+	assert_int_equal(stats(h, 2).live_bytes, 4096);
+	/* A realloc moves memory as one step: peak is the largest block, not
+	 * old + new. */
+	assert_int_equal(totals(h).s.peak_bytes, 4096);
+}
+
+static void realloc_in_place_keeps_one_block(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x100, 10, 0, T1);
+	heap__realloc(h, 0x100, 0x100, 100, 1, T1);
+	assert_int_equal(totals(h).s.live_blocks, 1);
+	assert_int_equal(totals(h).s.live_bytes, 100);
+	assert_int_equal(stats(h, 0).live_bytes, 0);
+	assert_int_equal(stats(h, 1).live_bytes, 100);
+}
+
+static void peak_is_exact_per_stack_at_moment_of_highest_total(void **state)
+{
+	struct ht_heap *h = *state;
+	uint64_t i;
+
+	/* stack 0 holds 300 throughout; stack 1 peaks with 1000 then drops to
+	 * 0; stack 2 grows to 500 after the peak, which stays lower. */
+	heap__alloc(h, 0x10, 300, 0, T1);
+	for (i = 0; i < 10; i++)
+		heap__alloc(h, 0x1000 + i, 100, 1, T1);
+	for (i = 0; i < 10; i++)
+		heap__free_block(h, 0x1000 + i, T1);
+	for (i = 0; i < 5; i++)
+		heap__alloc(h, 0x2000 + i, 100, 2, T2);
+	assert_int_equal(totals(h).s.peak_bytes, 1300);
+	assert_int_equal(totals(h).s.peak_blocks, 11);
+	assert_int_equal(stats(h, 0).peak_bytes, 300);
+	assert_int_equal(stats(h, 0).peak_blocks, 1);
+	assert_int_equal(stats(h, 1).peak_bytes, 1000);
+	assert_int_equal(stats(h, 1).peak_blocks, 10);
+	assert_int_equal(stats(h, 2).peak_bytes, 0);
+	assert_int_equal(stats(h, 2).live_bytes, 500);
+}
+
+static void later_higher_peak_replaces_earlier_one(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x10, 1000, 0, T1);   /* peak 1: 1000, all stack 0 */
+	heap__free_block(h, 0x10, T1);
+	heap__alloc(h, 0x20, 700, 1, T1);
+	heap__alloc(h, 0x30, 700, 2, T1);    /* peak 2: 1400 */
+	heap__free_block(h, 0x20, T1);
+	assert_int_equal(totals(h).s.peak_bytes, 1400);
+	assert_int_equal(stats(h, 0).peak_bytes, 0);
+	assert_int_equal(stats(h, 1).peak_bytes, 700);
+	assert_int_equal(stats(h, 2).peak_bytes, 700);
+}
+
+static void equal_total_later_does_not_move_peak(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x10, 100, 0, T1);
+	heap__free_block(h, 0x10, T1);
+	heap__alloc(h, 0x20, 100, 1, T1);    /* same total: first moment wins */
+	assert_int_equal(stats(h, 0).peak_bytes, 100);
+	assert_int_equal(stats(h, 1).peak_bytes, 0);
+}
+
+static void allocation_over_live_address_replaces_and_counts(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x10, 100, 0, T1);
+	heap__alloc(h, 0x10, 50, 1, T1);     /* the free in between was lost */
+	assert_int_equal(totals(h).replaced, 1);
+	assert_int_equal(totals(h).s.live_blocks, 1);
+	assert_int_equal(totals(h).s.live_bytes, 50);
+	assert_int_equal(stats(h, 0).frees, 1);
+}
+
+static void many_blocks_survive_table_growth_and_removal(void **state)
+{
+	struct ht_heap *h = *state;
+	const uint64_t n = 200000;
+
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(heap__alloc(h, 0x100000 + i * 16, 1, (uint32_t)(i % 7), T1), 0);
+	for (uint64_t i = 0; i < n; i += 2)
+		assert_int_equal(heap__free_block(h, 0x100000 + i * 16, T2), 0);
+	for (uint64_t i = 1; i < n; i += 2)
+		assert_int_equal(heap__free_block(h, 0x100000 + i * 16, T2), 0);
+	assert_int_equal(totals(h).s.live_blocks, 0);
+	assert_int_equal(totals(h).s.frees, n);
+	assert_int_equal(totals(h).unknown_frees, 0);
+	assert_int_equal(totals(h).s.peak_blocks, n);
+}
+
+static void clear_live_forgets_blocks_but_keeps_history(void **state)
+{
+	struct ht_heap *h = *state;
+
+	heap__alloc(h, 0x10, 100, 0, T1);
+	heap__clear_live(h);
+	assert_int_equal(totals(h).s.live_bytes, 0);
+	assert_int_equal(stats(h, 0).live_bytes, 0);
+	assert_int_equal(stats(h, 0).allocs, 1);
+	assert_int_equal(stats(h, 0).peak_bytes, 100);
+	assert_int_equal(heap__free_block(h, 0x10, T1), -ENOENT);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(kept_allocations_are_live_on_their_stack),
+		T(alloc_then_free_by_same_thread_is_temporary),
+		T(free_after_another_allocation_is_not_temporary),
+		T(free_by_another_thread_counts_on_alloc_stack_not_temporary),
+		T(free_of_unknown_block_is_counted_and_ignored),
+		T(realloc_frees_old_on_its_stack_and_allocates_on_realloc_stack),
+		T(realloc_chain_grows_one_block),
+		T(realloc_in_place_keeps_one_block),
+		T(peak_is_exact_per_stack_at_moment_of_highest_total),
+		T(later_higher_peak_replaces_earlier_one),
+		T(equal_total_later_does_not_move_peak),
+		T(allocation_over_live_address_replaces_and_counts),
+		T(many_blocks_survive_table_growth_and_removal),
+		T(clear_live_forgets_blocks_but_keeps_history),
+	};
+
+	return cmocka_run_group_tests_name("heap model", tests, NULL, NULL);
+}

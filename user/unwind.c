@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include "elfsym.h"
+#include "modules.h"
+#include "unwind.h"
+#include "util.h"
+
+/* x86-64 DWARF register numbers. */
+#define REG_RBP 6
+#define REG_RSP 7
+#define REG_RA 16
+
+enum bp_rule { BP_SAME, BP_AT_CFA, BP_UNDEF };
+
+/* How to leave a frame at one pc: CFA = reg + off; RA at CFA + ra_off. */
+struct rule {
+	uint64_t key;      /* lookup address; 0 = empty slot */
+	bool ok;
+	uint8_t cfa_reg;   /* REG_RSP or REG_RBP */
+	uint8_t bp;        /* enum bp_rule */
+	int64_t cfa_off, ra_off, bp_off;
+};
+
+struct mod_cfi {
+	Dwarf_CFI *cfi;
+	bool tried;
+};
+
+struct ht_unwinder {
+	struct ht_modules *ms;
+	enum ht_unwind_mode mode;
+	struct mod_cfi *cfis;
+	size_t ncfis;
+	struct rule *rules;   /* open addressing cache */
+	size_t nslots, nrules;
+};
+
+struct ht_unwinder *unwinder__new(struct ht_modules *ms, enum ht_unwind_mode mode)
+{
+	struct ht_unwinder *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->ms = ms;
+	u->mode = mode;
+	u->nslots = 4096;
+	u->rules = calloc(u->nslots, sizeof(*u->rules));
+	if (!u->rules) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+void unwinder__free(struct ht_unwinder *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->ncfis; i++)
+		if (u->cfis[i].cfi)
+			dwarf_cfi_end(u->cfis[i].cfi);
+	free(u->cfis);
+	free(u->rules);
+	free(u);
+}
+
+static Dwarf_CFI *module_cfi(struct ht_unwinder *u, struct ht_module *m)
+{
+	size_t n = modules__count(u->ms), idx = 0;
+	struct ht_elf *e;
+
+	while (idx < n && modules__get(u->ms, idx) != m)
+		idx++;
+	if (idx >= n)
+		return NULL;
+	if (n > u->ncfis) {
+		struct mod_cfi *c = realloc(u->cfis, n * sizeof(*c));
+
+		if (!c)
+			return NULL;
+		memset(c + u->ncfis, 0, (n - u->ncfis) * sizeof(*c));
+		u->cfis = c;
+		u->ncfis = n;
+	}
+	if (!u->cfis[idx].tried) {
+		u->cfis[idx].tried = true;
+		e = modules__elf(m);
+		if (e)
+			u->cfis[idx].cfi = dwarf_getcfi_elf((Elf *)ht_elf__handle(e));
+	}
+	return u->cfis[idx].cfi;
+}
+
+/* The address a register is saved at, as CFA + offset; false otherwise. */
+static bool saved_at_cfa(const Dwarf_Op *ops, size_t nops, int64_t *off)
+{
+	if (nops == 1 && ops[0].atom == DW_OP_call_frame_cfa) {
+		*off = 0;
+		return true;
+	}
+	if (nops == 2 && ops[0].atom == DW_OP_call_frame_cfa &&
+	    ops[1].atom == DW_OP_plus_uconst) {
+		*off = (int64_t)ops[1].number;
+		return true;
+	}
+	return false;
+}
+
+static void compute_rule(struct ht_unwinder *u, uint64_t addr, struct rule *r)
+{
+	struct ht_module *m = modules__find(u->ms, addr);
+	Dwarf_Op mem[3], *ops;
+	Dwarf_Frame *frame;
+	Dwarf_CFI *cfi;
+	size_t nops;
+
+	r->ok = false;
+	if (!m || !m->bias_known)
+		return;
+	cfi = module_cfi(u, m);
+	if (!cfi || dwarf_cfi_addrframe(cfi, addr - m->bias, &frame))
+		return;
+	if (dwarf_frame_cfa(frame, &ops, &nops) || nops != 1)
+		goto out;
+	if (ops[0].atom == DW_OP_breg7 || ops[0].atom == DW_OP_breg6) {
+		r->cfa_reg = ops[0].atom == DW_OP_breg7 ? REG_RSP : REG_RBP;
+		r->cfa_off = (int64_t)ops[0].number;
+	} else if (ops[0].atom == DW_OP_bregx &&
+		   (ops[0].number == REG_RSP || ops[0].number == REG_RBP)) {
+		r->cfa_reg = (uint8_t)ops[0].number;
+		r->cfa_off = (int64_t)ops[0].number2;
+	} else {
+		goto out;
+	}
+	if (dwarf_frame_register(frame, REG_RA, mem, &ops, &nops) ||
+	    !saved_at_cfa(ops, nops, &r->ra_off))
+		goto out;
+	if (dwarf_frame_register(frame, REG_RBP, mem, &ops, &nops))
+		goto out;
+	if (nops == 0)
+		r->bp = ops ? BP_UNDEF : BP_SAME;
+	else if (saved_at_cfa(ops, nops, &r->bp_off))
+		r->bp = BP_AT_CFA;
+	else
+		r->bp = BP_UNDEF;
+	r->ok = true;
+out:
+	free(frame);
+}
+
+static const struct rule *lookup_rule(struct ht_unwinder *u, uint64_t addr)
+{
+	size_t mask = u->nslots - 1, i = hash_u64(addr) & mask;
+
+	while (u->rules[i].key && u->rules[i].key != addr)
+		i = (i + 1) & mask;
+	if (u->rules[i].key)
+		return &u->rules[i];
+	if ((u->nrules + 1) * 2 > u->nslots) {
+		/* A full cache starts over rather than growing without bound. */
+		memset(u->rules, 0, u->nslots * sizeof(*u->rules));
+		u->nrules = 0;
+		i = hash_u64(addr) & mask;
+	}
+	u->rules[i].key = addr;
+	compute_rule(u, addr, &u->rules[i]);
+	u->nrules++;
+	return &u->rules[i];
+}
+
+struct window {
+	uint64_t base;
+	const uint8_t *bytes;
+	uint32_t len;
+};
+
+static bool read_word(const struct window *w, uint64_t addr, uint64_t *out)
+{
+	if (addr < w->base || addr - w->base > (uint64_t)w->len - 8 || w->len < 8)
+		return false;
+	memcpy(out, w->bytes + (addr - w->base), 8);
+	return true;
+}
+
+/*
+ * After splicing the frame-pointer chain: the state at its last frame, to
+ * go on with CFI where the chain stopped (it breaks at the first caller
+ * without a frame pointer, e.g. __libc_start_call_main). Frame k's return
+ * address sat at fp[k-1] + 8, so its stack pointer is fp[k-1] + 16 and
+ * its rbp is the value saved at fp[k-1].
+ */
+static bool chain_end_state(const struct window *w, const struct ht_alloc_event *e,
+			    uint64_t *sp, uint64_t *bp)
+{
+	uint64_t fp = e->bp, next;
+
+	for (uint32_t k = 1; k + 1 < e->nr_ips; k++) {
+		if (!read_word(w, fp, &next))
+			return false;
+		fp = next;
+	}
+	if (!read_word(w, fp, &next))
+		return false;
+	*sp = fp + 16;
+	*bp = next;
+	return true;
+}
+
+uint32_t unwinder__unwind(struct ht_unwinder *u, const struct ht_alloc_event *e,
+			  uint64_t *out, uint32_t max)
+{
+	struct window w = { e->sp, HT_ALLOC_EVENT_STACK(e), e->stack_len };
+	uint64_t pc = e->ips[0], sp = e->sp, bp = e->bp, cfa, ra;
+	bool spliced = false;
+	uint32_t n = 0, i;
+
+	if (!e->nr_ips || !max)
+		return 0;
+	if (u->mode == HT_UNWIND_FP || !e->stack_len)
+		goto fp_only;
+	out[n++] = pc;
+	while (n < max) {
+		/* Frame 0 is at its pc (the allocator just returned); callers
+		 * are mid-call, at the byte before their return address. */
+		const struct rule *r = lookup_rule(u, n == 1 ? pc : pc - 1);
+
+		if (!r->ok)
+			break;
+		if (r->cfa_reg == REG_RBP && bp == e->bp && !spliced &&
+		    u->mode == HT_UNWIND_AUTO) {
+			/* A frame-pointer frame on the chain BPF walked: that walk
+			 * is right from here; resume CFI where it stopped. */
+			for (i = 1; i < e->nr_ips && n < max; i++)
+				out[n++] = e->ips[i];
+			spliced = true;
+			if (e->nr_ips < 2 || !chain_end_state(&w, e, &sp, &bp))
+				return n;
+			pc = e->ips[e->nr_ips - 1];
+			continue;
+		}
+		cfa = (r->cfa_reg == REG_RSP ? sp : bp) + (uint64_t)r->cfa_off;
+		if (!read_word(&w, cfa + (uint64_t)r->ra_off, &ra) || !ra)
+			break;
+		if (r->bp == BP_AT_CFA && !read_word(&w, cfa + (uint64_t)r->bp_off, &bp))
+			break;
+		if (cfa <= sp)
+			break;
+		sp = cfa;
+		pc = ra;
+		out[n++] = pc;
+	}
+	/* CFI ran out (window end, unknown code). If rbp still holds what it
+	 * held at the return, the chain BPF walked from it is the best
+	 * continuation there is - the same a frame-pointer walk would give. */
+	if (n == 1)
+		goto fp_only;
+	if (bp == e->bp && !spliced)
+		for (i = 1; i < e->nr_ips && n < max; i++)
+			out[n++] = e->ips[i];
+	return n;
+
+fp_only:
+	for (n = 0; n < e->nr_ips && n < max; n++)
+		out[n] = e->ips[n];
+	return n;
+}
