@@ -53,6 +53,13 @@ static const char usage_text[] =
 "      --json PATH        also write the report as JSON to PATH ('-' = stdout,\n"
 "                         which then gets no text report)\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
+"      --unwind MODE      how stacks are walked: fp (frame pointers only),\n"
+"                         auto (default: frame pointers, and DWARF CFI from\n"
+"                         .eh_frame for frames without one, e.g. glibc's\n"
+"                         strdup or libstdc++'s operator new), dwarf (CFI\n"
+"                         for every frame the stack window covers)\n"
+"      --stack-bytes N    raw stack copied per allocation for CFI unwinding\n"
+"                         (default 4096, max 8192)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
 "                         (default 16M); a full ring drops events, counted\n"
 "      --no-demangle      show raw C++/Rust symbol names\n"
@@ -62,8 +69,9 @@ static const char usage_text[] =
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
 "\n"
-"Stacks are walked through frame pointers: code built without them\n"
-"(-fomit-frame-pointer, the default at -O2) loses frames.\n"
+"Frames of code built without frame pointers are recovered through CFI\n"
+"only within the copied stack window (--stack-bytes); beyond it, such\n"
+"frames are lost.\n"
 "\n"
 "Exit status: 0 report written; 1 tracing failed; 2 bad usage, no such\n"
 "process or command, no allocator found, or missing privileges.\n";
@@ -112,7 +120,8 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
-	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT };
+	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
+	       OPT_UNWIND, OPT_STACK_BYTES };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -121,6 +130,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "ring-size", required_argument, NULL, OPT_RING },
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+		{ "unwind", required_argument, NULL, OPT_UNWIND },
+		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -163,6 +174,23 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return usage_error("invalid --ring-size '%s' (a power of two, 4K-1G)",
 						   optarg);
 			cfg->session.ring_bytes = v;
+			break;
+		case OPT_UNWIND:
+			if (!strcmp(optarg, "fp"))
+				cfg->session.unwind = HT_UNWIND_FP;
+			else if (!strcmp(optarg, "auto"))
+				cfg->session.unwind = HT_UNWIND_AUTO;
+			else if (!strcmp(optarg, "dwarf"))
+				cfg->session.unwind = HT_UNWIND_DWARF;
+			else
+				return usage_error("invalid --unwind '%s' (fp, auto or dwarf)", optarg);
+			cfg->session.unwind_set = true;
+			break;
+		case OPT_STACK_BYTES:
+			if (parse_size(optarg, &v) || v < 64 || v > HT_MAX_STACK_BYTES || (v % 8))
+				return usage_error("invalid --stack-bytes '%s' (64-8192, a multiple of 8)",
+						   optarg);
+			cfg->session.stack_bytes = (uint32_t)v;
 			break;
 		case OPT_NO_DEMANGLE:
 			cfg->session.no_demangle = true;
