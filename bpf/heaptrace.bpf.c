@@ -47,6 +47,7 @@ struct ht_task {
 	__u32 func;
 	__u32 depth;
 	__u32 pad;
+	__u64 stack_top;  /* mm->start_stack: no frames live above it */
 	struct ht_alloc_event ev;
 };
 
@@ -206,7 +207,8 @@ static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct ht_alloc_eve
  * to unwind frames that have no frame pointer. A window that runs past
  * the end of the stack mapping is cut back to sp's own page.
  */
-static __always_inline __u32 copy_stack(struct ht_alloc_event *ev, __u32 n)
+static __always_inline __u32 copy_stack(struct ht_task *t, struct ht_alloc_event *ev,
+					 __u32 n)
 {
 	__u32 len = stack_bytes, off = n * 8;
 	__u64 sp = ev->sp;
@@ -214,8 +216,21 @@ static __always_inline __u32 copy_stack(struct ht_alloc_event *ev, __u32 n)
 
 	if (!len)
 		return 0;
+	/* Near the top of the main thread's stack, a window running past
+	 * the mapping would fault (costly) - and no frame lives above
+	 * start_stack anyway. */
+	if (!t->stack_top) {
+		struct task_struct *task = (void *)bpf_get_current_task();
+
+		t->stack_top = BPF_CORE_READ(task, mm, start_stack);
+	}
+	/* argc, argv[] and auxv (>= 256 bytes) are mapped above it */
+	if (sp < t->stack_top && t->stack_top + 256 - sp < len)
+		len = (t->stack_top + 256 - sp) & ~7U;
 	if (len > HT_MAX_STACK_BYTES)
 		len = HT_MAX_STACK_BYTES;
+	if (len < 8)
+		return 0;
 	if (off > HT_MAX_FRAMES * 8)
 		return 0;
 	dst = (__u8 *)ev->ips + off;
@@ -292,7 +307,7 @@ int ht_exit(struct pt_regs *ctx)
 		count(HT_C_STACK_TRUNCATED);
 	if (ev->flags & HT_AF_STACK_BROKEN)
 		count(HT_C_STACK_BROKEN);
-	len = copy_stack(ev, n);
+	len = copy_stack(t, ev, n);
 	ev->stack_len = len;
 	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
 		count(HT_C_RINGBUF_FULL_ALLOC);

@@ -6,6 +6,7 @@
 #include "elfsym.h"
 #include "log.h"
 #include "modules.h"
+#include "placement.h"
 #include "util.h"
 
 struct alloc_fn {
@@ -37,6 +38,32 @@ static const struct alloc_family families[] = {
 	{ "glibc", "gnu_get_libc_version", glibc_fns, ARRAY_SIZE(glibc_fns) },
 };
 
+/*
+ * A uprobe costs ~4x more on an instruction the kernel must single-step
+ * than on one it emulates: move the entry probe to the first emulated
+ * instruction every call reaches with arguments and stack untouched
+ * (glibc's free: past `test %rdi,%rdi` to its `je`). Returns the file
+ * offset to probe.
+ */
+static uint64_t place_probe(struct ht_elf *e, const struct ht_elf_sym *sym, uint64_t off)
+{
+	uint8_t code[1024];
+	uint64_t at, moved_off;
+	bool emulated;
+	long n;
+
+	n = ht_elf__read_code(e, sym->vaddr, code,
+			      sym->size && sym->size < sizeof(code) ? sym->size : sizeof(code));
+	if (n <= 0 || placement__find(code, (size_t)n, sym->vaddr, sym->size, &at, &emulated))
+		return off;
+	if (at == sym->vaddr || ht_elf__symbol_starts_within(e, sym->vaddr + 1, at + 1) ||
+	    ht_elf__vaddr_to_offset(e, at, &moved_off))
+		return off;
+	pr_debug("probe for '%s' moved +%llu to an emulated instruction\n", sym->name,
+		 (unsigned long long)(at - sym->vaddr));
+	return moved_off;
+}
+
 /* Several names may share one address (aligned_alloc and memalign in
  * glibc 2.36): one probe per address, or each call would fire twice. */
 static struct ht_probe_point *find_point(struct ht_probe_set *set, size_t module,
@@ -65,6 +92,8 @@ static int add_family(struct ht_probe_set *set, size_t mi, struct ht_module *mod
 			continue;
 		}
 		p = find_point(set, mi, sym.vaddr);
+		if (!p)
+			off = place_probe(e, &sym, off);
 		if (p) {
 			if (p->layout != fn->layout)
 				pr_warn("'%s' and '%s' share an address in '%s'; tracing it as '%s'\n",

@@ -193,3 +193,21 @@ int ht_elf__find_func(struct ht_elf *e, const char *name, struct ht_elf_sym *out
 
 	return ht_elf__foreach_func(e, find_cb, &f) == 1 ? 0 : -ENOENT;
 }
+
+struct within_ctx {
+	uint64_t from, to;
+};
+
+static int within_cb(const struct ht_elf_sym *s, void *ctx)
+{
+	const struct within_ctx *w = ctx;
+
+	return s->vaddr >= w->from && s->vaddr < w->to;
+}
+
+bool ht_elf__symbol_starts_within(struct ht_elf *e, uint64_t from, uint64_t to)
+{
+	struct within_ctx w = { from, to };
+
+	return ht_elf__foreach_func(e, within_cb, &w) == 1;
+}

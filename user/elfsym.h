@@ -37,6 +37,9 @@ int ht_elf__find_func(struct ht_elf *e, const char *name, struct ht_elf_sym *out
 int ht_elf__foreach_func(struct ht_elf *e,
 			 int (*cb)(const struct ht_elf_sym *s, void *ctx), void *ctx);
 
+/* Does any function symbol start in [from, to)? */
+bool ht_elf__symbol_starts_within(struct ht_elf *e, uint64_t from, uint64_t to);
+
 /* Virtual address -> file offset through PT_LOAD; 0 or -ENOENT. */
 int ht_elf__vaddr_to_offset(const struct ht_elf *e, uint64_t vaddr, uint64_t *off);
 
