@@ -227,3 +227,14 @@ int symbolizer__resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame 
 	*out = s->cache[i].f;
 	return 0;
 }
+
+int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
+			       int max)
+{
+	int err;
+
+	if (max < 1)
+		return -EINVAL;
+	err = symbolizer__resolve(s, addr, out);
+	return err ? err : 1;
+}

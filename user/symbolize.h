@@ -22,7 +22,10 @@ struct ht_frame {
 	const char *file;       /* NULL when unknown */
 	int line;               /* 0 when unknown */
 	bool known;             /* function is a symbol, not a placeholder */
+	bool inlined;           /* an inlined call inside the next frame */
 };
+
+#define HT_MAX_INLINE 16
 
 struct ht_symbolizer_opts {
 	bool no_demangle;
@@ -35,5 +38,14 @@ void symbolizer__free(struct ht_symbolizer *s);
 /* Resolve a return address (the call site is the byte before it). The
  * strings stay valid until symbolizer__free(). 0 or -ENOMEM. */
 int symbolizer__resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out);
+
+/*
+ * Resolve a return address into its source-level frames, innermost first:
+ * the functions inlined at the call site (inlined = true, each with the
+ * file:line inside it), then the real function. Returns the number of
+ * frames written (>= 1, at most max), or -errno.
+ */
+int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
+			       int max);
 
 #endif
