@@ -21,7 +21,7 @@ LIBS       := libbpf libelf libdw zlib
 WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -g -O2
 CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS     := -pthread -lbpf -lelf -ldw -lz -liberty -lcapstone
+LDLIBS     := -pthread -lbpf -lelf -ldw -lz -liberty -lcapstone -lprotobuf-c
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
@@ -33,6 +33,9 @@ SKEL       := $(OUTPUT)/heaptrace.skel.h
 LIB_SRCS   := $(filter-out user/cli.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB        := $(OUTPUT)/libheaptrace.a
+# pprof's profile.proto, compiled by protoc-c into the library.
+PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
+LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
 .PHONY: all deps test unit integration bench clean install demo
 all: heaptrace
@@ -56,6 +59,17 @@ $(OUTPUT)/%.o: user/%.c $(SKEL) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(PROTO_GEN) &: user/profile.proto | $(DEPS_STAMP)
+	$(call msg,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(OUTPUT) --proto_path=user $<
+
+$(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The generated header must exist before its users compile.
+$(OUTPUT)/report_pprof.o: $(OUTPUT)/profile.pb-c.h
+
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
@@ -74,6 +88,9 @@ $(OUTPUT)/tests/test_%: tests/test_%.c $(LIB) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+# The DHAT test parses the JSON with json-c.
+$(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done

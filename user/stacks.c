@@ -74,7 +74,7 @@ int stacks__intern(struct ht_stacks *s, const uint64_t *ips, uint32_t nr, uint32
 	for (; s->slots[i]; i = (i + 1) & (s->nslots - 1)) {
 		e = &s->entries[s->slots[i] - 1];
 		if (e->hash == h && e->nr == nr &&
-		    !memcmp(&s->ips[e->off], ips, nr * sizeof(*ips))) {
+		    (!nr || !memcmp(&s->ips[e->off], ips, nr * sizeof(*ips)))) {
 			*id = s->slots[i] - 1;
 			return 0;
 		}

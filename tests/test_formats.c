@@ -1,0 +1,772 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the export formats (folded, SVG, pprof, DHAT). No root and
+ * no BPF: the heap model and stack table are filled by hand, and stacks
+ * point into this test binary's own functions so that the symbolizer
+ * (over this process's modules) gives real names, files and lines.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <zlib.h>
+#include "heap.h"
+#include "modules.h"
+#include "profile.pb-c.h"
+#include "report_formats.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+/* --- functions the test stacks point into ----------------------------- */
+
+/* Each is on one line, so any address inside maps to that line, and is
+ * a few instructions long so it holds two return addresses. The bodies
+ * differ so that identical code folding cannot merge them. */
+void ht_test_main(void);
+void ht_test_mid(void);
+void ht_test_leaf(void);
+void ht_test_other(void);
+/* A symbol name with the folded separator and XML's special characters. */
+void ht_test_odd(void) __asm__("\"ht;odd<&>\"");
+
+static const int leaf_line = __LINE__ + 1;
+__attribute__((noinline)) void ht_test_leaf(void) { __asm__ volatile(".rept 4\n\tnop\n\t.endr"); }
+__attribute__((noinline)) void ht_test_mid(void) { __asm__ volatile(".rept 5\n\tnop\n\t.endr"); }
+__attribute__((noinline)) void ht_test_main(void) { __asm__ volatile(".rept 6\n\tnop\n\t.endr"); }
+__attribute__((noinline)) void ht_test_other(void) { __asm__ volatile(".rept 7\n\tnop\n\t.endr"); }
+__attribute__((noinline)) void ht_test_odd(void) { __asm__ volatile(".rept 8\n\tnop\n\t.endr"); }
+
+/* A return address inside fn (the symbolizer looks at the byte before). */
+#define RET(fn, off) ((uint64_t)(uintptr_t)&(fn) + (off))
+
+#define START_NS 1700000000123456789ULL
+
+enum { ST_A, ST_B, ST_C, ST_D, ST_E, NR_ST };
+
+struct fixture {
+	struct ht_heap *heap;
+	struct ht_stacks *stacks;
+	struct ht_modules *ms;
+	struct ht_symbolizer *sym;
+	struct ht_report_input in;
+	uint32_t id[NR_ST];
+	uint64_t ips[NR_ST][3];
+	uint32_t nr[NR_ST];
+	char exe[PATH_MAX];
+	const char *exe_base;
+};
+
+/*
+ * The profile every test reads (innermost frame first):
+ *   A: leaf+1, mid, main   2 allocs (100 + 50), 100 freed: live 50, peak 150
+ *   B: leaf+4, mid, main   1 alloc of 30, live: same functions as A
+ *   C: other, main         1000 allocated and freed: the total peak (1180)
+ *   D: 0x1000, 0x2000      unmapped addresses, 7 live, after the peak
+ *   E: odd, main           5 live, after the peak
+ */
+static int fill(struct fixture *fx)
+{
+	const uint64_t ips[NR_ST][3] = {
+		[ST_A] = { RET(ht_test_leaf, 1), RET(ht_test_mid, 1), RET(ht_test_main, 1) },
+		[ST_B] = { RET(ht_test_leaf, 4), RET(ht_test_mid, 1), RET(ht_test_main, 1) },
+		[ST_C] = { RET(ht_test_other, 1), RET(ht_test_main, 1) },
+		[ST_D] = { 0x1000, 0x2000 },
+		[ST_E] = { RET(ht_test_odd, 1), RET(ht_test_main, 1) },
+	};
+	const uint32_t nr[NR_ST] = { 3, 3, 2, 2, 2 };
+	int err = 0;
+
+	memcpy(fx->ips, ips, sizeof(ips));
+	memcpy(fx->nr, nr, sizeof(nr));
+	for (int i = 0; i < NR_ST && !err; i++)
+		err = stacks__intern(fx->stacks, fx->ips[i], fx->nr[i], &fx->id[i]);
+	if (!err)
+		err = heap__alloc(fx->heap, 0x10000, 100, fx->id[ST_A], 1);
+	if (!err)
+		err = heap__alloc(fx->heap, 0x10100, 50, fx->id[ST_A], 1);
+	if (!err)
+		err = heap__alloc(fx->heap, 0x20000, 30, fx->id[ST_B], 2);
+	if (!err)
+		err = heap__alloc(fx->heap, 0x30000, 1000, fx->id[ST_C], 3);
+	if (!err)
+		err = heap__free_block(fx->heap, 0x30000, 3);
+	if (!err)
+		err = heap__free_block(fx->heap, 0x10000, 1);
+	if (!err)
+		err = heap__alloc(fx->heap, 0x40000, 7, fx->id[ST_D], 4);
+	if (!err)
+		err = heap__alloc(fx->heap, 0x50000, 5, fx->id[ST_E], 5);
+	return err;
+}
+
+static int fixture_new(struct fixture **out, bool empty)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	ssize_t n;
+
+	if (!fx)
+		return -1;
+	*out = fx;
+	n = readlink("/proc/self/exe", fx->exe, sizeof(fx->exe) - 1);
+	if (n <= 0)
+		return -1;
+	fx->exe[n] = '\0';
+	fx->exe_base = strrchr(fx->exe, '/') ? strrchr(fx->exe, '/') + 1 : fx->exe;
+	fx->heap = heap__new();
+	fx->stacks = stacks__new();
+	fx->ms = modules__new(getpid());
+	if (!fx->heap || !fx->stacks || !fx->ms || modules__refresh(fx->ms))
+		return -1;
+	fx->sym = symbolizer__new(fx->ms, NULL);
+	if (!fx->sym)
+		return -1;
+	if (!empty && fill(fx))
+		return -1;
+	fx->in.heap = fx->heap;
+	fx->in.stacks = fx->stacks;
+	fx->in.sym = fx->sym;
+	fx->in.pid = 4242;
+	fx->in.command = "fmt<test>&";
+	fx->in.duration_s = 1.5;
+	fx->in.start_unix_ns = START_NS;
+	fx->in.top_n = 10;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return fixture_new((struct fixture **)state, false);
+}
+
+static int setup_empty(void **state)
+{
+	return fixture_new((struct fixture **)state, true);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	if (!fx)
+		return 0;
+	symbolizer__free(fx->sym);
+	modules__free(fx->ms);
+	stacks__free(fx->stacks);
+	heap__free(fx->heap);
+	free(fx);
+	return 0;
+}
+
+/* --- helpers ---------------------------------------------------------- */
+
+/* A report written to memory; *len gets its length. Caller frees. */
+static char *run_metric(int (*fn)(FILE *, const struct ht_report_input *, enum ht_metric),
+			const struct fixture *fx, enum ht_metric m, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	assert_non_null(f);
+	assert_int_equal(fn(f, &fx->in, m), 0);
+	assert_int_equal(fclose(f), 0);
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static char *run(int (*fn)(FILE *, const struct ht_report_input *), const struct fixture *fx,
+		 size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	assert_non_null(f);
+	assert_int_equal(fn(f, &fx->in), 0);
+	assert_int_equal(fclose(f), 0);
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Is xmllint there? (scripts/install-deps.sh installs libxml2-utils.) */
+static bool have_xmllint(void)
+{
+	return system("command -v xmllint >/dev/null 2>&1") == 0;
+}
+
+static int xmllint(const char *doc, size_t len)
+{
+	char path[] = "/tmp/ht-test-svg-XXXXXX", cmd[128];
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, doc, len), (ssize_t)len);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout %s", path);
+	rc = system(cmd);
+	unlink(path);
+	return rc;
+}
+
+/* --- metric names ----------------------------------------------------- */
+
+static void test_metric_names_are_the_file_name_suffixes(void **state)
+{
+	(void)state;
+	assert_string_equal(report__metric_name(HT_M_LIVE_BYTES), "live_bytes");
+	assert_string_equal(report__metric_name(HT_M_PEAK_BYTES), "peak_bytes");
+	assert_string_equal(report__metric_name(HT_M_ALLOC_BYTES), "alloc_bytes");
+	assert_string_equal(report__metric_name(HT_M_ALLOCS), "allocs");
+	assert_null(report__metric_name((enum ht_metric)42));
+}
+
+static void test_unknown_metric_is_rejected(void **state)
+{
+	struct fixture *fx = *state;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	assert_non_null(f);
+	assert_int_equal(report__folded(f, &fx->in, (enum ht_metric)42), -EINVAL);
+	assert_int_equal(report__svg(f, &fx->in, (enum ht_metric)42), -EINVAL);
+	fclose(f);
+	assert_int_equal(n, 0);
+	free(buf);
+}
+
+/* --- folded ----------------------------------------------------------- */
+
+static void test_folded_live_bytes_merges_same_functions_and_sorts(void **state)
+{
+	char *out = run_metric(report__folded, *state, HT_M_LIVE_BYTES, NULL);
+
+	/* A and B differ in return address only: one line, 50 + 30. C has
+	 * nothing live. ';' in a name becomes ':'. Bytewise order. */
+	assert_string_equal(out,
+			    "[unknown]+0x2000;[unknown]+0x1000 7\n"
+			    "ht_test_main;ht:odd<&> 5\n"
+			    "ht_test_main;ht_test_mid;ht_test_leaf 80\n");
+	free(out);
+}
+
+static void test_folded_allocs_counts_freed_stacks_too(void **state)
+{
+	char *out = run_metric(report__folded, *state, HT_M_ALLOCS, NULL);
+
+	assert_string_equal(out,
+			    "[unknown]+0x2000;[unknown]+0x1000 1\n"
+			    "ht_test_main;ht:odd<&> 1\n"
+			    "ht_test_main;ht_test_mid;ht_test_leaf 3\n"
+			    "ht_test_main;ht_test_other 1\n");
+	free(out);
+}
+
+static void test_folded_alloc_bytes_sums_all_allocations(void **state)
+{
+	char *out = run_metric(report__folded, *state, HT_M_ALLOC_BYTES, NULL);
+
+	assert_string_equal(out,
+			    "[unknown]+0x2000;[unknown]+0x1000 7\n"
+			    "ht_test_main;ht:odd<&> 5\n"
+			    "ht_test_main;ht_test_mid;ht_test_leaf 180\n"
+			    "ht_test_main;ht_test_other 1000\n");
+	free(out);
+}
+
+static void test_folded_peak_bytes_are_the_values_at_the_total_peak(void **state)
+{
+	char *out = run_metric(report__folded, *state, HT_M_PEAK_BYTES, NULL);
+
+	/* D and E were allocated after the peak: nothing of theirs at it. */
+	assert_string_equal(out,
+			    "ht_test_main;ht_test_mid;ht_test_leaf 180\n"
+			    "ht_test_main;ht_test_other 1000\n");
+	free(out);
+}
+
+static void test_folded_of_an_empty_profile_is_empty(void **state)
+{
+	char *out = run_metric(report__folded, *state, HT_M_LIVE_BYTES, NULL);
+
+	assert_string_equal(out, "");
+	free(out);
+}
+
+/* --- SVG -------------------------------------------------------------- */
+
+static void test_svg_has_one_frame_group_per_tree_node(void **state)
+{
+	char *out = run_metric(report__svg, *state, HT_M_LIVE_BYTES, NULL);
+	static const char *const nodes[] = {
+		"data-name=\"all\" data-o=\"0\" data-v=\"92\" data-d=\"0\"",
+		"data-name=\"[unknown]+0x2000\" data-o=\"0\" data-v=\"7\" data-d=\"1\"",
+		"data-name=\"[unknown]+0x1000\" data-o=\"0\" data-v=\"7\" data-d=\"2\"",
+		"data-name=\"ht_test_main\" data-o=\"7\" data-v=\"85\" data-d=\"1\"",
+		"data-name=\"ht;odd&lt;&amp;&gt;\" data-o=\"7\" data-v=\"5\" data-d=\"2\"",
+		"data-name=\"ht_test_mid\" data-o=\"12\" data-v=\"80\" data-d=\"2\"",
+		"data-name=\"ht_test_leaf\" data-o=\"12\" data-v=\"80\" data-d=\"3\"",
+	};
+	const char *prev = out;
+
+	/* Seven nodes (A and B merged into one path), each one rect; one more
+	 * rect is the background. Nodes come in preorder, children by name. */
+	assert_int_equal(count(out, "<g class=\"frame\""), 7);
+	assert_int_equal(count(out, "<rect "), 8);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		const char *p = strstr(out, nodes[i]);
+
+		assert_non_null(p);
+		assert_true(p >= prev);
+		prev = p;
+	}
+	free(out);
+}
+
+static void test_svg_titles_say_function_module_value_and_percent(void **state)
+{
+	struct fixture *fx = *state;
+	char *out = run_metric(report__svg, fx, HT_M_LIVE_BYTES, NULL);
+	char want[512];
+
+	snprintf(want, sizeof(want), "<title>ht_test_leaf (%s) - 80 B (86.96%%)</title>",
+		 fx->exe_base);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "<title>all - 92 B (100.00%)</title>"));
+	/* Unmapped frames have no module to name. */
+	assert_non_null(strstr(out, "<title>[unknown]+0x1000 - 7 B (7.61%)</title>"));
+	free(out);
+}
+
+static void test_svg_heading_names_metric_pid_command_and_duration(void **state)
+{
+	char *out = run_metric(report__svg, *state, HT_M_LIVE_BYTES, NULL);
+
+	assert_non_null(strstr(out, ">heaptrace: live bytes of PID 4242 "
+				    "(fmt&lt;test&gt;&amp;) after 1.5 s</text>"));
+	free(out);
+	out = run_metric(report__svg, *state, HT_M_ALLOCS, NULL);
+	assert_non_null(strstr(out, ">heaptrace: allocations of PID 4242 "));
+	assert_non_null(strstr(out, "<title>all - 6 allocations (100.00%)</title>"));
+	free(out);
+}
+
+static void test_svg_is_self_contained_and_scripted(void **state)
+{
+	char *out = run_metric(report__svg, *state, HT_M_PEAK_BYTES, NULL);
+
+	assert_non_null(strstr(out, "<script type=\"text/ecmascript\"><![CDATA["));
+	assert_non_null(strstr(out, "function zoom("));
+	assert_non_null(strstr(out, "function search("));
+	assert_non_null(strstr(out, "id=\"unzoom\""));
+	assert_non_null(strstr(out, "id=\"matched\""));
+	/* Nothing fetched from elsewhere: the only URL is the namespace. */
+	assert_int_equal(count(out, "http"), 1);
+	assert_null(strstr(out, "href"));
+	free(out);
+}
+
+static void test_svg_colours_depend_only_on_the_name(void **state)
+{
+	char *live = run_metric(report__svg, *state, HT_M_LIVE_BYTES, NULL);
+	char *allocs = run_metric(report__svg, *state, HT_M_ALLOCS, NULL);
+	const char *key = "data-name=\"ht_test_mid\"";
+	const char *a = strstr(strstr(live, key), "fill=\"");
+	const char *b = strstr(strstr(allocs, key), "fill=\"");
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_memory_equal(a, b, strcspn(a + 6, "\"") + 7);
+	free(live);
+	free(allocs);
+}
+
+static void test_svg_passes_xmllint(void **state)
+{
+	for (int m = 0; m < __HT_M_MAX; m++) {
+		size_t len;
+		char *out = run_metric(report__svg, *state, (enum ht_metric)m, &len);
+
+		/* libxml2-utils is a test dependency: missing it is a failure. */
+		assert_true(have_xmllint());
+		assert_int_equal(xmllint(out, len), 0);
+		free(out);
+	}
+}
+
+static void test_svg_of_an_empty_profile_has_only_the_root(void **state)
+{
+	size_t len;
+	char *out = run_metric(report__svg, *state, HT_M_LIVE_BYTES, &len);
+
+	assert_int_equal(count(out, "<g class=\"frame\""), 1);
+	assert_non_null(strstr(out, "data-name=\"all\" data-o=\"0\" data-v=\"0\""));
+	assert_true(have_xmllint());
+	assert_int_equal(xmllint(out, len), 0);
+	free(out);
+}
+
+/* --- pprof ------------------------------------------------------------ */
+
+static Perftools__Profiles__Profile *decode_pprof(const char *gz, size_t len)
+{
+	Perftools__Profiles__Profile *p;
+	size_t cap = 1 << 16;
+	unsigned char *raw = malloc(cap);
+	z_stream z = { 0 };
+	int ret;
+
+	assert_non_null(raw);
+	/* The output must be gzip, not zlib or raw deflate: 32 = auto-detect
+	 * would accept those too. */
+	assert_true(len > 2 && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b);
+	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = (Bytef *)gz;
+	z.avail_in = (uInt)len;
+	do {
+		if (z.total_out == cap) {
+			raw = realloc(raw, cap *= 2);
+			assert_non_null(raw);
+		}
+		z.next_out = raw + z.total_out;
+		z.avail_out = (uInt)(cap - z.total_out);
+		ret = inflate(&z, Z_NO_FLUSH);
+		assert_true(ret == Z_OK || ret == Z_STREAM_END);
+	} while (ret != Z_STREAM_END);
+	assert_int_equal(z.avail_in, 0);
+	p = perftools__profiles__profile__unpack(NULL, z.total_out, raw);
+	inflateEnd(&z);
+	free(raw);
+	assert_non_null(p);
+	return p;
+}
+
+static const char *pp_str(const Perftools__Profiles__Profile *p, int64_t i)
+{
+	assert_true(i >= 0 && (size_t)i < p->n_string_table);
+	return p->string_table[i];
+}
+
+static const Perftools__Profiles__Location *pp_loc(const Perftools__Profiles__Profile *p,
+						    uint64_t id)
+{
+	for (size_t i = 0; i < p->n_location; i++)
+		if (p->location[i]->id == id)
+			return p->location[i];
+	fail_msg("no location %llu", (unsigned long long)id);
+	return NULL;
+}
+
+static const Perftools__Profiles__Function *pp_fn(const Perftools__Profiles__Profile *p,
+						   uint64_t id)
+{
+	for (size_t i = 0; i < p->n_function; i++)
+		if (p->function[i]->id == id)
+			return p->function[i];
+	fail_msg("no function %llu", (unsigned long long)id);
+	return NULL;
+}
+
+static void test_pprof_has_heap_sample_types_in_order(void **state)
+{
+	static const char *const want[4][2] = {
+		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
+		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
+	};
+	size_t len;
+	char *out = run(report__pprof, *state, &len);
+	Perftools__Profiles__Profile *p = decode_pprof(out, len);
+
+	assert_true(p->n_string_table > 0);
+	assert_string_equal(p->string_table[0], "");
+	assert_int_equal(p->n_sample_type, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(pp_str(p, p->sample_type[i]->type), want[i][0]);
+		assert_string_equal(pp_str(p, p->sample_type[i]->unit), want[i][1]);
+	}
+	assert_string_equal(pp_str(p, p->default_sample_type), "inuse_space");
+	assert_non_null(p->period_type);
+	assert_string_equal(pp_str(p, p->period_type->type), "space");
+	assert_string_equal(pp_str(p, p->period_type->unit), "bytes");
+	assert_int_equal(p->period, 1);
+	assert_int_equal(p->time_nanos, (int64_t)START_NS);
+	assert_int_equal(p->duration_nanos, 1500000000);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(out);
+}
+
+static void test_pprof_has_one_sample_per_stack_with_exact_values(void **state)
+{
+	struct fixture *fx = *state;
+	static const int64_t want[NR_ST][4] = {
+		/* allocs, alloc_bytes, live_blocks, live_bytes */
+		[ST_A] = { 2, 150, 1, 50 },
+		[ST_B] = { 1, 30, 1, 30 },
+		[ST_C] = { 1, 1000, 0, 0 },
+		[ST_D] = { 1, 7, 1, 7 },
+		[ST_E] = { 1, 5, 1, 5 },
+	};
+	size_t len;
+	char *out = run(report__pprof, fx, &len);
+	Perftools__Profiles__Profile *p = decode_pprof(out, len);
+
+	assert_int_equal(p->n_sample, NR_ST);
+	for (int i = 0; i < NR_ST; i++) {
+		const Perftools__Profiles__Sample *s = p->sample[fx->id[i]];
+
+		assert_int_equal(s->n_value, 4);
+		for (int v = 0; v < 4; v++)
+			assert_int_equal(s->value[v], want[i][v]);
+		/* Leaf first, one location per return address. */
+		assert_int_equal(s->n_location_id, fx->nr[i]);
+		for (uint32_t j = 0; j < fx->nr[i]; j++)
+			assert_int_equal(pp_loc(p, s->location_id[j])->address, fx->ips[i][j]);
+	}
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(out);
+}
+
+static void test_pprof_deduplicates_locations_functions_and_mappings(void **state)
+{
+	struct fixture *fx = *state;
+	size_t len;
+	char *out = run(report__pprof, fx, &len);
+	Perftools__Profiles__Profile *p = decode_pprof(out, len);
+	const Perftools__Profiles__Sample *a = p->sample[fx->id[ST_A]];
+	const Perftools__Profiles__Sample *b = p->sample[fx->id[ST_B]];
+	const Perftools__Profiles__Sample *d = p->sample[fx->id[ST_D]];
+	const Perftools__Profiles__Location *la = pp_loc(p, a->location_id[0]);
+	const Perftools__Profiles__Location *lb = pp_loc(p, b->location_id[0]);
+	const Perftools__Profiles__Function *fn;
+
+	/* 8 distinct addresses; 7 functions (leaf+1 and leaf+4 are one); the
+	 * test binary is the only mapping, unmapped frames have none. */
+	assert_int_equal(p->n_location, 8);
+	assert_int_equal(p->n_function, 7);
+	assert_int_equal(p->n_mapping, 1);
+	assert_int_equal(p->mapping[0]->id, 1);
+	assert_string_equal(pp_str(p, p->mapping[0]->filename), fx->exe);
+	assert_true(p->mapping[0]->has_functions);
+	assert_int_equal(a->location_id[1], b->location_id[1]);
+	assert_int_not_equal(a->location_id[0], b->location_id[0]);
+	assert_int_equal(la->n_line, 1);
+	assert_int_equal(lb->n_line, 1);
+	assert_int_equal(la->line[0]->function_id, lb->line[0]->function_id);
+	assert_int_equal(la->mapping_id, 1);
+	fn = pp_fn(p, la->line[0]->function_id);
+	assert_string_equal(pp_str(p, fn->name), "ht_test_leaf");
+	if (fn->filename) {
+		const char *file = pp_str(p, fn->filename);
+
+		assert_non_null(strstr(file, "test_formats.c"));
+		assert_int_equal(la->line[0]->line, leaf_line);
+	}
+	assert_int_equal(pp_loc(p, d->location_id[0])->mapping_id, 0);
+	fn = pp_fn(p, pp_loc(p, d->location_id[0])->line[0]->function_id);
+	assert_string_equal(pp_str(p, fn->name), "[unknown]+0x1000");
+	/* The odd name goes through unchanged: protobuf strings are bytes. */
+	fn = pp_fn(p, pp_loc(p, p->sample[fx->id[ST_E]]->location_id[0])->line[0]->function_id);
+	assert_string_equal(pp_str(p, fn->name), "ht;odd<&>");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(out);
+}
+
+static void test_pprof_of_an_empty_profile_decodes(void **state)
+{
+	size_t len;
+	char *out = run(report__pprof, *state, &len);
+	Perftools__Profiles__Profile *p = decode_pprof(out, len);
+
+	assert_int_equal(p->n_sample, 0);
+	assert_int_equal(p->n_location, 0);
+	assert_int_equal(p->n_sample_type, 4);
+	assert_string_equal(p->string_table[0], "");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(out);
+}
+
+/* --- DHAT ------------------------------------------------------------- */
+
+static json_object *jget(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no \"%s\"", key);
+	return v;
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v = jget(o, key);
+
+	assert_true(json_object_is_type(v, json_type_int));
+	return json_object_get_int64(v);
+}
+
+static json_object *parse_dhat(const struct fixture *fx, char **text)
+{
+	json_object *root;
+
+	*text = run(report__dhat, fx, NULL);
+	root = json_tokener_parse(*text);
+	assert_non_null(root);
+	return root;
+}
+
+static void test_dhat_header_is_dh_view_heap_format(void **state)
+{
+	char *text;
+	json_object *root = parse_dhat(*state, &text);
+
+	assert_int_equal(jint(root, "dhatFileVersion"), 2);
+	assert_string_equal(json_object_get_string(jget(root, "mode")), "heap");
+	assert_string_equal(json_object_get_string(jget(root, "verb")), "Allocated");
+	assert_true(json_object_get_boolean(jget(root, "bklt")));
+	assert_false(json_object_get_boolean(jget(root, "bkacc")));
+	assert_string_equal(json_object_get_string(jget(root, "tu")), "\xc2\xb5s");
+	assert_string_equal(json_object_get_string(jget(root, "Mtu")), "s");
+	jint(root, "tuth");
+	assert_string_equal(json_object_get_string(jget(root, "cmd")), "fmt<test>&");
+	assert_int_equal(jint(root, "pid"), 4242);
+	assert_int_equal(jint(root, "te"), 1500000);
+	assert_true(jint(root, "tg") <= jint(root, "te"));
+	json_object_put(root);
+	free(text);
+}
+
+static void test_dhat_program_points_have_exact_values(void **state)
+{
+	struct fixture *fx = *state;
+	static const int64_t want[NR_ST][9] = {
+		/* tb, tbk, mb, mbk, gb, gbk, eb, ebk, frames */
+		[ST_A] = { 150, 2, 150, 2, 150, 2, 50, 1, 3 },
+		[ST_B] = { 30, 1, 30, 1, 30, 1, 30, 1, 3 },
+		[ST_C] = { 1000, 1, 1000, 1, 1000, 1, 0, 0, 2 },
+		[ST_D] = { 7, 1, 7, 1, 0, 0, 7, 1, 2 },
+		[ST_E] = { 5, 1, 5, 1, 0, 0, 5, 1, 2 },
+	};
+	static const char *const keys[] = { "tb", "tbk", "mb", "mbk", "gb", "gbk", "eb", "ebk" };
+	char *text;
+	json_object *root = parse_dhat(fx, &text);
+	json_object *pps = jget(root, "pps"), *ftbl = jget(root, "ftbl");
+
+	assert_int_equal(json_object_array_length(pps), NR_ST);
+	for (int i = 0; i < NR_ST; i++) {
+		json_object *pp = json_object_array_get_idx(pps, fx->id[i]);
+		json_object *fs = jget(pp, "fs");
+
+		for (int k = 0; k < 8; k++)
+			assert_int_equal(jint(pp, keys[k]), want[i][k]);
+		assert_int_equal(jint(pp, "tl"), 0);
+		assert_int_equal(json_object_array_length(fs), want[i][8]);
+		/* Innermost first; each frame names its own address. */
+		for (size_t j = 0; j < json_object_array_length(fs); j++) {
+			int64_t idx = json_object_get_int64(json_object_array_get_idx(fs, j));
+			const char *fr;
+			char addr[32];
+
+			assert_true(idx >= 1 && (size_t)idx < json_object_array_length(ftbl));
+			fr = json_object_get_string(json_object_array_get_idx(ftbl, idx));
+			snprintf(addr, sizeof(addr), "0x%llx: ", (unsigned long long)fx->ips[i][j]);
+			assert_memory_equal(fr, addr, strlen(addr));
+		}
+	}
+	json_object_put(root);
+	free(text);
+}
+
+static void test_dhat_frame_table_is_root_then_unique_frames(void **state)
+{
+	struct fixture *fx = *state;
+	char *text, with_line[64], in_module_str[PATH_MAX + 8];
+	json_object *root = parse_dhat(fx, &text);
+	json_object *ftbl = jget(root, "ftbl");
+	bool leaf = false, unknown = false, in_module = false;
+	size_t n = json_object_array_length(ftbl);
+
+	snprintf(with_line, sizeof(with_line), "test_formats.c:%d)", leaf_line);
+	snprintf(in_module_str, sizeof(in_module_str), "(in %s)", fx->exe);
+	/* "[root]" and the 8 distinct return addresses. */
+	assert_int_equal(n, 9);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(ftbl, 0)), "[root]");
+	for (size_t i = 1; i < n; i++) {
+		const char *fr = json_object_get_string(json_object_array_get_idx(ftbl, i));
+
+		/* "(file:line)" with line info, else "(in module)". */
+		if (strstr(fr, ": ht_test_leaf (")) {
+			assert_true(strstr(fr, with_line) || strstr(fr, in_module_str));
+			leaf = true;
+		}
+		if (!strcmp(fr, "0x1000: [unknown]+0x1000"))
+			unknown = true;
+		if (strstr(fr, ": ht;odd<&> ("))
+			in_module = true;
+	}
+	assert_true(leaf && unknown && in_module);
+	json_object_put(root);
+	free(text);
+}
+
+static void test_dhat_of_an_empty_profile_has_no_program_points(void **state)
+{
+	char *text;
+	json_object *root = parse_dhat(*state, &text);
+
+	assert_int_equal(json_object_array_length(jget(root, "pps")), 0);
+	assert_int_equal(json_object_array_length(jget(root, "ftbl")), 1);
+	json_object_put(root);
+	free(text);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_EMPTY(fn) cmocka_unit_test_setup_teardown(fn, setup_empty, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_metric_names_are_the_file_name_suffixes),
+		T(test_unknown_metric_is_rejected),
+		T(test_folded_live_bytes_merges_same_functions_and_sorts),
+		T(test_folded_allocs_counts_freed_stacks_too),
+		T(test_folded_alloc_bytes_sums_all_allocations),
+		T(test_folded_peak_bytes_are_the_values_at_the_total_peak),
+		T_EMPTY(test_folded_of_an_empty_profile_is_empty),
+		T(test_svg_has_one_frame_group_per_tree_node),
+		T(test_svg_titles_say_function_module_value_and_percent),
+		T(test_svg_heading_names_metric_pid_command_and_duration),
+		T(test_svg_is_self_contained_and_scripted),
+		T(test_svg_colours_depend_only_on_the_name),
+		T(test_svg_passes_xmllint),
+		T_EMPTY(test_svg_of_an_empty_profile_has_only_the_root),
+		T(test_pprof_has_heap_sample_types_in_order),
+		T(test_pprof_has_one_sample_per_stack_with_exact_values),
+		T(test_pprof_deduplicates_locations_functions_and_mappings),
+		T_EMPTY(test_pprof_of_an_empty_profile_decodes),
+		T(test_dhat_header_is_dh_view_heap_format),
+		T(test_dhat_program_points_have_exact_values),
+		T(test_dhat_frame_table_is_root_then_unique_frames),
+		T_EMPTY(test_dhat_of_an_empty_profile_has_no_program_points),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

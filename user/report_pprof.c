@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pprof export: a perftools.profiles.Profile (profile.proto), built with
+ * protobuf-c's generated code and streamed through zlib's gzip encoder,
+ * as `pprof` and Go's runtime/pprof write heap profiles: sample types
+ * alloc_objects, alloc_space, inuse_objects, inuse_space.
+ *
+ * Locations are deduplicated by address, functions by (name, file) and
+ * mappings by module path. Each location has one Line: the symbolizer
+ * does not report inlined frames yet.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "profile.pb-c.h"
+#include "report_formats.h"
+#include "stacks.h"
+#include "symbolize.h"
+#include "util.h"
+
+/* Open addressing from a 64-bit key to a nonzero value; 0 marks a free
+ * slot (every id stored is nonzero, string indices are stored + 1). */
+struct u64map {
+	uint64_t *keys, *vals;
+	size_t nslots, n;
+};
+
+struct strtab {
+	char **v;                /* borrowed: the symbolizer's or literals */
+	size_t n, cap;
+	struct u64map idx;       /* hash -> first index + 1 with that hash */
+	uint32_t *chain;         /* next index + 1 with the same hash */
+	size_t cap_chain;
+};
+
+struct pprof {
+	const struct ht_report_input *in;
+	struct strtab st;
+	struct u64map loc_by_addr, fn_by_key, map_by_file;
+	Perftools__Profiles__Location *locs;
+	Perftools__Profiles__Line *lines;        /* one per location */
+	size_t nlocs, cap_locs, cap_lines;
+	Perftools__Profiles__Function *fns;
+	size_t nfns, cap_fns;
+	Perftools__Profiles__Mapping *maps;
+	size_t nmaps, cap_maps;
+};
+
+static int map_init(struct u64map *m)
+{
+	m->nslots = 256;
+	m->n = 0;
+	m->keys = calloc(m->nslots, sizeof(*m->keys));
+	m->vals = calloc(m->nslots, sizeof(*m->vals));
+	return m->keys && m->vals ? 0 : -ENOMEM;
+}
+
+static void map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+static size_t map_find(const struct u64map *m, uint64_t key)
+{
+	size_t mask = m->nslots - 1, i = hash_u64(key) & mask;
+
+	while (m->vals[i] && m->keys[i] != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int map_grow(struct u64map *m)
+{
+	struct u64map old = *m;
+	size_t i;
+
+	m->nslots *= 2;
+	m->keys = calloc(m->nslots, sizeof(*m->keys));
+	m->vals = calloc(m->nslots, sizeof(*m->vals));
+	if (!m->keys || !m->vals) {
+		map_free(m);
+		*m = old;
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < old.nslots; j++) {
+		if (!old.vals[j])
+			continue;
+		i = map_find(m, old.keys[j]);
+		m->keys[i] = old.keys[j];
+		m->vals[i] = old.vals[j];
+	}
+	map_free(&old);
+	return 0;
+}
+
+/* The value slot of key: *val is 0 when the key is new (the caller must
+ * then store a nonzero value). */
+static int map_slot(struct u64map *m, uint64_t key, uint64_t **val)
+{
+	size_t i;
+	int err;
+
+	if ((m->n + 1) * 2 > m->nslots) {
+		err = map_grow(m);
+		if (err)
+			return err;
+	}
+	i = map_find(m, key);
+	if (!m->vals[i]) {
+		m->keys[i] = key;
+		m->n++;
+	}
+	*val = &m->vals[i];
+	return 0;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* The string table index of s, adding it on first use. */
+static int str_id(struct strtab *st, const char *s, int64_t *out)
+{
+	uint64_t *head;
+	uint32_t i;
+	int err;
+
+	if (!s)
+		s = "";
+	err = map_slot(&st->idx, str_hash(s), &head);
+	if (err)
+		return err;
+	for (i = (uint32_t)*head; i; i = st->chain[i - 1]) {
+		if (!strcmp(st->v[i - 1], s)) {
+			*out = i - 1;
+			return 0;
+		}
+	}
+	if (st->n >= UINT32_MAX - 1)
+		return -E2BIG;
+	if (grow_array((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v)) ||
+	    grow_array((void **)&st->chain, &st->cap_chain, st->n + 1, sizeof(*st->chain)))
+		return -ENOMEM;
+	st->v[st->n] = (char *)s;
+	st->chain[st->n] = (uint32_t)*head;
+	*head = ++st->n;
+	*out = (int64_t)(st->n - 1);
+	return 0;
+}
+
+static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
+{
+	Perftools__Profiles__Mapping *mp;
+	int64_t file;
+	uint64_t *slot;
+	int err;
+
+	*id = 0;
+	if (!fr->module)
+		return 0;
+	err = str_id(&p->st, fr->module, &file);
+	if (!err)
+		err = map_slot(&p->map_by_file, (uint64_t)file, &slot);
+	if (err)
+		return err;
+	if (!*slot) {
+		if (grow_array((void **)&p->maps, &p->cap_maps, p->nmaps + 1, sizeof(*p->maps)))
+			return -ENOMEM;
+		mp = &p->maps[p->nmaps++];
+		perftools__profiles__mapping__init(mp);
+		/* The address range is not known here; 0 is "unknown". */
+		mp->id = p->nmaps;
+		mp->filename = file;
+		*slot = mp->id;
+	}
+	mp = &p->maps[*slot - 1];
+	/* Every location has a function, a placeholder at worst: a consumer
+	 * must not re-symbolize with the unknown address range above. */
+	mp->has_functions = true;
+	mp->has_filenames |= fr->file != NULL;
+	mp->has_line_numbers |= fr->line > 0;
+	*id = *slot;
+	return 0;
+}
+
+static int function_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
+{
+	Perftools__Profiles__Function *fn;
+	int64_t name, file;
+	uint64_t *slot;
+	int err;
+
+	err = str_id(&p->st, fr->function, &name);
+	if (!err)
+		err = str_id(&p->st, fr->file, &file);
+	if (!err)
+		err = map_slot(&p->fn_by_key, (uint64_t)name << 32 | (uint64_t)file, &slot);
+	if (err)
+		return err;
+	if (!*slot) {
+		if (grow_array((void **)&p->fns, &p->cap_fns, p->nfns + 1, sizeof(*p->fns)))
+			return -ENOMEM;
+		fn = &p->fns[p->nfns++];
+		perftools__profiles__function__init(fn);
+		fn->id = p->nfns;
+		fn->name = name;
+		/* Names are already demangled; the symbolizer keeps no other. */
+		fn->system_name = name;
+		fn->filename = file;
+		*slot = fn->id;
+	}
+	*id = *slot;
+	return 0;
+}
+
+static int location_id(struct pprof *p, uint64_t addr, uint64_t *id)
+{
+	Perftools__Profiles__Location *loc;
+	Perftools__Profiles__Line *line;
+	uint64_t *slot, map, fn;
+	struct ht_frame fr;
+	int err;
+
+	err = map_slot(&p->loc_by_addr, addr, &slot);
+	if (err)
+		return err;
+	if (*slot) {
+		*id = *slot;
+		return 0;
+	}
+	err = symbolizer__resolve(p->in->sym, addr, &fr);
+	if (!err)
+		err = mapping_id(p, &fr, &map);
+	if (!err)
+		err = function_id(p, &fr, &fn);
+	if (err)
+		return err;
+	if (grow_array((void **)&p->locs, &p->cap_locs, p->nlocs + 1, sizeof(*p->locs)) ||
+	    grow_array((void **)&p->lines, &p->cap_lines, p->nlocs + 1, sizeof(*p->lines)))
+		return -ENOMEM;
+	loc = &p->locs[p->nlocs];
+	line = &p->lines[p->nlocs++];
+	perftools__profiles__location__init(loc);
+	perftools__profiles__line__init(line);
+	loc->id = p->nlocs;
+	loc->mapping_id = map;
+	loc->address = addr;
+	line->function_id = fn;
+	line->line = fr.line;
+	*slot = *id = loc->id;
+	return 0;
+}
+
+/* A ProtobufCBuffer that gzips what protobuf-c packs straight into a
+ * FILE, so the serialized profile never sits in memory whole. */
+struct gz_out {
+	ProtobufCBuffer base;    /* first: protobuf-c passes &base */
+	z_stream z;
+	FILE *f;
+	int err;
+	unsigned char buf[16384];
+};
+
+static int gz_run(struct gz_out *g, int flush)
+{
+	size_t have;
+	int ret;
+
+	do {
+		g->z.next_out = g->buf;
+		g->z.avail_out = sizeof(g->buf);
+		ret = deflate(&g->z, flush);
+		if (ret == Z_STREAM_ERROR)
+			return -EIO;
+		have = sizeof(g->buf) - g->z.avail_out;
+		if (have && fwrite(g->buf, 1, have, g->f) != have)
+			return -EIO;
+	} while (g->z.avail_out == 0);
+	return flush == Z_FINISH && ret != Z_STREAM_END ? -EIO : 0;
+}
+
+static void gz_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
+{
+	struct gz_out *g = (struct gz_out *)b;
+
+	while (len && !g->err) {
+		uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+
+		g->z.next_in = (Bytef *)data;
+		g->z.avail_in = n;
+		g->err = gz_run(g, Z_NO_FLUSH);
+		data += n;
+		len -= n;
+	}
+}
+
+static int write_gzip(FILE *f, const Perftools__Profiles__Profile *prof)
+{
+	struct gz_out *g = calloc(1, sizeof(*g));
+	int err;
+
+	if (!g)
+		return -ENOMEM;
+	g->base.append = gz_append;
+	g->f = f;
+	/* windowBits 15 + 16: a gzip header and trailer, as pprof expects. */
+	if (deflateInit2(&g->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(g);
+		return -ENOMEM;
+	}
+	perftools__profiles__profile__pack_to_buffer(prof, &g->base);
+	if (!g->err) {
+		g->z.next_in = NULL;
+		g->z.avail_in = 0;
+		g->err = gz_run(g, Z_FINISH);
+	}
+	err = g->err;
+	deflateEnd(&g->z);
+	free(g);
+	return err;
+}
+
+static void pprof_free(struct pprof *p)
+{
+	free(p->st.v);
+	free(p->st.chain);
+	map_free(&p->st.idx);
+	map_free(&p->loc_by_addr);
+	map_free(&p->fn_by_key);
+	map_free(&p->map_by_file);
+	free(p->locs);
+	free(p->lines);
+	free(p->fns);
+	free(p->maps);
+}
+
+enum { V_ALLOCS, V_ALLOC_BYTES, V_LIVE_BLOCKS, V_LIVE_BYTES, NR_VALUES };
+
+/* Everything the Profile points to that is not in struct pprof. */
+struct pprof_arrays {
+	Perftools__Profiles__Sample *samples;
+	Perftools__Profiles__Sample **sample_ptrs;
+	int64_t *values;
+	uint64_t *loc_ids;
+	Perftools__Profiles__Location **loc_ptrs;
+	Perftools__Profiles__Line **line_ptrs;
+	Perftools__Profiles__Function **fn_ptrs;
+	Perftools__Profiles__Mapping **map_ptrs;
+};
+
+static void arrays_free(struct pprof_arrays *a)
+{
+	free(a->samples);
+	free(a->sample_ptrs);
+	free(a->values);
+	free(a->loc_ids);
+	free(a->loc_ptrs);
+	free(a->line_ptrs);
+	free(a->fn_ptrs);
+	free(a->map_ptrs);
+}
+
+static int add_samples(struct pprof *p, struct pprof_arrays *a,
+		       const struct ht_report_row *rows, size_t n)
+{
+	size_t nframes = 0, off = 0;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t nr = 0;
+
+		stacks__get(p->in->stacks, rows[i].stack, &nr);
+		nframes += nr;
+	}
+	a->samples = calloc(n ? n : 1, sizeof(*a->samples));
+	a->sample_ptrs = calloc(n ? n : 1, sizeof(*a->sample_ptrs));
+	a->values = calloc(n ? n * NR_VALUES : 1, sizeof(*a->values));
+	a->loc_ids = calloc(nframes ? nframes : 1, sizeof(*a->loc_ids));
+	if (!a->samples || !a->sample_ptrs || !a->values || !a->loc_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		Perftools__Profiles__Sample *s = &a->samples[i];
+		int64_t *v = &a->values[i * NR_VALUES];
+		const uint64_t *ips;
+		uint32_t nr = 0;
+
+		perftools__profiles__sample__init(s);
+		ips = stacks__get(p->in->stacks, rows[i].stack, &nr);
+		/* Both leaf first: the stack table's order is pprof's. */
+		for (uint32_t j = 0; ips && j < nr; j++) {
+			err = location_id(p, ips[j], &a->loc_ids[off + j]);
+			if (err)
+				return err;
+		}
+		s->location_id = &a->loc_ids[off];
+		s->n_location_id = ips ? nr : 0;
+		off += s->n_location_id;
+		v[V_ALLOCS] = (int64_t)rows[i].s.allocs;
+		v[V_ALLOC_BYTES] = (int64_t)rows[i].s.alloc_bytes;
+		v[V_LIVE_BLOCKS] = (int64_t)rows[i].s.live_blocks;
+		v[V_LIVE_BYTES] = (int64_t)rows[i].s.live_bytes;
+		s->value = v;
+		s->n_value = NR_VALUES;
+		a->sample_ptrs[i] = s;
+	}
+	return 0;
+}
+
+/* Pointer arrays last: the element arrays above moved while growing. */
+static int link_arrays(struct pprof *p, struct pprof_arrays *a)
+{
+	a->loc_ptrs = calloc(p->nlocs ? p->nlocs : 1, sizeof(*a->loc_ptrs));
+	a->line_ptrs = calloc(p->nlocs ? p->nlocs : 1, sizeof(*a->line_ptrs));
+	a->fn_ptrs = calloc(p->nfns ? p->nfns : 1, sizeof(*a->fn_ptrs));
+	a->map_ptrs = calloc(p->nmaps ? p->nmaps : 1, sizeof(*a->map_ptrs));
+	if (!a->loc_ptrs || !a->line_ptrs || !a->fn_ptrs || !a->map_ptrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nlocs; i++) {
+		a->line_ptrs[i] = &p->lines[i];
+		a->loc_ptrs[i] = &p->locs[i];
+		p->locs[i].line = &a->line_ptrs[i];
+		p->locs[i].n_line = 1;
+	}
+	for (size_t i = 0; i < p->nfns; i++)
+		a->fn_ptrs[i] = &p->fns[i];
+	for (size_t i = 0; i < p->nmaps; i++)
+		a->map_ptrs[i] = &p->maps[i];
+	return 0;
+}
+
+int report__pprof(FILE *f, const struct ht_report_input *in)
+{
+	static const char *const types[NR_VALUES][2] = {
+		[V_ALLOCS] = { "alloc_objects", "count" },
+		[V_ALLOC_BYTES] = { "alloc_space", "bytes" },
+		[V_LIVE_BLOCKS] = { "inuse_objects", "count" },
+		[V_LIVE_BYTES] = { "inuse_space", "bytes" },
+	};
+	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
+	Perftools__Profiles__ValueType vt[NR_VALUES], period_type;
+	Perftools__Profiles__ValueType *vt_ptrs[NR_VALUES];
+	struct pprof p = { .in = in };
+	struct pprof_arrays a = { 0 };
+	char comment[2][256];
+	int64_t comments[2], empty;
+	size_t ncomments = 0;
+	struct ht_report_row *rows = NULL;
+	size_t n;
+	int err;
+
+	err = map_init(&p.st.idx);
+	if (!err)
+		err = map_init(&p.loc_by_addr);
+	if (!err)
+		err = map_init(&p.fn_by_key);
+	if (!err)
+		err = map_init(&p.map_by_file);
+	if (err)
+		goto out;
+	err = str_id(&p.st, "", &empty);    /* index 0 must be "" */
+	for (int i = 0; i < NR_VALUES && !err; i++) {
+		perftools__profiles__value_type__init(&vt[i]);
+		err = str_id(&p.st, types[i][0], &vt[i].type);
+		if (!err)
+			err = str_id(&p.st, types[i][1], &vt[i].unit);
+		vt_ptrs[i] = &vt[i];
+	}
+	perftools__profiles__value_type__init(&period_type);
+	if (!err)
+		err = str_id(&p.st, "space", &period_type.type);
+	if (!err)
+		err = str_id(&p.st, "bytes", &period_type.unit);
+	if (!err)
+		err = str_id(&p.st, "inuse_space", &prof.default_sample_type);
+	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->pid,
+		 in->command ? in->command : "?");
+	if (!err)
+		err = str_id(&p.st, comment[ncomments], &comments[ncomments]);
+	ncomments++;
+	if (in->loss.lost_events) {
+		snprintf(comment[ncomments], sizeof(comment[0]),
+			 "%llu events lost: all numbers are lower bounds",
+			 (unsigned long long)in->loss.lost_events);
+		if (!err)
+			err = str_id(&p.st, comment[ncomments], &comments[ncomments]);
+		ncomments++;
+	}
+	if (!err)
+		err = report__rows(in, &rows, &n);
+	if (!err)
+		err = add_samples(&p, &a, rows, n);
+	if (!err)
+		err = link_arrays(&p, &a);
+	if (err)
+		goto out;
+	prof.sample_type = vt_ptrs;
+	prof.n_sample_type = NR_VALUES;
+	prof.sample = a.sample_ptrs;
+	prof.n_sample = n;
+	prof.mapping = a.map_ptrs;
+	prof.n_mapping = p.nmaps;
+	prof.location = a.loc_ptrs;
+	prof.n_location = p.nlocs;
+	prof.function = a.fn_ptrs;
+	prof.n_function = p.nfns;
+	prof.string_table = p.st.v;
+	prof.n_string_table = p.st.n;
+	prof.time_nanos = (int64_t)in->start_unix_ns;
+	prof.duration_nanos = (int64_t)(in->duration_s * 1e9 + 0.5);
+	prof.period_type = &period_type;
+	prof.period = 1;
+	prof.comment = comments;
+	prof.n_comment = ncomments;
+	err = write_gzip(f, &prof);
+	if (!err && ferror(f))
+		err = -EIO;
+out:
+	free(rows);
+	arrays_free(&a);
+	pprof_free(&p);
+	return err;
+}

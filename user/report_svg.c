@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A flame graph written directly as one self-contained SVG: stacks merged
+ * into a tree by frame name, root at the bottom, widths proportional to
+ * the metric. A short inline script adds click-to-zoom and search; the
+ * picture is complete without it (viewers that run no script still show
+ * every frame, label and tooltip).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report_formats.h"
+#include "util.h"
+
+#define IMG_W      1200
+#define PAD        10
+#define FRAME_W    (IMG_W - 2 * PAD)
+#define FRAME_H    16
+#define TOP        60            /* title and buttons */
+#define BOTTOM     34            /* details line */
+#define FONT_PX    11
+#define CHAR_W     6.6           /* monospace advance at FONT_PX, estimated */
+#define MIN_W      0.1           /* narrower frames are left out, as flamegraph.pl */
+
+struct node {
+	const char *name;
+	const char *module;          /* of the first stack that reached it */
+	uint64_t value;
+	uint64_t off;                /* left edge, in metric units */
+	uint64_t next;               /* left edge of the next child placed */
+	uint32_t parent, depth;
+};
+
+struct tree {
+	struct node *v;              /* preorder: see build() */
+	size_t n, cap;
+	uint32_t max_depth;
+};
+
+/* Frame by frame, a shorter stack first: siblings come out sorted by name
+ * and stacks sharing a prefix come out next to each other. */
+static int cmp_frames(const void *a, const void *b)
+{
+	const struct ht_named_stack *x = a, *y = b;
+	uint32_t n = x->nr < y->nr ? x->nr : y->nr;
+	int c;
+
+	for (uint32_t i = 0; i < n; i++) {
+		c = strcmp(x->names[i], y->names[i]);
+		if (c)
+			return c;
+	}
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static int add_node(struct tree *t, const char *name, const char *module, uint32_t parent,
+		    uint32_t depth)
+{
+	struct node *nd;
+
+	if (t->n >= UINT32_MAX)
+		return -E2BIG;
+	if (grow_array((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+		return -ENOMEM;
+	nd = &t->v[t->n++];
+	memset(nd, 0, sizeof(*nd));
+	nd->name = name;
+	nd->module = module;
+	nd->parent = parent;
+	nd->depth = depth;
+	if (depth > t->max_depth)
+		t->max_depth = depth;
+	return 0;
+}
+
+/*
+ * Insert the sorted stacks. A stack can only share a node with the stack
+ * before it, through the last child at each depth (the "path"), so new
+ * nodes are appended in preorder and a node's children are in name order.
+ */
+static int build(struct tree *t, struct ht_named_stacks *ns)
+{
+	uint32_t *path, path_len = 1, max_nr = 0;
+	int err;
+
+	for (size_t i = 0; i < ns->n; i++)
+		if (ns->v[i].nr > max_nr)
+			max_nr = ns->v[i].nr;
+	path = calloc((size_t)max_nr + 1, sizeof(*path));
+	if (!path)
+		return -ENOMEM;
+	err = add_node(t, "all", NULL, 0, 0);
+	if (err)
+		goto out;
+	qsort(ns->v, ns->n, sizeof(*ns->v), cmp_frames);
+	for (size_t i = 0; i < ns->n; i++) {
+		const struct ht_named_stack *st = &ns->v[i];
+		bool shared = true;
+
+		t->v[0].value += st->value;
+		for (uint32_t d = 0; d < st->nr; d++) {
+			uint32_t cur = path[d];
+
+			if (shared && d + 1 < path_len &&
+			    !strcmp(t->v[path[d + 1]].name, st->names[d])) {
+				t->v[path[d + 1]].value += st->value;
+				continue;
+			}
+			shared = false;
+			err = add_node(t, st->names[d], st->modules[d], cur, d + 1);
+			if (err)
+				goto out;
+			t->v[t->n - 1].value = st->value;
+			path[d + 1] = (uint32_t)(t->n - 1);
+			path_len = d + 2;
+		}
+	}
+	/* Left edges: in preorder a parent is placed before its children. */
+	for (size_t i = 1; i < t->n; i++) {
+		struct node *p = &t->v[t->v[i].parent];
+
+		t->v[i].off = p->next;
+		t->v[i].next = p->next;
+		p->next += t->v[i].value;
+	}
+out:
+	free(path);
+	return err;
+}
+
+/* Characters (not bytes) in s: labels are cut by what fits on screen. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0, len;
+
+	for (; *s; s += len, n++) {
+		len = report__utf8_len(s);
+		if (!len)
+			len = 1;
+	}
+	return n;
+}
+
+/* Write at most max characters of s as XML text or attribute content.
+ * Invalid UTF-8 and control characters are not allowed in XML 1.0. */
+static void xml_put(FILE *f, const char *s, size_t max)
+{
+	size_t len;
+
+	for (; *s && max; s += len, max--) {
+		len = report__utf8_len(s);
+		if (!len) {
+			fputc('?', f);
+			len = 1;
+			continue;
+		}
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			fputc(' ', f);
+			break;
+		default:
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				fputc('?', f);
+			else
+				fwrite(s, 1, len, f);
+		}
+	}
+}
+
+static void xml_str(FILE *f, const char *s)
+{
+	xml_put(f, s, SIZE_MAX);
+}
+
+/* A "hot" palette colour that only depends on the name (FNV-1a), so a
+ * function keeps its colour across graphs. */
+static void colour(const char *name, char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (name[0] == '[') {
+		snprintf(buf, len, "rgb(190,190,190)");
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h = hash_u64(h);
+	snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (unsigned int)(h % 51),
+		 (unsigned int)((h >> 16) % 231), (unsigned int)((h >> 32) % 56));
+}
+
+static const char *metric_title(const struct ht_report_input *in, enum ht_metric m)
+{
+	switch (m) {
+	case HT_M_LIVE_BYTES:
+		return in->exited ? "leaked bytes" : "live bytes";
+	case HT_M_PEAK_BYTES:
+		return "bytes live at the peak";
+	case HT_M_ALLOC_BYTES:
+		return "allocated bytes";
+	default:
+		return "allocations";
+	}
+}
+
+static const char *value_str(enum ht_metric m, uint64_t v, char *buf, size_t len)
+{
+	if (m == HT_M_ALLOCS)
+		snprintf(buf, len, "%llu allocation%s", (unsigned long long)v, v == 1 ? "" : "s");
+	else
+		human_bytes(v, buf, len);
+	return buf;
+}
+
+static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum ht_metric m)
+{
+	uint64_t total = t->v[0].value;
+	double scale = total ? (double)FRAME_W / (double)total : 0;
+	double x = PAD + (double)nd->off * scale;
+	double w = total ? (double)nd->value * scale : FRAME_W;
+	double y = TOP + (double)(t->max_depth - nd->depth) * FRAME_H;
+	size_t fit = w > 6 ? (size_t)((w - 6) / CHAR_W) : 0;
+	size_t chars = utf8_chars(nd->name);
+	const char *mod = nd->module ? strrchr(nd->module, '/') : NULL;
+	char val[48], fill[24];
+
+	mod = mod ? mod + 1 : nd->module;
+	colour(nd->name, fill, sizeof(fill));
+	fputs("<g class=\"frame\" data-name=\"", f);
+	xml_str(f, nd->name);
+	fprintf(f, "\" data-o=\"%llu\" data-v=\"%llu\" data-d=\"%u\"><title>",
+		(unsigned long long)nd->off, (unsigned long long)nd->value, nd->depth);
+	xml_str(f, nd->name);
+	if (mod) {
+		fputs(" (", f);
+		xml_str(f, mod);
+		fputc(')', f);
+	}
+	fprintf(f, " - %s (%.2f%%)</title>", value_str(m, nd->value, val, sizeof(val)),
+		total ? 100.0 * (double)nd->value / (double)total : 100.0);
+	fprintf(f, "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" rx=\"2\" "
+		"fill=\"%s\"/><text x=\"%.2f\" y=\"%.0f\">", x, y, w, FRAME_H - 1, fill,
+		x + 3, y + FRAME_H - 5);
+	/* The same fitting rule as fit() in the script below. */
+	if (fit >= 3 && chars <= fit) {
+		xml_str(f, nd->name);
+	} else if (fit >= 3) {
+		xml_put(f, nd->name, fit - 2);
+		fputs("..", f);
+	}
+	fputs("</text></g>\n", f);
+}
+
+/* Zoom rescales the clicked subtree to the full width, stretches and greys
+ * its ancestors and hides the rest; search highlights matching frames and
+ * sums the width they cover without counting nested matches twice. */
+static const char script[] =
+	"var svg = document.documentElement, frames = [], root = null, last = '';\n"
+	"var details = document.getElementById('details');\n"
+	"var matched = document.getElementById('matched');\n"
+	"var unzoom = document.getElementById('unzoom');\n"
+	"function fit(f, x, w) {\n"
+	"	var n = Math.floor((w - 6) / CW), s = f.n;\n"
+	"	if (n < 3)\n"
+	"		s = '';\n"
+	"	else if (s.length > n)\n"
+	"		s = s.substring(0, n - 2) + '..';\n"
+	"	f.t.textContent = s;\n"
+	"	f.t.setAttribute('x', (x + 3).toFixed(2));\n"
+	"}\n"
+	"function place(f, x, w) {\n"
+	"	f.r.setAttribute('x', x.toFixed(2));\n"
+	"	f.r.setAttribute('width', w.toFixed(2));\n"
+	"	fit(f, x, w);\n"
+	"}\n"
+	"function zoom(z) {\n"
+	"	if (!z.v)\n"
+	"		return;\n"
+	"	var s = FW / z.v;\n"
+	"	frames.forEach(function (f) {\n"
+	"		var cl = f.g.classList;\n"
+	"		cl.remove('hide');\n"
+	"		cl.remove('anc');\n"
+	"		if (f.d >= z.d && f.o >= z.o && f.o + f.v <= z.o + z.v) {\n"
+	"			place(f, PAD + (f.o - z.o) * s, f.v * s);\n"
+	"		} else if (f.d < z.d && f.o <= z.o && f.o + f.v >= z.o + z.v) {\n"
+	"			cl.add('anc');\n"
+	"			place(f, PAD, FW);\n"
+	"		} else {\n"
+	"			cl.add('hide');\n"
+	"		}\n"
+	"	});\n"
+	"	unzoom.classList.toggle('hide', z === root);\n"
+	"}\n"
+	"function clearSearch() {\n"
+	"	frames.forEach(function (f) { f.g.classList.remove('match'); });\n"
+	"	matched.textContent = '';\n"
+	"}\n"
+	"function search() {\n"
+	"	var term = window.prompt('Search for functions (regular expression)', last);\n"
+	"	var re = null, iv = [], sum = 0, end = 0;\n"
+	"	if (term === null)\n"
+	"		return;\n"
+	"	last = term;\n"
+	"	clearSearch();\n"
+	"	if (term === '')\n"
+	"		return;\n"
+	"	try { re = new RegExp(term); } catch (e) { re = null; }\n"
+	"	frames.forEach(function (f) {\n"
+	"		var hit = f.d > 0 && (re ? re.test(f.n) : f.n.indexOf(term) >= 0);\n"
+	"		if (hit) {\n"
+	"			f.g.classList.add('match');\n"
+	"			iv.push([f.o, f.o + f.v]);\n"
+	"		}\n"
+	"	});\n"
+	"	iv.sort(function (a, b) { return a[0] - b[0]; });\n"
+	"	iv.forEach(function (r) {\n"
+	"		if (r[1] <= end)\n"
+	"			return;\n"
+	"		sum += r[1] - Math.max(r[0], end);\n"
+	"		end = r[1];\n"
+	"	});\n"
+	"	matched.textContent = 'Matched: ' +\n"
+	"		(root.v ? (100 * sum / root.v).toFixed(2) : '0.00') + '%';\n"
+	"}\n"
+	"function frameOf(e) {\n"
+	"	for (var g = e.target; g && g !== svg; g = g.parentNode)\n"
+	"		if (g.htFrame)\n"
+	"			return g.htFrame;\n"
+	"	return null;\n"
+	"}\n"
+	"Array.prototype.forEach.call(document.querySelectorAll('g.frame'), function (g) {\n"
+	"	var f = { g: g, r: g.querySelector('rect'), t: g.querySelector('text'),\n"
+	"		title: g.querySelector('title').textContent,\n"
+	"		n: g.getAttribute('data-name'), o: +g.getAttribute('data-o'),\n"
+	"		v: +g.getAttribute('data-v'), d: +g.getAttribute('data-d') };\n"
+	"	g.htFrame = f;\n"
+	"	frames.push(f);\n"
+	"	if (f.d === 0)\n"
+	"		root = f;\n"
+	"});\n"
+	"svg.addEventListener('click', function (e) {\n"
+	"	var f = frameOf(e);\n"
+	"	if (f)\n"
+	"		zoom(f);\n"
+	"});\n"
+	"svg.addEventListener('mouseover', function (e) {\n"
+	"	var f = frameOf(e);\n"
+	"	details.textContent = f ? f.title : ' ';\n"
+	"});\n"
+	"unzoom.addEventListener('click', function () { zoom(root); });\n"
+	"document.getElementById('search').addEventListener('click', search);\n"
+	"matched.addEventListener('click', clearSearch);\n"
+	"window.addEventListener('keydown', function (e) {\n"
+	"	if (e.key === 'f' && (e.ctrlKey || e.metaKey)) {\n"
+	"		e.preventDefault();\n"
+	"		search();\n"
+	"	} else if (e.key === 'Escape') {\n"
+	"		zoom(root);\n"
+	"		clearSearch();\n"
+	"	}\n"
+	"});\n";
+
+static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric m,
+		       const struct tree *t, int height)
+{
+	char val[48];
+
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+		"height=\"%d\" viewBox=\"0 0 %d %d\" data-metric=\"%s\">\n",
+		IMG_W, height, IMG_W, height, report__metric_name(m));
+	fprintf(f, "<style type=\"text/css\"><![CDATA[\n"
+		"text { font-family: monospace; font-size: %dpx; fill: #000; }\n"
+		"#title { font-size: 17px; text-anchor: middle; }\n"
+		"#subtitle { fill: #555; text-anchor: middle; }\n"
+		"#search, #matched { text-anchor: end; }\n"
+		".button { cursor: pointer; fill: #036; }\n"
+		".button:hover { text-decoration: underline; }\n"
+		"g.frame { cursor: pointer; }\n"
+		"g.frame:hover rect { stroke: #000; stroke-width: 0.5; }\n"
+		".match rect { fill: rgb(230,0,230); }\n"
+		".anc rect { fill: rgb(215,215,215); }\n"
+		".hide { display: none; }\n"
+		"]]></style>\n", FONT_PX);
+	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"rgb(248,248,240)\"/>\n",
+		IMG_W, height);
+	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"24\">heaptrace: %s of PID %d", IMG_W / 2,
+		metric_title(in, m), in->pid);
+	if (in->command) {
+		fputs(" (", f);
+		xml_str(f, in->command);
+		fputc(')', f);
+	}
+	fprintf(f, " after %.1f s</text>\n", in->duration_s);
+	fprintf(f, "<text id=\"subtitle\" x=\"%d\" y=\"42\">total %s", IMG_W / 2,
+		value_str(m, t->v[0].value, val, sizeof(val)));
+	if (in->loss.lost_events)
+		fprintf(f, "; %llu events lost, numbers are lower bounds",
+			(unsigned long long)in->loss.lost_events);
+	fputs("</text>\n", f);
+	fprintf(f, "<text id=\"unzoom\" class=\"button hide\" x=\"%d\" y=\"42\">Reset Zoom</text>\n"
+		"<text id=\"search\" class=\"button\" x=\"%d\" y=\"42\">Search</text>\n",
+		PAD, IMG_W - PAD);
+	fprintf(f, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n"
+		"<text id=\"matched\" class=\"button\" x=\"%d\" y=\"%d\"></text>\n",
+		PAD, height - 12, IMG_W - PAD, height - 12);
+}
+
+int report__svg(FILE *f, const struct ht_report_input *in, enum ht_metric m)
+{
+	struct ht_named_stacks ns;
+	struct tree t = { 0 };
+	int height, err;
+
+	err = report__named_stacks(in, m, &ns);
+	if (err)
+		return err;
+	err = build(&t, &ns);
+	if (err)
+		goto out;
+	height = TOP + (int)(t.max_depth + 1) * FRAME_H + BOTTOM;
+	put_header(f, in, m, &t, height);
+	for (size_t i = 0; i < t.n; i++) {
+		/* Children are never wider than their parent: all skipped too. */
+		if (t.v[0].value &&
+		    (double)t.v[i].value * FRAME_W / (double)t.v[0].value < MIN_W)
+			continue;
+		put_frame(f, &t, &t.v[i], m);
+	}
+	fprintf(f, "<script type=\"text/ecmascript\"><![CDATA[\n"
+		"'use strict';\nvar PAD = %d, FW = %d, CW = %.1f;\n%s]]></script>\n</svg>\n",
+		PAD, FRAME_W, CHAR_W, script);
+	err = ferror(f) ? -EIO : 0;
+out:
+	free(t.v);
+	report__named_stacks_free(&ns);
+	return err;
+}
