@@ -30,7 +30,7 @@ endif
 BPF_SRC    := bpf/heaptrace.bpf.c
 BPF_OBJ    := $(OUTPUT)/heaptrace.bpf.o
 SKEL       := $(OUTPUT)/heaptrace.skel.h
-LIB_SRCS   := $(filter-out user/cli.c,$(wildcard user/*.c))
+LIB_SRCS   := $(filter-out user/cli%.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB        := $(OUTPUT)/libheaptrace.a
 # pprof's profile.proto, compiled by protoc-c into the library.
@@ -74,7 +74,7 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-heaptrace: $(OUTPUT)/cli.o $(LIB)
+heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1,29 +1,28 @@
 // SPDX-License-Identifier: MIT
 /*
  * heaptrace command line: parse options, run a session until the target
- * ends (or Ctrl-C, or --duration), then write the reports.
+ * ends (or Ctrl-C, SIGTERM, --duration), writing periodic snapshots if
+ * asked, then the final reports. Uses only libheaptrace's public API.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "log.h"
-#include "report.h"
-#include "session.h"
-#include "target.h"
-
-#define HEAPTRACE_VERSION "0.1.0"
+#include "cli_output.h"
+#include "heaptrace.h"
 
 enum exit_code {
 	EXIT_OK = 0,
-	EXIT_FAILURE_RT = 1,  /* tracing failed */
+	EXIT_FAILURE_RT = 1,  /* tracing failed, or a report could not be written */
 	EXIT_USAGE = 2,       /* bad input: options, PID, command, privileges */
 };
 
@@ -31,8 +30,12 @@ enum exit_code {
 struct config {
 	struct ht_session_opts session;
 	double duration_s;
+	double interval_s;
 	unsigned int top_n;
 	const char *json_path;
+	const char *output_dir;
+	unsigned int formats;     /* OUT_* written as files */
+	unsigned int keep;
 	int verbosity;
 };
 
@@ -45,13 +48,29 @@ static const char usage_text[] =
 "report which stacks hold memory now (live, or leaked at exit), which held\n"
 "it when total live memory peaked, and which allocate most often (churn).\n"
 "\n"
+"Target:\n"
 "  -p, --pid PID          attach to a running process; with -- COMMAND instead,\n"
 "                         start COMMAND with the probes in place\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until the target\n"
 "                         exits, or Ctrl-C / SIGTERM)\n"
+"      --run-as-root      under sudo, run COMMAND as root instead of as the\n"
+"                         invoking user\n"
+"\n"
+"Reports (the text report always goes to stdout at the end):\n"
 "  -n, --top N            rows per table in the text report (default 10)\n"
-"      --json PATH        also write the report as JSON to PATH ('-' = stdout,\n"
+"      --json PATH        also write the JSON report to PATH ('-' = stdout,\n"
 "                         which then gets no text report)\n"
+"  -f, --format LIST      files to write, comma-separated: text, json, folded,\n"
+"                         svg, pprof, dhat (folded and svg: one file per\n"
+"                         metric: live_bytes, peak_bytes, alloc_bytes, allocs)\n"
+"  -o, --output-dir DIR   where those files go (default: current directory),\n"
+"                         named heaptrace-PID-final.EXT at the end\n"
+"  -i, --interval SECS    also write a snapshot every SECS seconds, named\n"
+"                         heaptrace-PID-NNNNNN.EXT; SIGUSR1 writes one now\n"
+"      --keep N           keep only the last N periodic snapshots\n"
+"      --no-demangle      show raw C++/Rust symbol names\n"
+"\n"
+"Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
 "      --unwind MODE      how stacks are walked: fp (frame pointers only),\n"
 "                         auto (default: frame pointers, and DWARF CFI from\n"
@@ -62,9 +81,7 @@ static const char usage_text[] =
 "                         (default 4096, max 8192)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
 "                         (default 16M); a full ring drops events, counted\n"
-"      --no-demangle      show raw C++/Rust symbol names\n"
-"      --run-as-root      under sudo, run COMMAND as root instead of as the\n"
-"                         invoking user\n"
+"\n"
 "  -v, --verbose          more messages on stderr (-vv: debug)\n"
 "  -h, --help             this help\n"
 "  -V, --version          print the version\n"
@@ -73,8 +90,9 @@ static const char usage_text[] =
 "only within the copied stack window (--stack-bytes); beyond it, such\n"
 "frames are lost.\n"
 "\n"
-"Exit status: 0 report written; 1 tracing failed; 2 bad usage, no such\n"
-"process or command, no allocator found, or missing privileges.\n";
+"Exit status: 0 report written; 1 tracing failed or a report could not be\n"
+"written; 2 bad usage, no such process or command, no allocator found, or\n"
+"missing privileges.\n";
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -110,6 +128,17 @@ static int parse_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || end == s || *end || !(*out > 0) || *out > 1e9)
+		return -EINVAL;
+	return 0;
+}
+
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "heaptrace: ");
@@ -121,12 +150,16 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
-	       OPT_UNWIND, OPT_STACK_BYTES };
+	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output-dir", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "ring-size", required_argument, NULL, OPT_RING },
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
@@ -139,11 +172,12 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{},
 	};
 	unsigned long long v;
-	char *end;
-	int c;
+	const char *bad;
+	int c, badlen;
 
 	cfg->top_n = 10;
-	while ((c = getopt_long(argc, argv, "+p:d:n:vhV", opts, NULL)) != -1) {
+	cfg->session.sz = sizeof(cfg->session);
+	while ((c = getopt_long(argc, argv, "+p:d:n:f:o:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, 0x3fffffff, &v) || v == 0)
@@ -151,10 +185,12 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			cfg->session.pid = (int)v;
 			break;
 		case 'd':
-			errno = 0;
-			cfg->duration_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(cfg->duration_s > 0))
+			if (parse_seconds(optarg, &cfg->duration_s))
 				return usage_error("invalid duration '%s'", optarg);
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &cfg->interval_s))
+				return usage_error("invalid interval '%s'", optarg);
 			break;
 		case 'n':
 			if (parse_uint(optarg, 1000000, &v))
@@ -164,8 +200,23 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case OPT_JSON:
 			cfg->json_path = optarg;
 			break;
+		case 'f':
+			if (output__parse_formats(optarg, &cfg->formats, &bad, &badlen)) {
+				fprintf(stderr, "heaptrace: unknown format '%.*s' (text, json, folded, "
+					"svg, pprof, dhat)\n", badlen, bad);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'o':
+			cfg->output_dir = optarg;
+			break;
+		case OPT_KEEP:
+			if (parse_uint(optarg, 1000000000, &v) || v == 0)
+				return usage_error("invalid --keep '%s'", optarg);
+			cfg->keep = (unsigned int)v;
+			break;
 		case OPT_MAX_DEPTH:
-			if (parse_uint(optarg, HT_MAX_FRAMES, &v) || v == 0)
+			if (parse_uint(optarg, 127, &v) || v == 0)
 				return usage_error("invalid --max-depth '%s' (1-127)", optarg);
 			cfg->session.max_depth = (unsigned int)v;
 			break;
@@ -187,7 +238,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			cfg->session.unwind_set = true;
 			break;
 		case OPT_STACK_BYTES:
-			if (parse_size(optarg, &v) || v < 64 || v > HT_MAX_STACK_BYTES || (v % 8))
+			if (parse_size(optarg, &v) || v < 64 || v > 8192 || (v % 8))
 				return usage_error("invalid --stack-bytes '%s' (64-8192, a multiple of 8)",
 						   optarg);
 			cfg->session.stack_bytes = (uint32_t)v;
@@ -218,6 +269,10 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		return usage_error("give either -p PID or -- COMMAND, not both%s", "");
 	if (!cfg->session.pid && !cfg->session.argv)
 		return usage_error("nothing to trace: give -p PID or -- COMMAND%s", "");
+	if ((cfg->interval_s || cfg->keep) && !cfg->formats)
+		return usage_error("--interval and --keep need -f/--format%s", "");
+	if (cfg->formats && !cfg->output_dir)
+		cfg->output_dir = ".";
 	return 0;
 }
 
@@ -228,8 +283,9 @@ static int setup_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -244,23 +300,31 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Returns 1 when a stop was asked (signal), 0 otherwise. */
+enum sig_action { SIG_NONE = 0, SIG_STOP = 1, SIG_SNAPSHOT = 2 };
+
 static int read_signals(int sfd)
 {
 	struct signalfd_siginfo si;
-	int stop = 0;
+	int act = SIG_NONE;
 
-	while (read(sfd, &si, sizeof(si)) == sizeof(si))
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
-			stop = 1;
-	return stop;
+			act |= SIG_STOP;
+		else if (si.ssi_signo == SIGUSR1)
+			act |= SIG_SNAPSHOT;
+	}
+	return act;
 }
 
-/* Trace until the target ends, a signal, or the duration. */
-static int run_loop(struct ht_session *s, const struct config *cfg, int sfd)
+/* Trace until the target ends, a signal, or the duration; write periodic
+ * snapshots on the way. */
+static int run_loop(struct ht_session *s, const struct config *cfg, struct output *out,
+		    int sfd)
 {
-	double deadline = cfg->duration_s > 0 ? mono_s() + cfg->duration_s : 0;
-	struct epoll_event ev = { .events = EPOLLIN }, out[4];
+	double start = mono_s();
+	double deadline = cfg->duration_s > 0 ? start + cfg->duration_s : 0;
+	double next_snap = cfg->interval_s > 0 ? start + cfg->interval_s : 0;
+	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
 	int ep, err = 0;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -272,80 +336,56 @@ static int run_loop(struct ht_session *s, const struct config *cfg, int sfd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	while (!ht_session_target_done(s)) {
-		int timeout = 50;
+		double now = mono_s(), wake = now + 0.05;
+		int act;
 
-		if (deadline) {
-			double left = deadline - mono_s();
-
-			if (left <= 0)
-				break;
-			if (left * 1000 < timeout)
-				timeout = (int)(left * 1000) + 1;
-		}
-		if (epoll_wait(ep, out, 4, timeout) < 0 && errno != EINTR) {
+		if (deadline && now >= deadline)
+			break;
+		if (deadline && deadline < wake)
+			wake = deadline;
+		if (next_snap && next_snap < wake)
+			wake = next_snap;
+		if (epoll_wait(ep, evs, 4, (int)((wake - now) * 1000) + 1) < 0 && errno != EINTR) {
 			err = -errno;
 			break;
 		}
-		if (read_signals(sfd))
+		act = read_signals(sfd);
+		err = ht_session_poll(s, 0);
+		if (err || (act & SIG_STOP))
 			break;
-		err = ht_session_poll(s);
-		if (err)
-			break;
+		if (out->formats && ((act & SIG_SNAPSHOT) || (next_snap && mono_s() >= next_snap))) {
+			output__snapshot(out, s, false);
+			while (next_snap && next_snap <= mono_s())
+				next_snap += cfg->interval_s;
+		}
 	}
 	close(ep);
 	return err;
 }
 
-/* Create an output file without following a symlink planted at its name;
- * under sudo, hand it to the invoking user. */
-static FILE *open_output(const char *path)
+static int write_reports(struct ht_session *s, const struct config *cfg, struct output *out)
 {
-	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	FILE *f;
-
-	if (fd < 0)
-		return NULL;
-	if (uid && gid && geteuid() == 0 &&
-	    fchown(fd, (uid_t)strtoul(uid, NULL, 10), (gid_t)strtoul(gid, NULL, 10)))
-		pr_debug("can't chown '%s': %s\n", path, strerror(errno));
-	f = fdopen(fd, "w");
-	if (!f)
-		close(fd);
-	return f;
-}
-
-static int write_reports(struct ht_session *s, const struct config *cfg)
-{
-	struct ht_report_input in;
+	struct ht_report_opts ro = { .sz = sizeof(ro), .top_n = cfg->top_n };
 	bool json_stdout = cfg->json_path && !strcmp(cfg->json_path, "-");
-	int err = 0;
+	int err = 0, e;
 
-	report__input_from_session(&in, s, cfg->top_n);
-	if (!in.sym) {
-		pr_err("can't create symbolizer: %s\n", strerror(errno));
-		return -ENOMEM;
-	}
 	if (cfg->json_path) {
-		FILE *f = json_stdout ? stdout : open_output(cfg->json_path);
-
-		if (!f) {
-			err = -errno;
-			pr_err("can't write '%s': %s\n", cfg->json_path, strerror(errno));
-		} else {
-			err = report__json(f, &in);
-			if ((f != stdout && fclose(f)) || err) {
-				err = err ? err : -errno;
-				pr_err("can't write '%s': %s\n", cfg->json_path, strerror(-err));
-			}
-		}
+		if (json_stdout)
+			err = ht_session_write_report(s, HT_FORMAT_JSON, stdout, &ro);
+		else
+			err = output__write_file(cfg->json_path, s, HT_FORMAT_JSON, &ro);
+	}
+	if (out->formats) {
+		e = output__snapshot(out, s, true);
+		err = err ? err : e;
 	}
 	if (!json_stdout) {
-		int terr = report__text(stdout, &in);
-
-		fflush(stdout);
-		err = err ? err : terr;
+		e = ht_session_write_report(s, HT_FORMAT_TEXT, stdout, &ro);
+		if (e)
+			fprintf(stderr, "heaptrace: can't write the report: %s\n", strerror(-e));
+		err = err ? err : e;
 	}
+	fflush(stdout);
 	return err;
 }
 
@@ -368,6 +408,8 @@ static int exit_for(int err)
 int main(int argc, char **argv)
 {
 	struct config cfg = {};
+	struct output out = {};
+	struct ht_target_info ti;
 	struct ht_session *s;
 	char msg[512] = "";
 	int sfd, err, rc;
@@ -375,43 +417,52 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;
-	ht_log_set_level(cfg.verbosity >= 2 ? HT_LOG_DEBUG :
-			 cfg.verbosity == 1 ? HT_LOG_INFO : HT_LOG_WARN);
+	ht_set_verbosity(cfg.verbosity);
+	if (cfg.formats) {
+		err = output__prepare_dir(cfg.output_dir);
+		if (err) {
+			fprintf(stderr, "heaptrace: can't create '%s': %s\n", cfg.output_dir,
+				strerror(-err));
+			return EXIT_USAGE;
+		}
+	}
 	sfd = setup_signals();
 	if (sfd < 0) {
-		pr_err("can't set up signals: %s\n", strerror(-sfd));
+		fprintf(stderr, "heaptrace: can't set up signals: %s\n", strerror(-sfd));
 		return EXIT_FAILURE_RT;
 	}
 
 	/* Open: find the target and its allocator, load the BPF programs. */
 	s = ht_session_open(&cfg.session, msg, sizeof(msg), &err);
 	if (!s) {
-		pr_err("%s\n", msg);
+		fprintf(stderr, "heaptrace: %s\n", msg);
 		return exit_for(err);
 	}
 
 	/* Attach; a launched command starts only now. */
 	err = ht_session_start(s, msg, sizeof(msg));
 	if (err) {
-		pr_err("%s\n", msg);
-		rc = cfg.session.argv && err != -ENOENT ? EXIT_USAGE : exit_for(err);
-		if (!cfg.session.argv || err == -ENOENT || err == -EACCES || err == -ENOEXEC)
-			rc = exit_for(err);
+		fprintf(stderr, "heaptrace: %s\n", msg);
 		ht_session_close(s);
-		return rc;
+		return exit_for(err);
 	}
-	if (!cfg.session.argv)
+	ht_session_target_info(s, &ti);
+	if (!ti.launched)
 		fprintf(stderr, "heaptrace: attached to PID %d (%s): %zu probes; Ctrl-C to stop\n",
-			cfg.session.pid, ht_session_target(s)->command, ht_session_nr_probes(s));
+			ti.pid, ti.command, ti.nr_probes);
+	out.dir = cfg.output_dir;
+	out.formats = cfg.formats;
+	out.keep = cfg.keep;
+	out.pid = ti.pid;
 
 	/* Trace until the target ends, a signal, or --duration. */
-	err = run_loop(s, &cfg, sfd);
+	err = run_loop(s, &cfg, &out, sfd);
 	if (err)
-		pr_err("tracing failed: %s\n", strerror(-err));
+		fprintf(stderr, "heaptrace: tracing failed: %s\n", strerror(-err));
 	ht_session_stop(s);
 
 	/* Report. */
-	rc = write_reports(s, &cfg) || err ? EXIT_FAILURE_RT : EXIT_OK;
+	rc = write_reports(s, &cfg, &out) || err ? EXIT_FAILURE_RT : EXIT_OK;
 	ht_session_close(s);
 	close(sfd);
 	return rc;

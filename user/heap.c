@@ -261,6 +261,17 @@ int heap__alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
 	return err;
 }
 
+int heap__lookup(const struct ht_heap *h, uint64_t addr, uint64_t *size, uint32_t *stack)
+{
+	const struct block *b = &h->blocks[block_slot(h, addr)];
+
+	if (!b->addr)
+		return -ENOENT;
+	*size = b->size;
+	*stack = b->stack;
+	return 0;
+}
+
 int heap__free_block(struct ht_heap *h, uint64_t addr, uint32_t tid)
 {
 	return do_free(h, addr, tid);

@@ -17,22 +17,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "heaptrace.h"
 
 struct ht_heap;
-
-struct ht_stats {
-	uint64_t allocs, alloc_bytes;
-	uint64_t frees, freed_bytes;
-	uint64_t live_blocks, live_bytes;
-	uint64_t peak_blocks, peak_bytes;  /* live at the moment of the total peak */
-	uint64_t temporary;
-};
-
-struct ht_heap_totals {
-	struct ht_stats s;
-	uint64_t unknown_frees;   /* frees of blocks never seen allocated */
-	uint64_t replaced;        /* allocations at an address still live */
-};
 
 struct ht_heap *heap__new(void);
 void heap__free(struct ht_heap *h);
@@ -43,6 +30,9 @@ int heap__alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
 
 /* A free of addr by thread tid: 0, or -ENOENT for an unknown block. */
 int heap__free_block(struct ht_heap *h, uint64_t addr, uint32_t tid);
+
+/* The live block at addr: 0 with its size and stack, or -ENOENT. */
+int heap__lookup(const struct ht_heap *h, uint64_t addr, uint64_t *size, uint32_t *stack);
 
 /* A realloc that turned old into (addr, size): old is freed, then the new
  * block allocated, as one event (the peak is checked once, after both).

@@ -60,6 +60,16 @@ struct ht_module *modules__get(struct ht_modules *ms, size_t i)
 	return i < ms->nmods ? &ms->mods[i] : NULL;
 }
 
+size_t modules__index(const struct ht_modules *ms, const struct ht_module *m)
+{
+	return (size_t)(m - ms->mods);
+}
+
+int modules__pid(const struct ht_modules *ms)
+{
+	return ms->pid;
+}
+
 /* Open the exact file behind a mapping: map_files names the mapped inode
  * itself (even deleted, and without walking paths inside a container). */
 static int open_mapping(int pid, const struct ht_map *m, bool *deleted)
@@ -198,6 +208,26 @@ struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr)
 			return &ms->mods[ms->ranges[mid].mod];
 	}
 	return NULL;
+}
+
+int modules__file_offset(struct ht_modules *ms, uint64_t addr, uint64_t *off)
+{
+	size_t lo = 0, hi = ms->nranges;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct range *r = &ms->ranges[mid];
+
+		if (addr < r->start) {
+			hi = mid;
+		} else if (addr >= r->end) {
+			lo = mid + 1;
+		} else {
+			*off = addr - r->start + r->offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 struct ht_elf *modules__elf(struct ht_module *m)

@@ -38,6 +38,16 @@ struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr);
 size_t modules__count(const struct ht_modules *ms);
 struct ht_module *modules__get(struct ht_modules *ms, size_t i);
 
+/* The index of m (a module of ms): modules__get(ms, index) == m. */
+size_t modules__index(const struct ht_modules *ms, const struct ht_module *m);
+
+/* The process whose mappings these are. */
+int modules__pid(const struct ht_modules *ms);
+
+/* The file offset that addr maps (through the mapping covering it, as
+ * last seen in /proc/PID/maps); 0 or -ENOENT. */
+int modules__file_offset(struct ht_modules *ms, uint64_t addr, uint64_t *off);
+
 /* The module's ELF, opened once; NULL + errno when unreadable. */
 struct ht_elf *modules__elf(struct ht_module *m);
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "heap.h"
-#include "session.h"
+#include "heaptrace.h"
 
 struct ht_stacks;
 struct ht_symbolizer;
@@ -27,11 +27,11 @@ struct ht_report_input {
 	uint64_t start_unix_ns; /* wall clock when tracing began */
 	struct ht_loss loss;
 	unsigned int top_n;   /* rows per table in the text report */
+	/* Only stacks keep() accepts (NULL: all). */
+	bool (*keep)(uint32_t stack, void *ctx);
+	void *keep_ctx;
 };
 
-/* Fill an input from a session (after ht_session_stop()). */
-void report__input_from_session(struct ht_report_input *in, struct ht_session *s,
-				unsigned int top_n);
 
 int report__text(FILE *f, const struct ht_report_input *in);
 int report__json(FILE *f, const struct ht_report_input *in);

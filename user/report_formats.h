@@ -13,15 +13,6 @@
 #include <stdio.h>
 #include "report.h"
 
-/* What a flame graph or folded file weighs each stack by. */
-enum ht_metric {
-	HT_M_LIVE_BYTES,   /* live now (leaked, once the target exited) */
-	HT_M_PEAK_BYTES,   /* live at the moment of the total peak */
-	HT_M_ALLOC_BYTES,  /* allocated in total */
-	HT_M_ALLOCS,       /* number of allocations */
-	__HT_M_MAX,
-};
-
 /* "live_bytes", "peak_bytes", "alloc_bytes", "allocs" (used in file
  * names); NULL for an unknown metric. */
 const char *report__metric_name(enum ht_metric m);

@@ -101,14 +101,14 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"lower_bounds\": %s },\n",
-		(unsigned long long)l->counters[HT_C_RINGBUF_FULL_ALLOC],
-		(unsigned long long)l->counters[HT_C_RINGBUF_FULL_FREE],
-		(unsigned long long)l->counters[HT_C_NO_STATE],
-		(unsigned long long)l->counters[HT_C_OUT_READ_FAIL],
+		(unsigned long long)l->ringbuf_full_allocs,
+		(unsigned long long)l->ringbuf_full_frees,
+		(unsigned long long)l->no_thread_state,
+		(unsigned long long)l->unreadable_results,
 		(unsigned long long)l->bad_records, (unsigned long long)l->model_errors,
-		(unsigned long long)l->counters[HT_C_STALE_CALL],
-		(unsigned long long)l->counters[HT_C_STACK_TRUNCATED],
-		(unsigned long long)l->counters[HT_C_STACK_BROKEN],
+		(unsigned long long)l->stale_calls,
+		(unsigned long long)l->stacks_truncated,
+		(unsigned long long)l->stacks_broken,
 		(unsigned long long)t.replaced, l->lost_events ? "true" : "false");
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {

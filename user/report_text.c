@@ -134,11 +134,11 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 		fprintf(f, "\nWARNING: %llu events were lost (ring buffer full: %llu allocs, "
 			"%llu frees); all numbers are lower bounds.\n",
 			(unsigned long long)in->loss.lost_events,
-			(unsigned long long)in->loss.counters[HT_C_RINGBUF_FULL_ALLOC],
-			(unsigned long long)in->loss.counters[HT_C_RINGBUF_FULL_FREE]);
-	if (in->loss.counters[HT_C_STACK_TRUNCATED])
+			(unsigned long long)in->loss.ringbuf_full_allocs,
+			(unsigned long long)in->loss.ringbuf_full_frees);
+	if (in->loss.stacks_truncated)
 		fprintf(f, "note: %llu stacks were cut at the depth limit (--max-depth)\n",
-			(unsigned long long)in->loss.counters[HT_C_STACK_TRUNCATED]);
+			(unsigned long long)in->loss.stacks_truncated);
 }
 
 int report__text(FILE *f, const struct ht_report_input *in)

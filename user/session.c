@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 #include "log.h"
 #include "modules.h"
 #include "probes.h"
-#include "session.h"
+#include "heaptrace.h"
+#include "report.h"
+#include "report_formats.h"
 #include "stacks.h"
 #include "stream.h"
 #include "symbolize.h"
@@ -41,6 +44,9 @@ struct ht_session {
 	uint64_t model_errors;
 	uint64_t frozen_bad;
 	uint64_t frozen_counters[__HT_C_MAX];
+	ht_observer_fn observer;
+	void *observer_ctx;
+	int observer_err;               /* first error an observer returned */
 };
 
 static uint64_t now_ns(void)
@@ -83,9 +89,26 @@ static void ensure_mapped(struct ht_session *s, uint64_t pc)
 		s->unmapped_pages[s->nunmapped++] = page;
 }
 
+static const char *func_name(const struct ht_session *s, uint32_t func)
+{
+	return func < s->set.n ? s->set.points[func].func : "?";
+}
+
+static void notify(struct ht_session *s, const struct ht_event *ev)
+{
+	int err;
+
+	if (!s->observer || s->observer_err)
+		return;
+	err = s->observer(ev, s->observer_ctx);
+	if (err < 0)
+		s->observer_err = err;
+}
+
 static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 {
 	struct ht_session *s = ctx;
+	struct ht_event ev;
 	uint32_t id, n;
 
 	for (uint32_t i = 0; i < e->nr_ips; i++)
@@ -96,14 +119,30 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 		s->model_errors++;
 		return 0;
 	}
+	if (s->observer) {
+		ev = (struct ht_event){
+			.kind = e->old_addr ? HT_EVENT_REALLOC : HT_EVENT_ALLOC,
+			.tid = e->hdr.tid, .time_ns = e->hdr.ts, .addr = e->addr,
+			.old_addr = e->old_addr, .size = e->size, .stack_id = id,
+			.function = func_name(s, e->func),
+		};
+		notify(s, &ev);
+	}
 	return 0;
 }
 
 static int on_free(void *ctx, const struct ht_free_event *e)
 {
 	struct ht_session *s = ctx;
+	struct ht_event ev = {
+		.kind = HT_EVENT_FREE, .tid = e->hdr.tid, .time_ns = e->hdr.ts,
+		.addr = e->addr, .stack_id = UINT32_MAX, .function = func_name(s, e->func),
+	};
 
+	if (s->observer)
+		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
 	heap__free_block(s->heap, e->addr, e->hdr.tid);
+	notify(s, &ev);
 	return 0;
 }
 
@@ -149,7 +188,9 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		snprintf(msg, len, "out of memory");
 		return NULL;
 	}
-	s->opts = *opts;
+	/* Options from an older, smaller struct keep their defaults. */
+	memcpy(&s->opts, opts, opts->sz && opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
+	s->opts.sz = sizeof(s->opts);
 	s->target.pidfd = s->target.go_fd = s->target.err_fd = -1;
 	if (!s->opts.max_depth)
 		s->opts.max_depth = 64;
@@ -262,18 +303,33 @@ static void at_target_exit(void *ctx)
 	stream__drain(s->stream);
 }
 
-int ht_session_poll(struct ht_session *s)
+int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 {
+	s->observer = fn;
+	s->observer_ctx = ctx;
+	s->observer_err = 0;
+	return 0;
+}
+
+int ht_session_poll(struct ht_session *s, int timeout_ms)
+{
+	struct pollfd p;
 	int n;
 
 	if (s->stopped)
 		return 0;
+	if (timeout_ms) {
+		p.fd = stream__epoll_fd(s->stream);
+		p.events = POLLIN;
+		if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
+			return -errno;
+	}
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
-	return 0;
+	return s->observer_err;
 }
 
 bool ht_session_target_done(const struct ht_session *s)
@@ -299,27 +355,7 @@ void ht_session_stop(struct ht_session *s)
 	s->probes = NULL;
 }
 
-const struct ht_target *ht_session_target(const struct ht_session *s)
-{
-	return &s->target;
-}
-
-bool ht_session_execed(const struct ht_session *s)
-{
-	return s->execed;
-}
-
-const struct ht_heap *ht_session_heap(const struct ht_session *s)
-{
-	return s->heap;
-}
-
-const struct ht_stacks *ht_session_stacks(const struct ht_session *s)
-{
-	return s->stacks;
-}
-
-struct ht_symbolizer *ht_session_symbolizer(struct ht_session *s)
+static struct ht_symbolizer *symbolizer(struct ht_session *s)
 {
 	struct ht_symbolizer_opts so = { .no_demangle = s->opts.no_demangle };
 
@@ -330,34 +366,155 @@ struct ht_symbolizer *ht_session_symbolizer(struct ht_session *s)
 
 void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 {
+	uint64_t c[__HT_C_MAX];
+
 	memset(out, 0, sizeof(*out));
 	if (s->probes)
-		probes__counters(s->probes, out->counters);
+		probes__counters(s->probes, c);
 	else
-		memcpy(out->counters, s->frozen_counters, sizeof(out->counters));
+		memcpy(c, s->frozen_counters, sizeof(c));
+	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
+	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
+	out->no_thread_state = c[HT_C_NO_STATE];
+	out->unreadable_results = c[HT_C_OUT_READ_FAIL];
+	out->stale_calls = c[HT_C_STALE_CALL];
+	out->nested_calls = c[HT_C_NESTED];
+	out->stacks_truncated = c[HT_C_STACK_TRUNCATED];
+	out->stacks_broken = c[HT_C_STACK_BROKEN];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
-	out->lost_events = out->counters[HT_C_RINGBUF_FULL_ALLOC] +
-			   out->counters[HT_C_RINGBUF_FULL_FREE] +
-			   out->counters[HT_C_NO_STATE] + out->counters[HT_C_OUT_READ_FAIL] +
-			   out->bad_records + out->model_errors;
+	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
+			   out->no_thread_state + out->unreadable_results + out->bad_records +
+			   out->model_errors;
 }
 
-double ht_session_duration(const struct ht_session *s)
+void ht_session_totals(const struct ht_session *s, struct ht_heap_totals *out)
+{
+	heap__totals(s->heap, out);
+}
+
+uint32_t ht_session_nr_stacks(const struct ht_session *s)
+{
+	return heap__nr_stacks(s->heap);
+}
+
+void ht_session_stack_stats(const struct ht_session *s, uint32_t stack, struct ht_stats *out)
+{
+	heap__stack_stats(s->heap, stack, out);
+}
+
+const uint64_t *ht_session_stack_ips(const struct ht_session *s, uint32_t stack,
+				     uint32_t *nr)
+{
+	return stacks__get(s->stacks, stack, nr);
+}
+
+int ht_session_stack_frames(struct ht_session *s, uint32_t stack, struct ht_frame *out,
+			    int max)
+{
+	struct ht_symbolizer *sym = symbolizer(s);
+	const uint64_t *ips;
+	uint32_t nr = 0;
+	int n = 0;
+
+	if (!sym)
+		return -ENOMEM;
+	ips = stacks__get(s->stacks, stack, &nr);
+	if (!ips)
+		return -ENOENT;
+	for (uint32_t i = 0; i < nr && n < max; i++) {
+		int k = symbolizer__resolve_inline(sym, ips[i], out + n, max - n);
+
+		if (k < 0)
+			return k;
+		n += k;
+	}
+	return n;
+}
+
+void ht_session_target_info(const struct ht_session *s, struct ht_target_info *out)
 {
 	uint64_t end = s->end_ns ? s->end_ns : now_ns();
 
-	return s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
+	memset(out, 0, sizeof(*out));
+	out->pid = s->target.pid;
+	out->command = s->target.command;
+	out->launched = s->target.launched;
+	out->exited = s->target.exited;
+	out->execed = s->execed;
+	out->exit_known = s->target.launched && s->target.exited;
+	out->exit_status = s->target.exit_status;
+	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
+	out->start_unix_ns = s->start_unix_ns;
+	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
 }
 
-uint64_t ht_session_start_time(const struct ht_session *s)
+struct keep_adapter {
+	struct ht_session *s;
+	const struct ht_report_opts *opts;
+};
+
+static bool keep_stack(uint32_t stack, void *ctx)
 {
-	return s->start_unix_ns;
+	struct keep_adapter *k = ctx;
+
+	return k->opts->keep(k->s, stack, k->opts->keep_ctx);
 }
 
-size_t ht_session_nr_probes(const struct ht_session *s)
+int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
+			    const struct ht_report_opts *opts)
 {
-	return s->probes ? probes__nr_links(s->probes) : 0;
+	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
+	struct ht_target_info ti;
+	struct ht_report_input in = {};
+	struct keep_adapter ka;
+
+	if (opts)
+		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (!o.top_n)
+		o.top_n = 10;
+	ht_session_target_info(s, &ti);
+	in.heap = s->heap;
+	in.stacks = s->stacks;
+	in.sym = symbolizer(s);
+	if (!in.sym)
+		return -ENOMEM;
+	in.pid = ti.pid;
+	in.command = ti.command;
+	in.exited = ti.exited;
+	in.execed = ti.execed;
+	in.exit_known = ti.exit_known;
+	in.exit_status = ti.exit_status;
+	in.duration_s = ti.duration_s;
+	in.start_unix_ns = ti.start_unix_ns;
+	ht_session_loss(s, &in.loss);
+	in.top_n = o.top_n;
+	if (o.keep) {
+		ka.s = s;
+		ka.opts = &o;
+		in.keep = keep_stack;
+		in.keep_ctx = &ka;
+	}
+	switch (fmt) {
+	case HT_FORMAT_TEXT:
+		return report__text(f, &in);
+	case HT_FORMAT_JSON:
+		return report__json(f, &in);
+	case HT_FORMAT_FOLDED:
+		return report__folded(f, &in, o.metric);
+	case HT_FORMAT_SVG:
+		return report__svg(f, &in, o.metric);
+	case HT_FORMAT_PPROF:
+		return report__pprof(f, &in);
+	case HT_FORMAT_DHAT:
+		return report__dhat(f, &in);
+	}
+	return -EINVAL;
+}
+
+void ht_set_verbosity(int level)
+{
+	ht_log_set_level(level >= 2 ? HT_LOG_DEBUG : level == 1 ? HT_LOG_INFO : HT_LOG_WARN);
 }
 
 void ht_session_close(struct ht_session *s)

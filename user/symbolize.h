@@ -11,19 +11,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "heaptrace.h"
 
 struct ht_modules;
 struct ht_symbolizer;
-
-struct ht_frame {
-	uint64_t address;       /* as recorded (a return address) */
-	const char *function;   /* never NULL: a name, or "module+0xoff" */
-	const char *module;     /* path as the target sees it; NULL if unmapped */
-	const char *file;       /* NULL when unknown */
-	int line;               /* 0 when unknown */
-	bool known;             /* function is a symbol, not a placeholder */
-	bool inlined;           /* an inlined call inside the next frame */
-};
 
 #define HT_MAX_INLINE 16
 

@@ -13,15 +13,10 @@
 
 #include <stdint.h>
 #include "events.h"
+#include "heaptrace.h"
 
 struct ht_modules;
 struct ht_unwinder;
-
-enum ht_unwind_mode {
-	HT_UNWIND_FP,     /* frame pointers only (no stack copied) */
-	HT_UNWIND_AUTO,   /* CFI where a frame has no frame pointer */
-	HT_UNWIND_DWARF,  /* CFI for every frame the stack window covers */
-};
 
 struct ht_unwinder *unwinder__new(struct ht_modules *ms, enum ht_unwind_mode mode);
 void unwinder__free(struct ht_unwinder *u);

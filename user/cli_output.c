@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli_output.h"
+
+struct format_desc {
+	const char *name;
+	enum ht_format fmt;
+	const char *ext;        /* file name extension */
+	bool per_metric;        /* one file per metric */
+};
+
+static const struct format_desc formats[] = {
+	{ "text", HT_FORMAT_TEXT, "txt", false },
+	{ "json", HT_FORMAT_JSON, "json", false },
+	{ "folded", HT_FORMAT_FOLDED, "folded", true },
+	{ "svg", HT_FORMAT_SVG, "svg", true },
+	{ "pprof", HT_FORMAT_PPROF, "pb.gz", false },
+	{ "dhat", HT_FORMAT_DHAT, "dhat.json", false },
+};
+
+static const char *const metric_names[] = {
+	[HT_M_LIVE_BYTES] = "live_bytes",
+	[HT_M_PEAK_BYTES] = "peak_bytes",
+	[HT_M_ALLOC_BYTES] = "alloc_bytes",
+	[HT_M_ALLOCS] = "allocs",
+};
+
+int output__parse_formats(const char *list, unsigned int *mask, const char **bad,
+			  int *badlen)
+{
+	const char *p = list;
+
+	*mask = 0;
+	while (*p) {
+		size_t len = strcspn(p, ","), i;
+
+		for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+			if (strlen(formats[i].name) == len && !strncmp(p, formats[i].name, len))
+				break;
+		if (i == sizeof(formats) / sizeof(formats[0])) {
+			*bad = p;
+			*badlen = (int)len;
+			return -EINVAL;
+		}
+		*mask |= 1u << formats[i].fmt;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!*mask) {
+		*bad = list;
+		*badlen = 0;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int output__prepare_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return -EINVAL;
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Under sudo, files belong to the user who ran it. */
+static void give_to_sudo_user(int fd)
+{
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+
+	/* Best effort: if it fails, the file is still written (root's). */
+	if (uid && gid && geteuid() == 0 &&
+	    fchown(fd, (uid_t)strtoul(uid, NULL, 10), (gid_t)strtoul(gid, NULL, 10)) < 0)
+		return;
+}
+
+int output__write_file(const char *path, struct ht_session *s, enum ht_format fmt,
+		       const struct ht_report_opts *opts)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, err = 0;
+	FILE *f;
+
+	/* The temporary file lives beside the target, so rename is atomic. */
+	if (slash)
+		snprintf(tmp, sizeof(tmp), "%.*s/.heaptrace-XXXXXX", (int)(slash - path), path);
+	else
+		snprintf(tmp, sizeof(tmp), ".heaptrace-XXXXXX");
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "heaptrace: can't write '%s': %s\n", path, strerror(errno));
+		return err;
+	}
+	fchmod(fd, 0644);
+	give_to_sudo_user(fd);
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto fail;
+	}
+	err = ht_session_write_report(s, fmt, f, opts);
+	if (fflush(f) && !err)
+		err = -errno;
+	if (fsync(fileno(f)) && !err && errno != EINVAL)
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		goto fail;
+	if (rename(tmp, path)) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+
+fail:
+	unlink(tmp);
+	fprintf(stderr, "heaptrace: can't write '%s': %s\n", path, strerror(-err));
+	return err;
+}
+
+static void remove_snapshot(const struct output *o, unsigned int seq)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		for (int m = 0; m < (formats[i].per_metric ? __HT_M_MAX : 1); m++) {
+			if (formats[i].per_metric)
+				snprintf(path, sizeof(path), "%s/heaptrace-%d-%06u.%s.%s", o->dir,
+					 o->pid, seq, metric_names[m], formats[i].ext);
+			else
+				snprintf(path, sizeof(path), "%s/heaptrace-%d-%06u.%s", o->dir, o->pid,
+					 seq, formats[i].ext);
+			unlink(path);
+		}
+	}
+}
+
+int output__snapshot(struct output *o, struct ht_session *s, bool final)
+{
+	struct ht_report_opts ro = { .sz = sizeof(ro) };
+	char path[PATH_MAX], tag[32];
+	int first = 0, err;
+
+	if (final)
+		snprintf(tag, sizeof(tag), "final");
+	else
+		snprintf(tag, sizeof(tag), "%06u", ++o->seq);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (!(o->formats & (1u << formats[i].fmt)))
+			continue;
+		for (int m = 0; m < (formats[i].per_metric ? __HT_M_MAX : 1); m++) {
+			if (formats[i].per_metric)
+				snprintf(path, sizeof(path), "%s/heaptrace-%d-%s.%s.%s", o->dir, o->pid,
+					 tag, metric_names[m], formats[i].ext);
+			else
+				snprintf(path, sizeof(path), "%s/heaptrace-%d-%s.%s", o->dir, o->pid,
+					 tag, formats[i].ext);
+			ro.metric = (enum ht_metric)m;
+			err = output__write_file(path, s, formats[i].fmt, &ro);
+			if (err) {
+				o->errors++;
+				if (!first)
+					first = err;
+			}
+		}
+	}
+	if (!final && o->keep && o->seq > o->keep)
+		remove_snapshot(o, o->seq - o->keep);
+	return first;
+}
