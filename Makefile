@@ -20,7 +20,7 @@ DEPS_STAMP := $(OUTPUT)/.deps-ok
 LIBS       := libbpf libelf libdw zlib
 WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -g -O2
-CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
+CFLAGS     += -std=gnu11 -fPIC $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
 LDLIBS     := -pthread -lbpf -lelf -ldw -lz -liberty -lcapstone -lprotobuf-c
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -33,12 +33,16 @@ SKEL       := $(OUTPUT)/heaptrace.skel.h
 LIB_SRCS   := $(filter-out user/cli%.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 LIB        := $(OUTPUT)/libheaptrace.a
+SOLIB      := $(OUTPUT)/libheaptrace.so
+SONAME     := libheaptrace.so.0
+EXAMPLES   := $(patsubst user/examples/%.c,$(OUTPUT)/examples/%,$(wildcard user/examples/*.c))
 # pprof's profile.proto, compiled by protoc-c into the library.
 PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
-.PHONY: all deps test unit integration bench clean install demo
-all: heaptrace
+.PHONY: all deps test unit integration bench clean install demo examples examples-tests
+VERSION    := $(shell sed -n 's/^\#define HEAPTRACE_VERSION "\(.*\)"/\1/p' user/heaptrace.h)
+all: heaptrace $(SOLIB) $(EXAMPLES)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -74,6 +78,11 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
+$(SOLIB): $(LIB_OBJS) scripts/libheaptrace.map
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=scripts/libheaptrace.map \
+		$(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
+
 heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -95,7 +104,7 @@ $(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test: unit integration
+test: all unit integration examples-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)
@@ -104,6 +113,35 @@ $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)
 
 demo: heaptrace $(OUTPUT)/demo
 	./heaptrace -n 3 -- $(OUTPUT)/demo
+
+# libheaptrace examples: custom tools in ~100 lines each.
+$(OUTPUT)/examples/%: user/examples/%.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Iuser $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+examples: $(EXAMPLES)
+
+examples-tests: $(EXAMPLES) $(OUTPUT)/tests/examples_it $(OUTPUT)/tests/known
+	$(call msg,TEST,$@)
+	$(Q)$(TEST_SUDO) env HEAPTRACE_OUT=$(OUTPUT) $(OUTPUT)/tests/examples_it
+
+$(OUTPUT)/tests/examples_it: tests/examples_it.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -lcmocka
+
+# make install PREFIX=/usr/local DESTDIR=...: CLI, library, header, pkg-config.
+install: heaptrace $(LIB) $(SOLIB)
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include
+	$(Q)install -m 755 heaptrace $(DESTDIR)$(PREFIX)/bin/heaptrace
+	$(Q)install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libheaptrace.a
+	$(Q)install -m 755 $(SOLIB) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libheaptrace.so
+	$(Q)install -m 644 user/heaptrace.h $(DESTDIR)$(PREFIX)/include/heaptrace.h
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		scripts/heaptrace.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptrace.pc
 
 clean:
 	$(Q)rm -rf $(OUTPUT) heaptrace
