@@ -20,7 +20,7 @@ DEPS_STAMP := $(OUTPUT)/.deps-ok
 LIBS       := libbpf libelf libdw zlib
 WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -g -O2
-CFLAGS     += -std=gnu11 -fPIC $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
+CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
 LDLIBS     := -pthread -lbpf -lelf -ldw -lz -liberty -lcapstone -lprotobuf-c
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -59,9 +59,10 @@ $(SKEL): $(BPF_OBJ)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name heaptrace_bpf > $@.tmp && mv $@.tmp $@
 
+# Library objects serve the static and the shared library alike.
 $(OUTPUT)/%.o: user/%.c $(SKEL) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
 $(PROTO_GEN) &: user/profile.proto | $(DEPS_STAMP)
 	$(call msg,PROTOC,$<)
@@ -69,7 +70,7 @@ $(PROTO_GEN) &: user/profile.proto | $(DEPS_STAMP)
 
 $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
 # The generated header must exist before its users compile.
 $(OUTPUT)/report_pprof.o: $(OUTPUT)/profile.pb-c.h
