@@ -144,5 +144,20 @@ install: heaptrace $(LIB) $(SOLIB)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 		scripts/heaptrace.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/heaptrace.pc
 
+# make bench: overhead ratios, replay throughput, memory (needs root).
+$(OUTPUT)/bench/bench_loop: scripts/bench_loop.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fno-omit-frame-pointer -o $@ $<
+
+$(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay
+	$(Q)command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)
+
 clean:
 	$(Q)rm -rf $(OUTPUT) heaptrace

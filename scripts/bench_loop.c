@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -23,11 +24,23 @@ static double now(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+/* "keep N": hold N live blocks (for heaptrace's memory per live block). */
+static int keep(long n)
+{
+	void **p = calloc((size_t)n, sizeof(*p));
+
+	for (long i = 0; p && i < n; i++)
+		p[i] = bench_alloc(40);
+	return p ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 20000;
 	double t0, t1;
 
+	if (argc > 2 && !strcmp(argv[1], "keep"))
+		return keep(atol(argv[2]));
 	/* Warm up: the first calls fault in the heap and the probes. */
 	for (int i = 0; i < 100; i++)
 		free(bench_alloc(64));

@@ -79,6 +79,8 @@ static const char usage_text[] =
 "                         for every frame the stack window covers)\n"
 "      --stack-bytes N    raw stack copied per allocation for CFI unwinding\n"
 "                         (default 4096, max 8192)\n"
+"      --record FILE      also save the raw event stream to FILE (for replay\n"
+"                         benchmarks and bug reports)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
 "                         (default 16M); a full ring drops events, counted\n"
 "\n"
@@ -150,7 +152,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
-	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP };
+	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -166,6 +168,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -248,6 +251,15 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_AS_ROOT:
 			cfg->session.run_as_root = true;
+			break;
+		case OPT_RECORD:
+			cfg->session.record_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC |
+						      O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (cfg->session.record_fd < 0) {
+				fprintf(stderr, "heaptrace: can't create '%s': %s\n", optarg,
+					strerror(errno));
+				return EXIT_USAGE;
+			}
 			break;
 		case 'v':
 			cfg->verbosity++;

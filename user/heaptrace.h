@@ -64,6 +64,8 @@ struct ht_session_opts {
 	bool unwind_set;         /* unwind below was chosen (else AUTO) */
 	enum ht_unwind_mode unwind;
 	uint32_t stack_bytes;    /* stack window for CFI, <= 8192; 0 = 4096 */
+	int record_fd;           /* > 0: append every raw event record here
+				  * (u32 length, then the record) for replay */
 };
 
 /*

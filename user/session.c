@@ -260,6 +260,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		snprintf(msg, len, "can't open ring buffer: %s", strerror(errno));
 		goto err;
 	}
+	if (s->opts.record_fd > 0)
+		stream__record_to(s->stream, s->opts.record_fd);
 	return s;
 
 err:

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "stream.h"
 
@@ -9,6 +11,7 @@ struct ht_stream {
 	const struct ht_stream_ops *ops;
 	void *ctx;
 	uint64_t records, bad;
+	int record_fd;
 };
 
 int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops,
@@ -39,7 +42,14 @@ int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops
 static int handle(void *ctx, void *data, size_t len)
 {
 	struct ht_stream *s = ctx;
-	int err = stream__decode(data, len, s->ops, s->ctx);
+	uint32_t len32 = (uint32_t)len;
+	int err;
+
+	if (s->record_fd > 0 &&
+	    (write(s->record_fd, &len32, sizeof(len32)) != sizeof(len32) ||
+	     write(s->record_fd, data, len) != (ssize_t)len))
+		s->record_fd = -1;  /* a failed recording stops; tracing goes on */
+	err = stream__decode(data, len, s->ops, s->ctx);
 
 	s->records++;
 	if (err == -EBADMSG) {
@@ -67,6 +77,32 @@ struct ht_stream *stream__new(int ringbuf_fd, const struct ht_stream_ops *ops, v
 		return NULL;
 	}
 	return s;
+}
+
+void stream__record_to(struct ht_stream *s, int fd)
+{
+	s->record_fd = fd;
+}
+
+long stream__replay(const void *data, size_t len, const struct ht_stream_ops *ops, void *ctx)
+{
+	const uint8_t *p = data, *end = p + len;
+	long n = 0;
+
+	while (p < end) {
+		uint32_t rl;
+
+		if ((size_t)(end - p) < sizeof(rl))
+			return -EBADMSG;
+		memcpy(&rl, p, sizeof(rl));
+		p += sizeof(rl);
+		if ((size_t)(end - p) < rl)
+			return -EBADMSG;
+		stream__decode(p, rl, ops, ctx);
+		p += rl;
+		n++;
+	}
+	return n;
 }
 
 void stream__free(struct ht_stream *s)

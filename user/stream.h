@@ -31,6 +31,13 @@ int stream__drain(struct ht_stream *s);
 /* An fd that becomes readable when the BPF side wakes the consumer. */
 int stream__epoll_fd(const struct ht_stream *s);
 
+/* Append each record (u32 length, then its bytes) to fd, for replay. */
+void stream__record_to(struct ht_stream *s, int fd);
+
+/* Feed a recording made by stream__record_to() through ops: records
+ * consumed, or -EBADMSG for a truncated file. */
+long stream__replay(const void *data, size_t len, const struct ht_stream_ops *ops, void *ctx);
+
 uint64_t stream__records(const struct ht_stream *s);
 uint64_t stream__bad_records(const struct ht_stream *s);
 

@@ -1,62 +1,180 @@
 // SPDX-License-Identifier: MIT
+/*
+ * Each module gets a Dwfl of its own, reported once (at the load bias
+ * modules.c computed, from the descriptor it opened through
+ * /proc/PID/map_files), so modules that reuse an address range (dlclose,
+ * then dlopen) never collide. Debug files are found by libdwfl's standard
+ * search: /usr/lib/debug/.build-id/xx/yyyy.debug by build-id, then
+ * .gnu_debuglink next to the file, in .debug/ and under /usr/lib/debug.
+ *
+ * An address's frames come from the DWARF scopes that contain it: the
+ * inlined_subroutine DIEs from the innermost out, then the subprogram.
+ * Each frame's line is where execution is inside that function: the line
+ * table's line at the address for the innermost, the DW_AT_call_file/
+ * DW_AT_call_line of the inlined instance it contains for the others.
+ */
+#include <dwarf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 #include "modules.h"
+#include "perfmap.h"
 #include "symbolize.h"
 #include "util.h"
 
+/* Debug files in the target's root too, when that is not ours. */
+#define DEBUGINFO_PATH ":.debug:/usr/lib/debug"
+
+struct symmod {
+	Dwfl *dwfl;
+	Dwfl_Module *dm;
+	bool tried;
+};
+
 struct cached {
 	uint64_t addr;          /* 0 = empty */
-	struct ht_frame f;
+	int n;                  /* frames, innermost first */
+	struct ht_frame *f;
+};
+
+/* Interned strings: many addresses share a function or a file. */
+struct strtab {
+	char **slots;
+	size_t nslots, n;
 };
 
 struct ht_symbolizer {
 	struct ht_modules *ms;
 	struct ht_symbolizer_opts opts;
-	Dwfl *dwfl;
 	Dwfl_Callbacks cb;
 	char *debuginfo_path;
-	bool *reported;         /* by module index */
-	size_t nreported;
+	char *root;             /* "/proc/PID/root" when the target's root isn't ours */
+	struct symmod *mods;    /* by module index */
+	size_t nmods;
+	struct ht_perfmap *perfmap;
+	struct strtab strs;
 	struct cached *cache;   /* open addressing by address */
 	size_t nslots, ncached;
 };
+
+static uint64_t hash_str(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return hash_u64(h);
+}
+
+static int strtab_grow(struct strtab *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 1024, mask = n - 1;
+	char **slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nslots; i++) {
+		char *str = t->slots[i];
+		size_t j;
+
+		if (!str)
+			continue;
+		j = hash_str(str, strlen(str)) & mask;
+		while (slots[j])
+			j = (j + 1) & mask;
+		slots[j] = str;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = n;
+	return 0;
+}
+
+/* The interned copy of str[0..len); NULL on -ENOMEM. */
+static const char *intern_n(struct strtab *t, const char *str, size_t len)
+{
+	size_t mask, i;
+	char *copy;
+
+	if ((t->n + 1) * 2 > t->nslots && strtab_grow(t))
+		return NULL;
+	mask = t->nslots - 1;
+	for (i = hash_str(str, len) & mask; t->slots[i]; i = (i + 1) & mask)
+		if (!strncmp(t->slots[i], str, len) && t->slots[i][len] == '\0')
+			return t->slots[i];
+	copy = strndup(str, len);
+	if (!copy)
+		return NULL;
+	t->slots[i] = copy;
+	t->n++;
+	return copy;
+}
+
+static const char *intern(struct strtab *t, const char *str)
+{
+	return intern_n(t, str, strlen(str));
+}
+
+static void strtab_free(struct strtab *t)
+{
+	for (size_t i = 0; i < t->nslots; i++)
+		free(t->slots[i]);
+	free(t->slots);
+}
+
+/* Is the target's root directory another one than ours (a container)? */
+static bool other_root(int pid)
+{
+	struct stat a, b;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/root", pid);
+	if (stat(p, &a) || stat("/", &b))
+		return false;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
 
 struct ht_symbolizer *symbolizer__new(struct ht_modules *ms,
 				      const struct ht_symbolizer_opts *opts)
 {
 	struct ht_symbolizer *s = calloc(1, sizeof(*s));
+	int pid = modules__pid(ms);
+	char buf[128];
 
 	if (!s)
 		return NULL;
 	s->ms = ms;
 	if (opts)
 		s->opts = *opts;
+	if (pid > 0 && other_root(pid)) {
+		snprintf(buf, sizeof(buf), "/proc/%d/root", pid);
+		s->root = strdup(buf);
+		snprintf(buf, sizeof(buf), "%s:/proc/%d/root/usr/lib/debug", DEBUGINFO_PATH, pid);
+		s->debuginfo_path = strdup(buf);
+		if (!s->root || !s->debuginfo_path)
+			goto err;
+	}
 	s->cb.find_elf = dwfl_build_id_find_elf;
 	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
-	s->dwfl = dwfl_begin(&s->cb);
+	s->perfmap = pid > 0 ? perfmap__new(pid) : NULL;
 	s->nslots = 1024;
 	s->cache = calloc(s->nslots, sizeof(*s->cache));
-	if (!s->dwfl || !s->cache) {
-		symbolizer__free(s);
-		errno = ENOMEM;
-		return NULL;
-	}
+	if ((pid > 0 && !s->perfmap) || !s->cache || strtab_grow(&s->strs))
+		goto err;
 	return s;
-}
-
-static void free_frame(struct ht_frame *f)
-{
-	free((char *)f->function);
-	free((char *)f->file);
+err:
+	symbolizer__free(s);
+	errno = ENOMEM;
+	return NULL;
 }
 
 void symbolizer__free(struct ht_symbolizer *s)
@@ -65,112 +183,308 @@ void symbolizer__free(struct ht_symbolizer *s)
 		return;
 	for (size_t i = 0; i < s->nslots; i++)
 		if (s->cache[i].addr)
-			free_frame(&s->cache[i].f);
+			free(s->cache[i].f);
 	free(s->cache);
-	free(s->reported);
-	if (s->dwfl)
-		dwfl_end(s->dwfl);
+	for (size_t i = 0; i < s->nmods; i++)
+		if (s->mods[i].dwfl)
+			dwfl_end(s->mods[i].dwfl);
+	free(s->mods);
+	strtab_free(&s->strs);
+	perfmap__free(s->perfmap);
+	free(s->root);
+	free(s->debuginfo_path);
 	free(s);
 }
 
-/* Report a module to libdwfl the first time one of its addresses shows. */
-static void report_module(struct ht_symbolizer *s, struct ht_module *m)
+/* The module's libdwfl view, reported the first time it is needed. */
+static Dwfl_Module *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 {
-	size_t idx = 0, n = modules__count(s->ms);
-	Dwfl_Module *dm;
+	size_t idx = modules__index(s->ms, m), n = modules__count(s->ms);
+	struct symmod *sm;
+	char path[4096];
 	int fd;
 
-	while (idx < n && modules__get(s->ms, idx) != m)
-		idx++;
-	if (idx >= n || m->fd < 0 || !m->bias_known)
-		return;
-	if (n > s->nreported) {
-		bool *r = realloc(s->reported, n * sizeof(*r));
+	if (idx >= n)
+		return NULL;
+	if (n > s->nmods) {
+		struct symmod *p = realloc(s->mods, n * sizeof(*p));
 
-		if (!r)
-			return;
-		memset(r + s->nreported, 0, (n - s->nreported) * sizeof(*r));
-		s->reported = r;
-		s->nreported = n;
+		if (!p)
+			return NULL;
+		memset(p + s->nmods, 0, (n - s->nmods) * sizeof(*p));
+		s->mods = p;
+		s->nmods = n;
 	}
-	if (!s->reported[idx]) {
-		s->reported[idx] = true;
-		fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
-		if (fd < 0)
-			return;
-		dwfl_report_begin_add(s->dwfl);
-		dm = dwfl_report_elf(s->dwfl, m->path, m->path, fd, m->bias, true);
-		if (!dm)
-			close(fd);
-		dwfl_report_end(s->dwfl, NULL, NULL);
-	}
+	sm = &s->mods[idx];
+	if (sm->tried)
+		return sm->dm;
+	sm->tried = true;
+	if (m->fd < 0 || !m->bias_known)
+		return NULL;
+	sm->dwfl = dwfl_begin(&s->cb);
+	if (!sm->dwfl)
+		return NULL;
+	fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	/*
+	 * The descriptor is the file; the name only places .gnu_debuglink
+	 * files (next to it, in .debug/), so it is the path in the target's
+	 * root.
+	 */
+	snprintf(path, sizeof(path), "%s%s", s->root ? s->root : "", m->path);
+	dwfl_report_begin(sm->dwfl);
+	sm->dm = dwfl_report_elf(sm->dwfl, m->path, path, fd, m->bias, true);
+	if (!sm->dm)
+		close(fd);
+	dwfl_report_end(sm->dwfl, NULL, NULL);
+	return sm->dm;
 }
 
-static char *demangle(const struct ht_symbolizer *s, const char *name)
+char *symbolizer__demangle(const char *name, bool no_demangle)
 {
 	const char *at = strchr(name, '@');
-	char *d = NULL, *plain = NULL;
+	char *plain = NULL, *d = NULL;
 
 	/* "__libc_start_main@@GLIBC_2.34": the version is not the name. */
 	if (at && at != name) {
 		plain = strndup(name, (size_t)(at - name));
-		if (plain)
-			name = plain;
+		if (!plain)
+			return NULL;
+		name = plain;
 	}
-
-	if (!s->opts.no_demangle && (name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
+	/*
+	 * DMGL_AUTO tries Rust first (legacy _ZN...17h<hash>E names overlap
+	 * the C++ ABI; without DMGL_VERBOSE the hash is left out; v0 _R
+	 * names), then the C++ ABI.
+	 */
+	if (!no_demangle && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
-	if (!d)
-		d = plain ? plain : strdup(name);
-	else
+	if (d) {
 		free(plain);
-	return d;
+		return d;
+	}
+	return plain ? plain : strdup(name);
 }
 
-static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *f)
+/* The interned name to show for a symbol (ELF or DWARF). */
+static const char *show_name(struct ht_symbolizer *s, const char *name)
 {
-	struct ht_module *m = modules__find(s->ms, addr);
-	uint64_t pc = addr ? addr - 1 : 0;
-	const char *base, *name = NULL, *file;
-	Dwfl_Module *dm = NULL;
-	char buf[512];
+	char *d = symbolizer__demangle(name, s->opts.no_demangle);
+	const char *r;
+
+	if (!d)
+		return NULL;
+	r = intern(&s->strs, d);
+	free(d);
+	return r;
+}
+
+/* A DIE's function name: linkage name (through abstract origins and
+ * specifications) if it has one, else its plain name. */
+static const char *die_function(Dwarf_Die *die)
+{
+	static const int attrs[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name };
+	Dwarf_Attribute a;
+
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		const char *n;
+
+		if (!dwarf_attr_integrate(die, attrs[i], &a))
+			continue;
+		n = dwarf_formstring(&a);
+		if (n && *n)
+			return n;
+	}
+	return NULL;
+}
+
+/* Where an inlined instance was called from: DW_AT_call_file/line. */
+static void call_site(struct ht_symbolizer *s, Dwarf_Die *inl, struct ht_frame *f)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word idx, line;
+	Dwarf_Files *files;
+	Dwarf_Die cu;
+	size_t nfiles;
+	const char *file;
+
+	if (!dwarf_attr(inl, DW_AT_call_line, &a) || dwarf_formudata(&a, &line) || !line ||
+	    line > 0x7fffffff)
+		return;
+	if (!dwarf_attr(inl, DW_AT_call_file, &a) || dwarf_formudata(&a, &idx) ||
+	    !dwarf_diecu(inl, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, &nfiles) ||
+	    idx >= nfiles)
+		return;
+	file = dwarf_filesrc(files, idx, NULL, NULL);
+	if (!file)
+		return;
+	f->file = intern(&s->strs, file);
+	f->line = f->file ? (int)line : 0;
+}
+
+/* The line table's file:line at pc. */
+static void pc_line(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc, struct ht_frame *f)
+{
+	Dwfl_Line *l = dwfl_module_getsrc(dm, pc);
+	const char *file;
 	int line = 0;
 
-	memset(f, 0, sizeof(*f));
-	f->address = addr;
-	if (!m) {
-		snprintf(buf, sizeof(buf), "[unknown]+0x%llx", (unsigned long long)addr);
-		f->function = strdup(buf);
-		return f->function ? 0 : -ENOMEM;
-	}
-	f->module = m->path;
-	report_module(s, m);
-	dm = dwfl_addrmodule(s->dwfl, pc);
-	if (dm) {
-		GElf_Off off;
-		GElf_Sym sym;
-		Dwfl_Line *l;
+	if (!l)
+		return;
+	file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+	if (!file || line <= 0)
+		return;
+	f->file = intern(&s->strs, file);
+	f->line = f->file ? line : 0;
+}
 
-		name = dwfl_module_addrinfo(dm, pc, &off, &sym, NULL, NULL, NULL);
-		l = dwfl_module_getsrc(dm, pc);
-		if (l) {
-			file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
-			if (file) {
-				f->file = strdup(file);
-				f->line = line;
-			}
+/* The module's base name without " (deleted)", plus an offset. */
+static const char *placeholder(struct ht_symbolizer *s, const struct ht_module *m,
+			       uint64_t off)
+{
+	const char *base = strrchr(m->path, '/');
+	char buf[512];
+	size_t len;
+
+	base = base ? base + 1 : m->path;
+	len = strlen(base);
+	if (len > 10 && !strcmp(base + len - 10, " (deleted)"))
+		len -= 10;
+	if (len > 400)
+		len = 400;
+	snprintf(buf, sizeof(buf), "%.*s+0x%llx", (int)len, base, (unsigned long long)off);
+	return intern(&s->strs, buf);
+}
+
+/*
+ * The frames of pc in dm from DWARF, innermost first, at most max; the
+ * outermost (the real function) is named sym when the symbol table knows
+ * it. Returns the number of frames, 0 when DWARF has no scope for pc.
+ */
+static int dwarf_frames(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc,
+			const char *sym, struct ht_frame *fr, int max)
+{
+	Dwarf_Die *scopes = NULL, *chain = NULL, *cu;
+	Dwarf_Die *funcs[64];
+	Dwarf_Addr bias;
+	int ns, nc, nf = 0, n = 0;
+
+	cu = dwfl_module_addrdie(dm, pc, &bias);
+	if (!cu)
+		return 0;
+	ns = dwarf_getscopes(cu, pc - bias, &scopes);
+	/* scopes[0] is the innermost; its concrete parents are the chain. */
+	nc = ns > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+	for (int i = 0; i < nc && nf < (int)ARRAY_SIZE(funcs); i++) {
+		int tag = dwarf_tag(&chain[i]);
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		funcs[nf++] = &chain[i];
+		if (tag == DW_TAG_subprogram)
+			break;
+	}
+	for (int i = 0; i < nf; i++) {
+		struct ht_frame *f;
+		const char *name;
+		bool inl = dwarf_tag(funcs[i]) == DW_TAG_inlined_subroutine;
+
+		/* Too deep: keep the innermost ones and the real function. */
+		if (n == max - 1 && i < nf - 1 && inl)
+			continue;
+		f = &fr[n++];
+		f->inlined = inl;
+		name = !inl && sym ? sym : die_function(funcs[i]);
+		if (name) {
+			f->function = show_name(s, name);
+			f->known = f->function != NULL;
+		} else if (inl) {
+			f->function = intern(&s->strs, "[inlined]");
 		}
+		if (i == 0)
+			pc_line(s, dm, pc, f);
+		else
+			call_site(s, funcs[i - 1], f);
 	}
-	if (name) {
-		f->function = demangle(s, name);
-		f->known = true;
+	/* Only inlined scopes (odd DWARF): the symbol is the real function. */
+	if (nf && dwarf_tag(funcs[nf - 1]) == DW_TAG_inlined_subroutine && sym) {
+		struct ht_frame *f = &fr[n < max ? n++ : max - 1];
+
+		memset(f, 0, sizeof(*f));
+		f->function = show_name(s, sym);
+		f->known = f->function != NULL;
+		call_site(s, funcs[nf - 1], f);
+	}
+	free(chain);
+	free(scopes);
+	return n;
+}
+
+/* All frames of a return address into fr (HT_MAX_INLINE); the count. */
+static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
+{
+	uint64_t pc = addr - 1, off;
+	struct ht_module *m = modules__find(s->ms, pc);
+	const char *sym = NULL, *name;
+	Dwfl_Module *dm;
+	char buf[64];
+	int n = 0;
+
+	memset(fr, 0, HT_MAX_INLINE * sizeof(*fr));
+	if (!m) {
+		/* JIT code, named by the target's perf map, or nothing. */
+		name = s->perfmap ? perfmap__lookup(s->perfmap, pc) : NULL;
+		if (name) {
+			fr[0].function = intern(&s->strs, name);
+			fr[0].module = perfmap__display(s->perfmap);
+			fr[0].known = true;
+		} else {
+			snprintf(buf, sizeof(buf), "[unknown]+0x%llx", (unsigned long long)addr);
+			fr[0].function = intern(&s->strs, buf);
+		}
+		n = 1;
+		goto out;
+	}
+	dm = module_dwfl(s, m);
+	if (dm) {
+		GElf_Sym esym;
+		GElf_Off soff;
+
+		sym = dwfl_module_addrinfo(dm, pc, &soff, &esym, NULL, NULL, NULL);
+		/* A symbol without a size says nothing about what follows it. */
+		if (sym && esym.st_size == 0 && soff != 0)
+			sym = NULL;
+		n = dwarf_frames(s, dm, pc, sym, fr, HT_MAX_INLINE);
+		if (!n) {
+			n = 1;
+			if (sym) {
+				fr[0].function = show_name(s, sym);
+				fr[0].known = fr[0].function != NULL;
+			}
+			pc_line(s, dm, pc, &fr[0]);
+		}
 	} else {
-		base = strrchr(m->path, '/');
-		snprintf(buf, sizeof(buf), "%s+0x%llx", base ? base + 1 : m->path,
-			 (unsigned long long)(pc - m->bias));
-		f->function = strdup(buf);
+		n = 1;
 	}
-	return f->function ? 0 : -ENOMEM;
+	for (int i = 0; i < n; i++)
+		fr[i].module = m->path;
+	if (!fr[n - 1].function) {
+		/* ELF address when the load bias is known, else file offset. */
+		if (m->bias_known)
+			off = pc - m->bias;
+		else if (modules__file_offset(s->ms, pc, &off))
+			off = pc - m->bias;
+		fr[n - 1].function = placeholder(s, m, off);
+		fr[n - 1].known = false;
+	}
+out:
+	for (int i = 0; i < n; i++) {
+		fr[i].address = addr;
+		if (!fr[i].function)
+			return -ENOMEM;
+	}
+	return n;
 }
 
 static size_t cache_slot(const struct ht_symbolizer *s, uint64_t addr)
@@ -200,41 +514,78 @@ static int cache_grow(struct ht_symbolizer *s)
 	return 0;
 }
 
+/* The cache entry of addr (!= 0), resolved on first use. */
+static int lookup(struct ht_symbolizer *s, uint64_t addr, const struct cached **out)
+{
+	struct ht_frame fr[HT_MAX_INLINE];
+	struct cached *c;
+	size_t i;
+	int n;
+
+	i = cache_slot(s, addr);
+	c = &s->cache[i];
+	if (!c->addr) {
+		if ((s->ncached + 1) * 2 > s->nslots) {
+			if (cache_grow(s))
+				return -ENOMEM;
+			c = &s->cache[cache_slot(s, addr)];
+		}
+		n = resolve(s, addr, fr);
+		if (n < 0)
+			return n;
+		c->f = malloc((size_t)n * sizeof(*c->f));
+		if (!c->f)
+			return -ENOMEM;
+		memcpy(c->f, fr, (size_t)n * sizeof(*c->f));
+		c->n = n;
+		c->addr = addr;
+		s->ncached++;
+	}
+	*out = c;
+	return 0;
+}
+
+static void unknown_frame(struct ht_frame *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->function = "[unknown]";
+}
+
 int symbolizer__resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out)
 {
-	size_t i;
+	const struct cached *c;
 	int err;
 
 	if (!addr) {
-		memset(out, 0, sizeof(*out));
-		out->function = "[unknown]";
+		unknown_frame(out);
 		return 0;
 	}
-	i = cache_slot(s, addr);
-	if (!s->cache[i].addr) {
-		if ((s->ncached + 1) * 2 > s->nslots) {
-			err = cache_grow(s);
-			if (err)
-				return err;
-			i = cache_slot(s, addr);
-		}
-		err = resolve(s, addr, &s->cache[i].f);
-		if (err)
-			return err;
-		s->cache[i].addr = addr;
-		s->ncached++;
-	}
-	*out = s->cache[i].f;
+	err = lookup(s, addr, &c);
+	if (err)
+		return err;
+	/* The real function, at its own line. */
+	*out = c->f[c->n - 1];
 	return 0;
 }
 
 int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
 			       int max)
 {
-	int err;
+	const struct cached *c;
+	int err, n;
 
 	if (max < 1)
 		return -EINVAL;
-	err = symbolizer__resolve(s, addr, out);
-	return err ? err : 1;
+	if (!addr) {
+		unknown_frame(out);
+		return 1;
+	}
+	err = lookup(s, addr, &c);
+	if (err)
+		return err;
+	n = c->n <= max ? c->n : max;
+	/* Cut short: the innermost frames, then the real function. */
+	memcpy(out, c->f, (size_t)(n - 1) * sizeof(*out));
+	out[n - 1] = c->f[c->n - 1];
+	return n;
 }

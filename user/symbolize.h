@@ -39,4 +39,12 @@ int symbolizer__resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame 
 int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
 			       int max);
 
+/*
+ * The name heaptrace shows for a symbol: without an ELF version suffix
+ * ("memcpy@@GLIBC_2.14"), and C++ (_Z) and Rust (legacy _ZN...17h<hash>E
+ * without the hash, v0 _R) names demangled, with parameter types.
+ * Returns a malloc'd string, or NULL (errno ENOMEM).
+ */
+char *symbolizer__demangle(const char *name, bool no_demangle);
+
 #endif
