@@ -21,7 +21,7 @@ LIBS       := libbpf libelf libdw zlib
 WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS     ?= -g -O2
 CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS     := -pthread -lbpf -lelf -ldw -lz -liberty -lcapstone -lprotobuf-c
+LDLIBS     := -lm -pthread -lbpf -lelf -ldw -lz -liberty -lcapstone -lprotobuf-c
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined

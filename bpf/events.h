@@ -15,6 +15,16 @@
 #define HT_MAX_STACK_BYTES 8192  /* raw stack copied for DWARF unwinding */
 
 /*
+ * Sampling: an allocation of size < sample_bytes is recorded with
+ * probability p = 1 - exp(-size / sample_bytes) - what a Poisson process
+ * over bytes with mean sample_bytes gives an allocation. p is quantized
+ * into HT_SAMPLE_STEPS steps of size / sample_bytes and passed as a 32-bit
+ * threshold (p * 2^32) in the record, so user space weighs each sample by
+ * exactly 1/p as used: the estimates are unbiased.
+ */
+#define HT_SAMPLE_STEPS 4096
+
+/*
  * How a probed function passes its arguments and result. One BPF program
  * per probe kind reads the arguments according to this layout, taken from
  * the low byte of the attachment's BPF cookie; the function's index in the
@@ -78,7 +88,7 @@ struct ht_alloc_event {
 	__u16 flags;      /* enum ht_alloc_flags */
 	__u16 nr_ips;
 	__u32 stack_len;
-	__u32 pad;
+	__u32 sample_thr; /* sampled with p = sample_thr / 2^32; 0 = always */
 	__u64 ips[HT_MAX_FRAMES + HT_MAX_STACK_BYTES / 8];
 };
 
@@ -106,6 +116,8 @@ enum ht_counter {
 	HT_C_STACK_TRUNCATED,    /* stacks cut at the depth limit */
 	HT_C_STACK_BROKEN,       /* stacks whose walk hit an unreadable frame */
 	HT_C_OUT_READ_FAIL,      /* posix_memalign result unreadable */
+	HT_C_SAMPLED_MAP_FULL,   /* sampled blocks whose free can't be matched */
+	HT_C_UNSAMPLED,          /* allocations left out by sampling (not a loss) */
 	__HT_C_MAX,
 };
 

@@ -29,6 +29,9 @@ const volatile __u32 target_tgid = 0;
 const volatile __u32 max_depth = 64;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u32 stack_bytes = 0;  /* raw stack to copy, multiple of 8 */
+const volatile __u64 sample_bytes = 0; /* 0: record every allocation */
+const volatile __u64 sample_seed = 0;
+const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
 
 /* Loss and anomaly counters, read by user space at report time. */
 __u64 counters[__HT_C_MAX] = {};
@@ -38,6 +41,14 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024); /* resized by user space */
 } events SEC(".maps");
 
+/* Sampling: the blocks that were recorded, so that only their frees are. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);  /* sized by user space when sampling */
+	__type(key, __u64);
+	__type(value, __u8);
+} sampled SEC(".maps");
+
 /* Per-thread state: the call in flight and a scratch record. */
 struct ht_task {
 	__u64 sp;         /* stack pointer at the outermost entry */
@@ -46,8 +57,10 @@ struct ht_task {
 	__u32 cookie_lo;  /* layout */
 	__u32 func;
 	__u32 depth;
-	__u32 pad;
+	__u32 thr;        /* this call's sampling threshold; 0 = recorded exactly */
 	__u64 stack_top;  /* mm->start_stack: no frames live above it */
+	__u64 rng;        /* xorshift64* state; 0 = not seeded yet */
+	__u8 skip;        /* this call was left out by sampling */
 	struct ht_alloc_event ev;
 };
 
@@ -62,6 +75,38 @@ static __always_inline void count(enum ht_counter c)
 {
 	if (c < __HT_C_MAX)
 		__sync_fetch_and_add(&counters[c], 1);
+}
+
+/* xorshift64*: a reproducible stream per thread for a given --seed. */
+static __always_inline __u32 next_rand(struct ht_task *t)
+{
+	__u64 x = t->rng;
+
+	if (!x)
+		x = (sample_seed ^ ((__u64)(__u32)bpf_get_current_pid_tgid() *
+				    0x9e3779b97f4a7c15ULL)) | 1;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	t->rng = x;
+	return (__u32)((x * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+/* Decide whether an allocation of size is recorded; sets t->thr. */
+static __always_inline int sample_out(struct ht_task *t, __u64 size)
+{
+	__u64 step;
+	__u32 thr;
+
+	t->thr = 0;
+	if (!sample_bytes || size >= sample_bytes)
+		return 0;
+	step = size * HT_SAMPLE_STEPS / sample_bytes;
+	if (step >= HT_SAMPLE_STEPS)
+		return 0;
+	thr = sample_thr[step];
+	t->thr = thr;
+	return next_rand(t) >= thr;
 }
 
 static __always_inline int is_target(void)
@@ -146,8 +191,11 @@ int ht_enter(struct pt_regs *ctx)
 		break;
 	default:
 		t->depth = 0;
-		break;
+		return 0;
 	}
+	t->skip = sample_out(t, t->size);
+	if (t->skip)
+		count(HT_C_UNSAMPLED);
 	return 0;
 }
 
@@ -244,13 +292,94 @@ static __always_inline __u32 copy_stack(struct ht_task *t, struct ht_alloc_event
 	return len;
 }
 
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, __u64 addr,
+				       __u64 old)
+{
+	struct ht_alloc_event *ev = &t->ev;
+	__u32 n, len;
+
+	ev->hdr.type = HT_EV_ALLOC;
+	ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+	ev->hdr.ts = bpf_ktime_get_ns();
+	ev->addr = addr;
+	ev->size = t->size;
+	ev->old_addr = old;
+	ev->func = t->func;
+	ev->flags = 0;
+	ev->sample_thr = t->thr;
+	ev->sp = PT_REGS_SP(ctx);
+	ev->bp = PT_REGS_FP(ctx);
+	n = walk_stack(ctx, ev);
+	if (n > HT_MAX_FRAMES)
+		n = HT_MAX_FRAMES;
+	ev->nr_ips = n;
+	if (ev->flags & HT_AF_STACK_TRUNCATED)
+		count(HT_C_STACK_TRUNCATED);
+	if (ev->flags & HT_AF_STACK_BROKEN)
+		count(HT_C_STACK_BROKEN);
+	len = copy_stack(t, ev, n);
+	ev->stack_len = len;
+	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
+		count(HT_C_RINGBUF_FULL_ALLOC);
+}
+
+/* Is addr a recorded block? Forgets it: its free is being recorded. */
+static __always_inline int take_sampled(__u64 addr)
+{
+	return addr && !bpf_map_delete_elem(&sampled, &addr);
+}
+
+/*
+ * The return of an allocation when sampling: only recorded blocks enter
+ * the `sampled` map, and a realloc passes the old block on only if it was
+ * recorded itself (else the old block was never seen).
+ */
+static __always_inline int exit_sampled(struct pt_regs *ctx, struct ht_task *t, __u64 ret)
+{
+	__u64 addr = ret, old = 0;
+	__u8 one = 1;
+
+	switch (t->cookie_lo) {
+	case HT_L_POSIX_MEMALIGN:
+		if ((int)ret != 0 || t->skip)
+			return 0;
+		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)t->arg)) {
+			count(HT_C_OUT_READ_FAIL);
+			return 0;
+		}
+		break;
+	case HT_L_REALLOC:
+	case HT_L_REALLOC_FLAGS:
+	case HT_L_REALLOCARRAY:
+		if (!ret) {
+			if (!t->size && take_sampled(t->arg))
+				emit_free(t->arg, t->func);
+			return 0;
+		}
+		if (take_sampled(t->arg)) {
+			if (t->skip) {
+				emit_free(t->arg, t->func);
+				return 0;
+			}
+			old = t->arg;
+		}
+		break;
+	default:
+		break;
+	}
+	if (!addr || t->skip)
+		return 0;
+	if (bpf_map_update_elem(&sampled, &addr, &one, BPF_ANY))
+		count(HT_C_SAMPLED_MAP_FULL);
+	emit_alloc(ctx, t, addr, old);
+	return 0;
+}
+
 SEC("uretprobe")
 int ht_exit(struct pt_regs *ctx)
 {
-	struct ht_alloc_event *ev;
 	struct ht_task *t;
 	__u64 ret, addr, old = 0;
-	__u32 n, len;
 
 	if (!is_target())
 		return 0;
@@ -262,6 +391,8 @@ int ht_exit(struct pt_regs *ctx)
 
 	ret = PT_REGS_RC(ctx);
 	addr = ret;
+	if (sample_bytes)
+		return exit_sampled(ctx, t, ret);
 	switch (t->cookie_lo) {
 	case HT_L_POSIX_MEMALIGN:
 		if ((int)ret != 0)
@@ -287,30 +418,7 @@ int ht_exit(struct pt_regs *ctx)
 	}
 	if (!addr)
 		return 0;
-
-	ev = &t->ev;
-	ev->hdr.type = HT_EV_ALLOC;
-	ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
-	ev->hdr.ts = bpf_ktime_get_ns();
-	ev->addr = addr;
-	ev->size = t->size;
-	ev->old_addr = old;
-	ev->func = t->func;
-	ev->flags = 0;
-	ev->sp = PT_REGS_SP(ctx);
-	ev->bp = PT_REGS_FP(ctx);
-	n = walk_stack(ctx, ev);
-	if (n > HT_MAX_FRAMES)
-		n = HT_MAX_FRAMES;
-	ev->nr_ips = n;
-	if (ev->flags & HT_AF_STACK_TRUNCATED)
-		count(HT_C_STACK_TRUNCATED);
-	if (ev->flags & HT_AF_STACK_BROKEN)
-		count(HT_C_STACK_BROKEN);
-	len = copy_stack(t, ev, n);
-	ev->stack_len = len;
-	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
-		count(HT_C_RINGBUF_FULL_ALLOC);
+	emit_alloc(ctx, t, addr, old);
 	return 0;
 }
 
@@ -327,6 +435,9 @@ int ht_free(struct pt_regs *ctx)
 		count(HT_C_NESTED);
 		return 0;
 	}
+	/* Sampling: a block never recorded has a free not worth recording. */
+	if (sample_bytes && !take_sampled(addr))
+		return 0;
 	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -909,6 +910,90 @@ static void test_dwarf_unwinding_finds_same_sites_and_counts(void **state)
 	(void)state;
 }
 
+/* ------------------------------------------------------------------ */
+/* Sampling (--sample-bytes): estimates within bounds from statistics  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An allocation of size s < N is recorded with p = 1 - exp(-(k + 1/2) /
+ * 4096), k = s * 4096 / N (the BPF side's quantized Poisson probability),
+ * and weighted 1/p. The count estimate over n allocations then has mean n
+ * and standard deviation sqrt(n (1 - p) / p): assert within 5 sigma.
+ */
+static double sample_p(double size, double n)
+{
+	double k = (double)(int64_t)(size * 4096 / n);
+
+	return -expm1(-(k + 0.5) / 4096);
+}
+
+static void expect_estimate(const char *what, int64_t got, double want, double sigma)
+{
+	if (fabs((double)got - want) > 5 * sigma)
+		fail_msg("%s: estimate %lld is more than 5 sigma (%.0f) from %.0f", what,
+			 (long long)got, sigma, want);
+}
+
+static json_object *sampled_stack(json_object *r, const char *fn, int64_t sample_bytes)
+{
+	const char *const names[3] = { fn, NULL, NULL };
+	json_object *sampling = get(r, "sampling");
+
+	assert_int_equal(get_int(sampling, "sample_bytes"), sample_bytes);
+	assert_true(json_object_get_boolean(get(sampling, "estimates")));
+	return find_stack(r, names);
+}
+
+static void test_sampling_estimates_are_within_five_sigma(void **state)
+{
+	static const char *const opts[] = { "--sample-bytes", "512", "--seed", "7", NULL };
+	json_object *st = sampled_stack(trace_with(opts, "keep"), "keep_malloc", 512);
+	double p = sample_p(100, 512), sigma = sqrt(1000 * (1 - p) / p);
+
+	expect_estimate("keep_malloc allocs", get_int(st, "allocs"), 1000, sigma);
+	expect_estimate("keep_malloc live_blocks", get_int(st, "live_blocks"), 1000, sigma);
+	expect_estimate("keep_malloc live_bytes", get_int(st, "live_bytes"), 100000, 100 * sigma);
+	assert_int_equal(get_int(st, "frees"), 0);
+	(void)state;
+}
+
+static void test_sampling_records_frees_of_sampled_blocks_only(void **state)
+{
+	static const char *const opts[] = { "--sample-bytes", "512", "--seed", "3", NULL };
+	json_object *r = trace_with(opts, "churn");
+	json_object *st = sampled_stack(r, "churn_malloc", 512);
+	double p = sample_p(64, 512), sigma = sqrt(5000 * (1 - p) / p);
+	int64_t allocs = get_int(st, "allocs");
+
+	expect_estimate("churn_malloc allocs", allocs, 5000, sigma);
+	/* Every recorded block's free is recorded, no other free is. */
+	assert_int_equal(get_int(st, "frees"), allocs);
+	assert_int_equal(get_int(st, "temporary"), allocs);
+	assert_int_equal(get_int(st, "live_blocks"), 0);
+	assert_int_equal(get_int(st, "live_bytes"), 0);
+	assert_int_equal(get_int(get(r, "totals"), "unknown_frees"), 0);
+	(void)state;
+}
+
+static void test_sampling_records_large_blocks_exactly(void **state)
+{
+	static const char *const opts[] = { "--sample-bytes", "1M", "--seed", "1", NULL };
+	static const struct site sites[] = {
+		SITE("big_temp_malloc", MAIN_THREAD("run_big"), .allocs = 2,
+		     .alloc_bytes = 16777216, .frees = 2, .freed_bytes = 16777216,
+		     .temporary = 2),
+		SITE("big_malloc", MAIN_THREAD("run_big"), .allocs = 3,
+		     .alloc_bytes = 12582912, .live_blocks = 3, .live_bytes = 12582912,
+		     .peak_blocks = 3, .peak_bytes = 12582912),
+	};
+	json_object *r = trace_with(opts, "big");
+
+	assert_int_equal(get_int(get(r, "sampling"), "sample_bytes"), 1 << 20);
+	expect_sites(r, sites, ARRAY_SIZE(sites));
+	expect_totals_exact(r, sites, ARRAY_SIZE(sites), 0, false);
+	(void)state;
+}
+
 /*
  * known threads also makes glibc's own thread bookkeeping calls (DTV
  * callocs, frees of per-thread caches), so totals are only bounded.
@@ -1279,6 +1364,9 @@ int main(int argc, char **argv)
 		T(test_strdup_unwinds_through_libc_to_caller),
 		T(test_strdup_counts_exact_with_fp_unwinding),
 		T(test_dwarf_unwinding_finds_same_sites_and_counts),
+		T(test_sampling_estimates_are_within_five_sigma),
+		T(test_sampling_records_frees_of_sampled_blocks_only),
+		T(test_sampling_records_large_blocks_exactly),
 		T(test_threads_cross_thread_free_counts_on_allocating_stack),
 		T(test_threads_concurrent_churn_is_temporary_per_thread),
 		T(test_peak_is_per_stack_share_at_global_peak),

@@ -18,7 +18,7 @@ TEST_WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
 WORKLOAD_CFLAGS := -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-inline \
 		   -fno-optimize-sibling-calls -pthread $(TEST_WARN)
 INTEGRATION_CFLAGS := -std=gnu11 -g -O1 $(TEST_WARN)
-INTEGRATION_LIBS := -lcmocka -ljson-c
+INTEGRATION_LIBS := -lcmocka -ljson-c -lm
 
 # Root is needed to load BPF programs; use sudo only when not root already.
 TEST_SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)

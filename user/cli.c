@@ -79,6 +79,12 @@ static const char usage_text[] =
 "                         for every frame the stack window covers)\n"
 "      --stack-bytes N    raw stack copied per allocation for CFI unwinding\n"
 "                         (default 4096, max 8192)\n"
+"      --sample-bytes N   sample allocations as a Poisson process over bytes\n"
+"                         with mean N (K/M suffix allowed): each sample is\n"
+"                         weighted so that estimates are unbiased; blocks of\n"
+"                         N bytes or more are always recorded exactly; frees of\n"
+"                         unsampled blocks are filtered in the kernel\n"
+"      --seed N           make sampling reproducible\n"
 "      --record FILE      also save the raw event stream to FILE (for replay\n"
 "                         benchmarks and bug reports)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
@@ -152,7 +158,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
-	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD };
+	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -169,6 +175,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
+		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -251,6 +259,16 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_AS_ROOT:
 			cfg->session.run_as_root = true;
+			break;
+		case OPT_SAMPLE:
+			if (parse_size(optarg, &v) || v < 2 || v > (1ULL << 40))
+				return usage_error("invalid --sample-bytes '%s'", optarg);
+			cfg->session.sample_bytes = v;
+			break;
+		case OPT_SEED:
+			if (parse_uint(optarg, UINT64_MAX, &v) || v == 0)
+				return usage_error("invalid --seed '%s' (a positive integer)", optarg);
+			cfg->session.seed = v;
 			break;
 		case OPT_RECORD:
 			cfg->session.record_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC |

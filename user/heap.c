@@ -7,9 +7,10 @@
 
 struct block {
 	uint64_t addr;  /* 0 = empty slot */
-	uint64_t size;
+	uint64_t size;  /* bytes it stands for (estimated when sampled) */
 	uint32_t stack;
 	uint32_t tid;
+	uint32_t count; /* blocks it stands for: 1, or a sample's weight */
 };
 
 struct stack_rec {
@@ -196,27 +197,27 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 	}
 	r = &h->stacks[b->stack];
 	stack_touch(h, r);
-	r->s.frees++;
+	r->s.frees += b->count;
 	r->s.freed_bytes += b->size;
-	r->s.live_blocks--;
+	r->s.live_blocks -= b->count;
 	r->s.live_bytes -= b->size;
-	h->total.frees++;
+	h->total.frees += b->count;
 	h->total.freed_bytes += b->size;
-	h->total.live_blocks--;
+	h->total.live_blocks -= b->count;
 	h->total.live_bytes -= b->size;
 	if (b->tid == tid) {
 		t = thread_get(h, tid, 0);
 		if (t && t->last_addr == addr) {
-			r->s.temporary++;
-			h->total.temporary++;
+			r->s.temporary += b->count;
+			h->total.temporary += b->count;
 		}
 	}
 	block_remove(h, i);
 	return 0;
 }
 
-static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
-		    uint32_t tid)
+static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t count,
+		    uint32_t stack, uint32_t tid)
 {
 	struct thread_rec *t;
 	struct stack_rec *r;
@@ -237,16 +238,16 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t st
 		do_free(h, addr, 0);
 		i = block_slot(h, addr);
 	}
-	h->blocks[i] = (struct block){ addr, size, stack, tid };
+	h->blocks[i] = (struct block){ addr, size, stack, tid, count };
 	h->nblocks++;
 	stack_touch(h, r);
-	r->s.allocs++;
+	r->s.allocs += count;
 	r->s.alloc_bytes += size;
-	r->s.live_blocks++;
+	r->s.live_blocks += count;
 	r->s.live_bytes += size;
-	h->total.allocs++;
+	h->total.allocs += count;
 	h->total.alloc_bytes += size;
-	h->total.live_blocks++;
+	h->total.live_blocks += count;
 	h->total.live_bytes += size;
 	t->last_addr = addr;
 	return 0;
@@ -255,7 +256,7 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t st
 int heap__alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t stack,
 		uint32_t tid)
 {
-	int err = do_alloc(h, addr, size, stack, tid);
+	int err = do_alloc(h, addr, size, 1, stack, tid);
 
 	check_peak(h);
 	return err;
@@ -280,11 +281,17 @@ int heap__free_block(struct ht_heap *h, uint64_t addr, uint32_t tid)
 int heap__realloc(struct ht_heap *h, uint64_t old, uint64_t addr, uint64_t size,
 		  uint32_t stack, uint32_t tid)
 {
+	return heap__realloc_weighted(h, old, addr, size, 1, stack, tid);
+}
+
+int heap__realloc_weighted(struct ht_heap *h, uint64_t old, uint64_t addr, uint64_t size,
+			   uint32_t count, uint32_t stack, uint32_t tid)
+{
 	int err;
 
 	if (old)
 		do_free(h, old, tid);
-	err = do_alloc(h, addr, size, stack, tid);
+	err = do_alloc(h, addr, size, count, stack, tid);
 	check_peak(h);
 	return err;
 }

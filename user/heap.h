@@ -40,6 +40,11 @@ int heap__lookup(const struct ht_heap *h, uint64_t addr, uint64_t *size, uint32_
 int heap__realloc(struct ht_heap *h, uint64_t old, uint64_t addr, uint64_t size,
 		  uint32_t stack, uint32_t tid);
 
+/* The same for a sampled allocation standing for count blocks and size
+ * bytes (its estimated share). */
+int heap__realloc_weighted(struct ht_heap *h, uint64_t old, uint64_t addr, uint64_t size,
+			   uint32_t count, uint32_t stack, uint32_t tid);
+
 /* Forget every live block (the target exec'd: its old heap is gone). */
 void heap__clear_live(struct ht_heap *h);
 

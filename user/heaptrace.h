@@ -66,6 +66,10 @@ struct ht_session_opts {
 	uint32_t stack_bytes;    /* stack window for CFI, <= 8192; 0 = 4096 */
 	int record_fd;           /* > 0: append every raw event record here
 				  * (u32 length, then the record) for replay */
+	uint64_t sample_bytes;   /* > 0: sample allocations as a Poisson process
+				  * over bytes with this mean; larger ones exact */
+	uint64_t seed;           /* sampling seed (0: random) */
+	uint32_t sampled_max;    /* sampled blocks tracked in BPF; 0 = 1M */
 };
 
 /*
@@ -181,6 +185,8 @@ struct ht_loss {
 	uint64_t nested_calls;         /* calls inside a traced call (not an error) */
 	uint64_t stacks_truncated;     /* stacks cut at max_depth */
 	uint64_t stacks_broken;        /* frame-pointer walks that hit an unreadable frame */
+	uint64_t sampled_map_full;     /* sampled blocks whose free can't be matched */
+	uint64_t unsampled;            /* allocations left out by sampling (not a loss) */
 	uint64_t bad_records;          /* malformed ring buffer records */
 	uint64_t model_errors;         /* events the model had no memory for */
 	uint64_t lost_events;          /* all the losses above that make numbers lower bounds */
@@ -199,6 +205,7 @@ struct ht_target_info {
 	bool exit_known;     /* exit_status is meaningful (launched only) */
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */
+	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
 	uint64_t start_unix_ns;
 	size_t nr_probes;
 };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,19 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	p->skel->rodata->max_depth = opts->max_depth;
 	p->skel->rodata->wakeup_bytes = opts->ring_bytes / 4;
 	p->skel->rodata->stack_bytes = opts->stack_bytes;
+	if (opts->sample_bytes) {
+		/* p(step) = 1 - exp(-(step + 1/2) / steps) of size / sample_bytes */
+		p->skel->rodata->sample_bytes = opts->sample_bytes;
+		p->skel->rodata->sample_seed = opts->sample_seed;
+		for (int i = 0; i < HT_SAMPLE_STEPS; i++) {
+			double pr = -expm1(-(i + 0.5) / HT_SAMPLE_STEPS);
+
+			p->skel->rodata->sample_thr[i] = (uint32_t)(pr * 4294967296.0);
+		}
+		err = bpf_map__set_max_entries(p->skel->maps.sampled, opts->sampled_max);
+		if (err)
+			goto err_destroy;
+	}
 	err = bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)opts->ring_bytes);
 	if (err)
 		goto err_destroy;

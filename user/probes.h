@@ -15,6 +15,9 @@ struct ht_probes_opts {
 	unsigned int max_depth;  /* stack frames to walk, 1..HT_MAX_FRAMES */
 	uint64_t ring_bytes;     /* ring buffer size, a power of 2 */
 	uint32_t stack_bytes;    /* raw stack copied per allocation (0: none) */
+	uint64_t sample_bytes;   /* 0: record every allocation */
+	uint64_t sample_seed;
+	uint32_t sampled_max;    /* entries of the sampled-blocks map */
 };
 
 /* Open and load the BPF object for one target. NULL + errno. */

@@ -25,6 +25,7 @@ struct ht_report_input {
 	int exit_status;      /* wait status */
 	double duration_s;
 	uint64_t start_unix_ns; /* wall clock when tracing began */
+	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
 	struct ht_loss loss;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */

@@ -93,14 +93,21 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
 	else if (in->exit_known && WIFSIGNALED(in->exit_status))
 		fprintf(f, ", \"signal\": %d", WTERMSIG(in->exit_status));
-	fprintf(f, " },\n  \"duration_s\": %.6f,\n  \"totals\": { ", in->duration_s);
+	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->duration_s);
+	if (in->sample_bytes)
+		fprintf(f, "  \"sampling\": { \"sample_bytes\": %llu, \"estimates\": true },\n",
+			(unsigned long long)in->sample_bytes);
+	else
+		fputs("  \"sampling\": null,\n", f);
+	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
 		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
-		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"lower_bounds\": %s },\n",
+		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
+		"\"unsampled_allocs\": %llu, \"lower_bounds\": %s },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
 		(unsigned long long)l->no_thread_state,
@@ -109,7 +116,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->stale_calls,
 		(unsigned long long)l->stacks_truncated,
 		(unsigned long long)l->stacks_broken,
-		(unsigned long long)t.replaced, l->lost_events ? "true" : "false");
+		(unsigned long long)t.replaced, (unsigned long long)l->sampled_map_full,
+		(unsigned long long)l->unsampled, l->lost_events ? "true" : "false");
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n    { " : "\n    { ", f);

@@ -116,7 +116,12 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 		fprintf(f, ", target killed by signal %d", WTERMSIG(in->exit_status));
 	else if (in->exited)
 		fprintf(f, ", target exited");
-	fprintf(f, "\n\n");
+	fprintf(f, "\n");
+	if (in->sample_bytes)
+		fprintf(f, "sampled every %llu bytes on average: counts and sizes are estimates\n"
+			"(allocations of %llu bytes or more are exact)\n",
+			(unsigned long long)in->sample_bytes, (unsigned long long)in->sample_bytes);
+	fprintf(f, "\n");
 	fprintf(f, "  allocations   %12llu  %s\n", (unsigned long long)t.s.allocs,
 		human_bytes(t.s.alloc_bytes, a, sizeof(a)));
 	fprintf(f, "  frees         %12llu  %s\n", (unsigned long long)t.s.frees,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,20 @@ struct ht_session {
 	ht_observer_fn observer;
 	void *observer_ctx;
 	int observer_err;               /* first error an observer returned */
+	uint64_t rng;                   /* rounding of sample weights */
 };
+
+/* A uniform double in [0, 1) from an xorshift64* stream. */
+static double next_unit(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (double)((x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
+}
 
 static uint64_t now_ns(void)
 {
@@ -108,14 +122,27 @@ static void notify(struct ht_session *s, const struct ht_event *ev)
 static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 {
 	struct ht_session *s = ctx;
+	uint64_t bytes = e->size;
+	uint32_t id, n, count = 1;
 	struct ht_event ev;
-	uint32_t id, n;
 
 	for (uint32_t i = 0; i < e->nr_ips; i++)
 		ensure_mapped(s, e->ips[i]);
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
+	if (e->sample_thr) {
+		/* A sample stands for 1/p allocations of its size. */
+		double w = 4294967296.0 / (double)e->sample_thr;
+
+		/* Rounded up or down at random in proportion, so that the
+		 * block count stays unbiased even for small weights. */
+		count = (uint32_t)w;
+		if (next_unit(&s->rng) < w - (double)count)
+			count++;
+		bytes = (uint64_t)((double)e->size * w + 0.5);
+	}
 	if (stacks__intern(s->stacks, s->frames, n, &id) ||
-	    heap__realloc(s->heap, e->old_addr, e->addr, e->size, id, e->hdr.tid)) {
+	    heap__realloc_weighted(s->heap, e->old_addr, e->addr, bytes, count, id,
+				   e->hdr.tid)) {
 		s->model_errors++;
 		return 0;
 	}
@@ -200,6 +227,9 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		s->opts.unwind = HT_UNWIND_AUTO;
 	if (!s->opts.stack_bytes)
 		s->opts.stack_bytes = 4096;
+	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
+		s->opts.seed = now_ns();
+	s->rng = s->opts.seed | 1;
 	if (s->opts.unwind == HT_UNWIND_FP)
 		s->opts.stack_bytes = 0;
 
@@ -248,6 +278,9 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.max_depth = s->opts.max_depth;
 	po.ring_bytes = s->opts.ring_bytes;
 	po.stack_bytes = s->opts.stack_bytes;
+	po.sample_bytes = s->opts.sample_bytes;
+	po.sample_seed = s->opts.seed;
+	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
@@ -383,11 +416,13 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->nested_calls = c[HT_C_NESTED];
 	out->stacks_truncated = c[HT_C_STACK_TRUNCATED];
 	out->stacks_broken = c[HT_C_STACK_BROKEN];
+	out->sampled_map_full = c[HT_C_SAMPLED_MAP_FULL];
+	out->unsampled = c[HT_C_UNSAMPLED];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
-			   out->model_errors;
+			   out->model_errors + out->sampled_map_full;
 }
 
 void ht_session_totals(const struct ht_session *s, struct ht_heap_totals *out)
@@ -448,6 +483,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->exit_status = s->target.exit_status;
 	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
 	out->start_unix_ns = s->start_unix_ns;
+	out->sample_bytes = s->opts.sample_bytes;
 	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
 }
 
@@ -489,6 +525,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.exit_status = ti.exit_status;
 	in.duration_s = ti.duration_s;
 	in.start_unix_ns = ti.start_unix_ns;
+	in.sample_bytes = ti.sample_bytes;
 	ht_session_loss(s, &in.loss);
 	in.top_n = o.top_n;
 	if (o.keep) {

@@ -241,6 +241,11 @@ static Dwfl_Module *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 	return sm->dm;
 }
 
+static bool is_mangled(const char *name)
+{
+	return name[0] == '_' && (name[1] == 'Z' || name[1] == 'R');
+}
+
 char *symbolizer__demangle(const char *name, bool no_demangle)
 {
 	const char *at = strchr(name, '@');
@@ -258,7 +263,7 @@ char *symbolizer__demangle(const char *name, bool no_demangle)
 	 * the C++ ABI; without DMGL_VERBOSE the hash is left out; v0 _R
 	 * names), then the C++ ABI.
 	 */
-	if (!no_demangle && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
+	if (!no_demangle && is_mangled(name))
 		d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
 	if (d) {
 		free(plain);
@@ -280,23 +285,35 @@ static const char *show_name(struct ht_symbolizer *s, const char *name)
 	return r;
 }
 
-/* A DIE's function name: linkage name (through abstract origins and
- * specifications) if it has one, else its plain name. */
-static const char *die_function(Dwarf_Die *die)
+static const char *die_string(Dwarf_Die *die, int attr)
 {
-	static const int attrs[] = { DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name };
 	Dwarf_Attribute a;
+	const char *n;
 
-	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
-		const char *n;
+	if (!dwarf_attr_integrate(die, attr, &a))
+		return NULL;
+	n = dwarf_formstring(&a);
+	return n && *n ? n : NULL;
+}
 
-		if (!dwarf_attr_integrate(die, attrs[i], &a))
-			continue;
-		n = dwarf_formstring(&a);
-		if (n && *n)
-			return n;
-	}
-	return NULL;
+/*
+ * The name of a function DIE, as gdb shows it: its linkage name (through
+ * abstract origins and specifications) if it has one; else, for the real
+ * function, a mangled symbol (C++/Rust, qualified and with parameters);
+ * else its DWARF name (C: "msort_with_tmp", not the symbol of gcc's
+ * partial clone "msort_with_tmp.part.0"); else the symbol.
+ */
+static const char *die_function(Dwarf_Die *die, const char *sym)
+{
+	const char *n = die_string(die, DW_AT_linkage_name);
+
+	if (!n)
+		n = die_string(die, DW_AT_MIPS_linkage_name);
+	if (!n && sym && is_mangled(sym))
+		n = sym;
+	if (!n)
+		n = die_string(die, DW_AT_name);
+	return n ? n : sym;
 }
 
 /* Where an inlined instance was called from: DW_AT_call_file/line. */
@@ -395,7 +412,7 @@ static int dwarf_frames(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc,
 			continue;
 		f = &fr[n++];
 		f->inlined = inl;
-		name = !inl && sym ? sym : die_function(funcs[i]);
+		name = die_function(funcs[i], inl ? NULL : sym);
 		if (name) {
 			f->function = show_name(s, name);
 			f->known = f->function != NULL;

@@ -188,27 +188,65 @@ static bool read_word(const struct window *w, uint64_t addr, uint64_t *out)
 }
 
 /*
- * After splicing the frame-pointer chain: the state at its last frame, to
- * go on with CFI where the chain stopped (it breaks at the first caller
- * without a frame pointer, e.g. __libc_start_call_main). Frame k's return
- * address sat at fp[k-1] + 8, so its stack pointer is fp[k-1] + 16 and
- * its rbp is the value saved at fp[k-1].
+ * The standard x86-64 frame-pointer frame, the one layout BPF's walk
+ * assumes: CFA = %rbp + 16, return address at CFA - 8, the caller's %rbp
+ * at CFA - 16.
  */
-static bool chain_end_state(const struct window *w, const struct ht_alloc_event *e,
-			    uint64_t *sp, uint64_t *bp)
+static bool is_fp_frame(const struct rule *r)
 {
-	uint64_t fp = e->bp, next;
+	return r->ok && r->cfa_reg == REG_RBP && r->cfa_off == 16 && r->ra_off == -8 &&
+	       r->bp == BP_AT_CFA && r->bp_off == -16;
+}
 
-	for (uint32_t k = 1; k + 1 < e->nr_ips; k++) {
-		if (!read_word(w, fp, &next))
-			return false;
-		fp = next;
+/*
+ * Append the frame-pointer chain BPF walked, e->ips[1..], to out[*n..]
+ * for as long as it is right, and say where CFI is to go on from.
+ *
+ * fp[0] = e->bp and fp[k] = *fp[k-1]; ips[k] was read at fp[k-1] + 8.
+ * The step from ips[k] to ips[k+1] took fp[k] for the frame base of the
+ * function at ips[k]: right if that function keeps a frame pointer there,
+ * which its CFI tells (with no CFI for it, the chain is the best there
+ * is, as in a plain frame-pointer walk). A function whose CFI says it has
+ * none only holds data in %rbp (code built without frame pointers uses it
+ * as a general register, often for a pointer into its own stack frame,
+ * which the walk then follows into garbage): the chain ends being right
+ * at its frame. Stop there, with the state at that frame for CFI to go on
+ * from: its stack pointer is fp[k-1] + 16 (just above where its callee
+ * saved %rbp and the return address) and its %rbp the value saved at
+ * fp[k-1]. The chain's last frame gets the same state, to go on where the
+ * walk stopped (e.g. at __libc_start_call_main, which has no frame
+ * pointer).
+ *
+ * Returns true with *pc, *sp, *bp set when CFI can go on, false when the
+ * stack ends here (out is full, or that state lies outside the window).
+ */
+static bool splice_chain(struct ht_unwinder *u, const struct window *w,
+			 const struct ht_alloc_event *e, uint64_t *out, uint32_t *n,
+			 uint32_t max, uint64_t *pc, uint64_t *sp, uint64_t *bp)
+{
+	uint64_t fp = e->bp;  /* fp[k-1] */
+	bool fp_known = true; /* fp[k-1] was read from the window */
+	uint32_t k;
+
+	for (k = 1; k < e->nr_ips && *n < max; k++) {
+		const struct rule *r;
+
+		out[(*n)++] = e->ips[k];
+		r = lookup_rule(u, e->ips[k] - 1);
+		if (k + 1 == e->nr_ips || (r->ok && !is_fp_frame(r))) {
+			/* The chain's end, or beyond this frame it is not one. */
+			if (!fp_known || !read_word(w, fp, bp))
+				return false;
+			*sp = fp + 16;
+			*pc = e->ips[k];
+			return true;
+		}
+		/* Right so far: follow it, past the window if need be
+		 * (BPF read these frames; we only lose the state to resume). */
+		if (fp_known && !read_word(w, fp, &fp))
+			fp_known = false;
 	}
-	if (!read_word(w, fp, &next))
-		return false;
-	*sp = fp + 16;
-	*bp = next;
-	return true;
+	return false;
 }
 
 uint32_t unwinder__unwind(struct ht_unwinder *u, const struct ht_alloc_event *e,
@@ -217,7 +255,7 @@ uint32_t unwinder__unwind(struct ht_unwinder *u, const struct ht_alloc_event *e,
 	struct window w = { e->sp, HT_ALLOC_EVENT_STACK(e), e->stack_len };
 	uint64_t pc = e->ips[0], sp = e->sp, bp = e->bp, cfa, ra;
 	bool spliced = false;
-	uint32_t n = 0, i;
+	uint32_t n = 0;
 
 	if (!e->nr_ips || !max)
 		return 0;
@@ -231,16 +269,14 @@ uint32_t unwinder__unwind(struct ht_unwinder *u, const struct ht_alloc_event *e,
 
 		if (!r->ok)
 			break;
-		if (r->cfa_reg == REG_RBP && bp == e->bp && !spliced &&
+		if (is_fp_frame(r) && bp == e->bp && !spliced &&
 		    u->mode == HT_UNWIND_AUTO) {
-			/* A frame-pointer frame on the chain BPF walked: that walk
-			 * is right from here; resume CFI where it stopped. */
-			for (i = 1; i < e->nr_ips && n < max; i++)
-				out[n++] = e->ips[i];
+			/* A frame-pointer frame whose base is where BPF's walk
+			 * started: that walk is right from here for as long as
+			 * splice_chain finds it right; CFI goes on after it. */
 			spliced = true;
-			if (e->nr_ips < 2 || !chain_end_state(&w, e, &sp, &bp))
+			if (e->nr_ips < 2 || !splice_chain(u, &w, e, out, &n, max, &pc, &sp, &bp))
 				return n;
-			pc = e->ips[e->nr_ips - 1];
 			continue;
 		}
 		cfa = (r->cfa_reg == REG_RSP ? sp : bp) + (uint64_t)r->cfa_off;
@@ -256,12 +292,12 @@ uint32_t unwinder__unwind(struct ht_unwinder *u, const struct ht_alloc_event *e,
 	}
 	/* CFI ran out (window end, unknown code). If rbp still holds what it
 	 * held at the return, the chain BPF walked from it is the best
-	 * continuation there is - the same a frame-pointer walk would give. */
+	 * continuation there is - the same a frame-pointer walk would give,
+	 * as far as splice_chain finds it right. */
 	if (n == 1)
 		goto fp_only;
-	if (bp == e->bp && !spliced)
-		for (i = 1; i < e->nr_ips && n < max; i++)
-			out[n++] = e->ips[i];
+	if (bp == e->bp && !spliced && e->nr_ips >= 2)
+		splice_chain(u, &w, e, out, &n, max, &pc, &sp, &bp);
 	return n;
 
 fp_only:
