@@ -90,6 +90,9 @@ heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
 
 -include $(wildcard $(OUTPUT)/*.d)
 -include tests/tests.mk
+-include tests/formats.mk
+-include tests/unwind.mk
+-include tests/symbolize.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
@@ -105,7 +108,7 @@ $(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test: all unit integration examples-tests
+test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)

@@ -41,6 +41,14 @@ enum ht_layout {
 	HT_L_SIZE_FLAGS,      /* p = f(size, flags): jemalloc mallocx */
 	HT_L_REALLOC_FLAGS,   /* p = f(old, size, flags): jemalloc rallocx */
 	HT_L_SIZE_ALIGN,      /* p = f(size, align): aligned operator new */
+	HT_L_XALLOCX,         /* usable = f(p, size, extra, flags): jemalloc xallocx,
+			       * in place: usable >= size is a realloc of p to size */
+	HT_L_HEAP_CALLOC,     /* p = f(heap, n, size): mimalloc mi_heap_calloc */
+	HT_L_HEAP_REALLOC,    /* p = f(heap, old, size): mi_heap_realloc */
+	HT_L_HEAP_REALLOCN,   /* p = f(heap, old, n, size): mi_heap_reallocn */
+	HT_L_FREE_WRAP,       /* f(p, ...): a free that may call another probed free
+			       * (jemalloc's aligned sized delete tail-calls sdallocx):
+			       * recorded at entry, calls inside it are nested */
 	__HT_L_MAX,
 };
 

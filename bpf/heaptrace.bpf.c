@@ -138,6 +138,9 @@ static __always_inline int nested(struct ht_task *t, __u64 sp)
 	return 0;
 }
 
+static __always_inline void emit_free(__u64 addr, __u32 func);
+static __always_inline int take_sampled(__u64 addr);
+
 SEC("uprobe")
 int ht_enter(struct pt_regs *ctx)
 {
@@ -175,12 +178,24 @@ int ht_enter(struct pt_regs *ctx)
 		break;
 	case HT_L_REALLOC:
 	case HT_L_REALLOC_FLAGS:
+	case HT_L_XALLOCX:
 		t->arg = PT_REGS_PARM1(ctx);
 		t->size = PT_REGS_PARM2(ctx);
 		break;
 	case HT_L_REALLOCARRAY:
 		t->arg = PT_REGS_PARM1(ctx);
 		t->size = PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
+		break;
+	case HT_L_HEAP_CALLOC:
+		t->size = PT_REGS_PARM2(ctx) * PT_REGS_PARM3(ctx);
+		break;
+	case HT_L_HEAP_REALLOC:
+		t->arg = PT_REGS_PARM2(ctx);
+		t->size = PT_REGS_PARM3(ctx);
+		break;
+	case HT_L_HEAP_REALLOCN:
+		t->arg = PT_REGS_PARM2(ctx);
+		t->size = PT_REGS_PARM3(ctx) * PT_REGS_PARM4(ctx);
 		break;
 	case HT_L_ALIGN_SIZE:
 		t->size = PT_REGS_PARM2(ctx);
@@ -189,6 +204,17 @@ int ht_enter(struct pt_regs *ctx)
 		t->arg = PT_REGS_PARM1(ctx);
 		t->size = PT_REGS_PARM3(ctx);
 		break;
+	case HT_L_FREE_WRAP:
+		/* Recorded now, before the block can be reused; a probed free
+		 * it calls - even tail-calls, at this very stack pointer - is
+		 * nested (sp < t->sp). Its return only ends the nesting. */
+		t->sp += 8;
+		t->thr = 0;
+		t->skip = 1;
+		t->arg = PT_REGS_PARM1(ctx);
+		if (t->arg && (!sample_bytes || take_sampled(t->arg)))
+			emit_free(t->arg, t->func);
+		return 0;
 	default:
 		t->depth = 0;
 		return 0;
@@ -340,6 +366,8 @@ static __always_inline int exit_sampled(struct pt_regs *ctx, struct ht_task *t, 
 	__u8 one = 1;
 
 	switch (t->cookie_lo) {
+	case HT_L_FREE_WRAP:
+		return 0;
 	case HT_L_POSIX_MEMALIGN:
 		if ((int)ret != 0 || t->skip)
 			return 0;
@@ -348,9 +376,24 @@ static __always_inline int exit_sampled(struct pt_regs *ctx, struct ht_task *t, 
 			return 0;
 		}
 		break;
+	case HT_L_XALLOCX:
+		/* ret is the usable size: >= size means resized in place */
+		if (ret < t->size || !t->arg)
+			return 0;
+		addr = t->arg;
+		if (take_sampled(t->arg)) {
+			if (t->skip) {
+				emit_free(t->arg, t->func);
+				return 0;
+			}
+			old = t->arg;
+		}
+		break;
 	case HT_L_REALLOC:
 	case HT_L_REALLOC_FLAGS:
 	case HT_L_REALLOCARRAY:
+	case HT_L_HEAP_REALLOC:
+	case HT_L_HEAP_REALLOCN:
 		if (!ret) {
 			if (!t->size && take_sampled(t->arg))
 				emit_free(t->arg, t->func);
@@ -394,6 +437,8 @@ int ht_exit(struct pt_regs *ctx)
 	if (sample_bytes)
 		return exit_sampled(ctx, t, ret);
 	switch (t->cookie_lo) {
+	case HT_L_FREE_WRAP:
+		return 0;
 	case HT_L_POSIX_MEMALIGN:
 		if ((int)ret != 0)
 			return 0;
@@ -402,9 +447,18 @@ int ht_exit(struct pt_regs *ctx)
 			return 0;
 		}
 		break;
+	case HT_L_XALLOCX:
+		/* ret is the usable size: >= size means resized in place,
+		 * to the size asked for; less, the block is unchanged */
+		if (ret < t->size || !t->arg)
+			return 0;
+		addr = old = t->arg;
+		break;
 	case HT_L_REALLOC:
 	case HT_L_REALLOC_FLAGS:
 	case HT_L_REALLOCARRAY:
+	case HT_L_HEAP_REALLOC:
+	case HT_L_HEAP_REALLOCN:
 		old = t->arg;
 		/* realloc(p, 0) returning NULL freed p; any other NULL failed */
 		if (!ret) {

@@ -69,13 +69,17 @@ static void growth_alert_names_the_growing_stack_once(void **state)
 		 out_dir(), out_dir());
 	out = run(cmd, &st);
 	assert_int_equal(st, 0);
-	assert_string_equal(out, "ALERT: live memory of stack 1 grew by 12582912 bytes\n"
-				 "  big_malloc\n"
-				 "  run_big\n"
-				 "  main\n"
-				 "  __libc_start_call_main\n"
-				 "  __libc_start_main\n"
-				 "  _start\n");
+	/* Below main, glibc's frames are named by its symbol table or, with
+	 * libc6-dbg installed, by DWARF (__libc_start_main_impl): compare the
+	 * workload's part exactly and count the rest. */
+	static const char want[] = "ALERT: live memory of stack 1 grew by 12582912 bytes\n"
+				   "  big_malloc\n"
+				   "  run_big\n"
+				   "  main\n";
+	assert_memory_equal(out, want, sizeof(want) - 1);
+	assert_non_null(strstr(out + sizeof(want) - 1, "  __libc_start_call_main\n"));
+	assert_non_null(strstr(out, "  _start\n"));
+	assert_null(strstr(out + 1, "ALERT"));
 	free(out);
 }
 

@@ -44,9 +44,10 @@ static const char usage_text[] =
 "       heaptrace [OPTIONS] -- COMMAND [ARGS...]\n"
 "\n"
 "Trace every heap allocation and free of a process through eBPF uprobes on\n"
-"its allocator (glibc malloc family), without changing the process, and\n"
-"report which stacks hold memory now (live, or leaked at exit), which held\n"
-"it when total live memory peaked, and which allocate most often (churn).\n"
+"its allocators (glibc, jemalloc, tcmalloc, mimalloc, C++ new/delete),\n"
+"without changing the process, and report which stacks hold memory now\n"
+"(live, or leaked at exit), which held it when total live memory peaked,\n"
+"and which allocate most often (churn).\n"
 "\n"
 "Target:\n"
 "  -p, --pid PID          attach to a running process; with -- COMMAND instead,\n"
@@ -87,6 +88,11 @@ static const char usage_text[] =
 "      --seed N           make sampling reproducible\n"
 "      --record FILE      also save the raw event stream to FILE (for replay\n"
 "                         benchmarks and bug reports)\n"
+"      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc\n"
+"                         or mimalloc (default: every one the process maps,\n"
+"                         found from the symbols of its objects)\n"
+"      --symbol-prefix P  jemalloc's symbol prefix, e.g. je_ or _rjem_ (default:\n"
+"                         detected)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
 "                         (default 16M); a full ring drops events, counted\n"
 "\n"
@@ -158,7 +164,8 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
-	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED };
+	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
+	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -177,6 +184,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "allocator", required_argument, NULL, OPT_ALLOCATOR },
+		{ "symbol-prefix", required_argument, NULL, OPT_SYMBOL_PREFIX },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -270,6 +279,12 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return usage_error("invalid --seed '%s' (a positive integer)", optarg);
 			cfg->session.seed = v;
 			break;
+		case OPT_ALLOCATOR:
+			cfg->session.allocator = optarg;
+			break;
+		case OPT_SYMBOL_PREFIX:
+			cfg->session.symbol_prefix = optarg;
+			break;
 		case OPT_RECORD:
 			cfg->session.record_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC |
 						      O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -299,8 +314,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		return usage_error("give either -p PID or -- COMMAND, not both%s", "");
 	if (!cfg->session.pid && !cfg->session.argv)
 		return usage_error("nothing to trace: give -p PID or -- COMMAND%s", "");
-	if ((cfg->interval_s || cfg->keep) && !cfg->formats)
-		return usage_error("--interval and --keep need -f/--format%s", "");
+	if ((cfg->interval_s || cfg->keep || cfg->output_dir) && !cfg->formats)
+		return usage_error("--interval, --keep and --output-dir need -f/--format%s", "");
 	if (cfg->formats && !cfg->output_dir)
 		cfg->output_dir = ".";
 	return 0;
@@ -383,6 +398,9 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 		err = ht_session_poll(s, 0);
 		if (err || (act & SIG_STOP))
 			break;
+		if ((act & SIG_SNAPSHOT) && !out->formats)
+			fprintf(stderr, "heaptrace: SIGUSR1 asks for a snapshot, but no -f/--format "
+				"was given\n");
 		if (out->formats && ((act & SIG_SNAPSHOT) || (next_snap && mono_s() >= next_snap))) {
 			output__snapshot(out, s, false);
 			while (next_snap && next_snap <= mono_s())
@@ -449,9 +467,12 @@ int main(int argc, char **argv)
 		return rc;
 	ht_set_verbosity(cfg.verbosity);
 	if (cfg.formats) {
+		/* Found out now, not after hours of tracing. */
 		err = output__prepare_dir(cfg.output_dir);
+		if (!err && access(cfg.output_dir, W_OK))
+			err = -errno;
 		if (err) {
-			fprintf(stderr, "heaptrace: can't create '%s': %s\n", cfg.output_dir,
+			fprintf(stderr, "heaptrace: can't write to '%s': %s\n", cfg.output_dir,
 				strerror(-err));
 			return EXIT_USAGE;
 		}
@@ -468,6 +489,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heaptrace: %s\n", msg);
 		return exit_for(err);
 	}
+
+	fprintf(stderr, "heaptrace: tracing %s\n", ht_session_allocators(s));
 
 	/* Attach; a launched command starts only now. */
 	err = ht_session_start(s, msg, sizeof(msg));
@@ -492,7 +515,7 @@ int main(int argc, char **argv)
 	ht_session_stop(s);
 
 	/* Report. */
-	rc = write_reports(s, &cfg, &out) || err ? EXIT_FAILURE_RT : EXIT_OK;
+	rc = write_reports(s, &cfg, &out) || err || out.errors ? EXIT_FAILURE_RT : EXIT_OK;
 	ht_session_close(s);
 	close(sfd);
 	return rc;

@@ -62,6 +62,28 @@ int output__parse_formats(const char *list, unsigned int *mask, const char **bad
 	return 0;
 }
 
+/* Under sudo, files belong to the user who ran it. */
+static void give_to_sudo_user(int fd)
+{
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+
+	/* Best effort: if it fails, the file is still written (root's). */
+	if (uid && gid && geteuid() == 0 &&
+	    fchown(fd, (uid_t)strtoul(uid, NULL, 10), (gid_t)strtoul(gid, NULL, 10)) < 0)
+		return;
+}
+
+/* A directory we have just created: under sudo, the user's too. */
+static void give_dir_to_sudo_user(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		give_to_sudo_user(fd);
+		close(fd);
+	}
+}
+
 int output__prepare_dir(const char *dir)
 {
 	char path[PATH_MAX];
@@ -74,24 +96,17 @@ int output__prepare_dir(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
+		if (mkdir(path, 0755) == 0)
+			give_dir_to_sudo_user(path);
+		else if (errno != EEXIST)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(path, 0755) && errno != EEXIST)
+	if (mkdir(path, 0755) == 0)
+		give_dir_to_sudo_user(path);
+	else if (errno != EEXIST)
 		return -errno;
 	return 0;
-}
-
-/* Under sudo, files belong to the user who ran it. */
-static void give_to_sudo_user(int fd)
-{
-	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
-
-	/* Best effort: if it fails, the file is still written (root's). */
-	if (uid && gid && geteuid() == 0 &&
-	    fchown(fd, (uid_t)strtoul(uid, NULL, 10), (gid_t)strtoul(gid, NULL, 10)) < 0)
-		return;
 }
 
 int output__write_file(const char *path, struct ht_session *s, enum ht_format fmt,

@@ -70,6 +70,10 @@ struct ht_session_opts {
 				  * over bytes with this mean; larger ones exact */
 	uint64_t seed;           /* sampling seed (0: random) */
 	uint32_t sampled_max;    /* sampled blocks tracked in BPF; 0 = 1M */
+	const char *allocator;   /* trace only this allocator family: glibc,
+				  * jemalloc, tcmalloc, mimalloc; NULL = all found */
+	const char *symbol_prefix; /* jemalloc's symbol prefix (je_, _rjem_...);
+				    * NULL = detected */
 };
 
 /*
@@ -114,6 +118,13 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx);
 
 /* Attach the probes; a launched command starts running only now. */
 int ht_session_start(struct ht_session *s, char *msg, size_t len);
+
+/*
+ * What the session traces, for people: "jemalloc 5.3.0 (prefix _rjem_) in
+ * /usr/bin/servo, glibc 2.36 malloc in libc.so.6". Grows when an allocator
+ * mapped later (dlopen) is found; valid as long as the session.
+ */
+const char *ht_session_allocators(const struct ht_session *s);
 
 /* An fd that is readable when events wait (for poll/epoll loops). */
 int ht_session_fd(const struct ht_session *s);

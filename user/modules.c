@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "elfsym.h"
@@ -70,30 +72,85 @@ int modules__pid(const struct ht_modules *ms)
 	return ms->pid;
 }
 
-/* Open the exact file behind a mapping: map_files names the mapped inode
- * itself (even deleted, and without walking paths inside a container). */
-static int open_mapping(int pid, const struct ht_map *m, bool *deleted)
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+static int openat2_path(int dirfd, const char *path, uint64_t resolve)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = resolve };
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+/*
+ * Turn an O_PATH descriptor into a readable one if - and only if - it is
+ * the mapped file itself: a regular file with the mapping's device and
+ * inode. Nothing else is ever opened for reading, so no FIFO, device or
+ * other file can be touched through a path the target controls.
+ */
+static int reopen_mapped(int pfd, const struct ht_map *m)
 {
 	struct stat st;
-	char p[4096];
+	char p[64];
 	int fd;
 
+	if (fstat(pfd, &st) || !S_ISREG(st.st_mode) || st.st_ino != m->inode ||
+	    major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor)
+		fd = -ESTALE;
+	else {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", pfd);
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			fd = -errno;
+	}
+	close(pfd);
+	return fd;
+}
+
+/*
+ * Open the exact file behind a mapping, never reading another one:
+ *  1. /proc/PID/map_files/START-END names the mapped inode itself (even
+ *     deleted, and without walking any path);
+ *  2. else the maps path inside the target's root, resolved with
+ *     RESOLVE_IN_ROOT: its symlinks (absolute ones too) and ".." stay
+ *     inside that root - a container's file tree cannot point us at ours;
+ *  3. else the maps path as we see it (for a target chroot'ed in our mount
+ *     namespace /proc/PID/maps shows our paths), following no symlink: a
+ *     path the kernel printed has none unless one was planted since.
+ * Every candidate is opened O_PATH and must be the mapping's inode.
+ */
+static int open_mapping(int pid, const struct ht_map *m, bool *deleted)
+{
+	char p[4096];
+	int fd, root, err;
+
+	*deleted = strstr(m->path, " (deleted)") != NULL;
 	snprintf(p, sizeof(p), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(p, sizeof(p), "/proc/%d/root%s", pid, m->path);
-		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(p, O_PATH | O_CLOEXEC);
+	if (fd >= 0)
+		return reopen_mapped(fd, m);
+	err = -errno;
+	if (*deleted)
+		return err;
+	snprintf(p, sizeof(p), "/proc/%d/root", pid);
+	root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root >= 0) {
+		fd = openat2_path(root, m->path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		err = fd < 0 ? -errno : 0;
+		close(root);
+		if (fd >= 0) {
+			fd = reopen_mapped(fd, m);
+			if (fd >= 0)
+				return fd;
+			err = fd;
+		}
 	}
+	fd = openat2_path(AT_FDCWD, m->path, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_ino != m->inode ||
-	    major(st.st_dev) != m->dev_major || minor(st.st_dev) != m->dev_minor) {
-		close(fd);
-		return -ESTALE;
-	}
-	*deleted = strstr(m->path, " (deleted)") != NULL;
-	return fd;
+		return err ? err : -errno;
+	return reopen_mapped(fd, m);
 }
 
 static int find_module(struct ht_modules *ms, const struct ht_map *m)
@@ -188,6 +245,46 @@ static int refresh_cb(const struct ht_map *m, void *ctx)
 	return add_range(ms, m, (size_t)idx);
 }
 
+int modules__add_file(struct ht_modules *ms, const char *path, size_t *index)
+{
+	struct ht_module *mod;
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return -errno;
+	}
+	for (size_t i = 0; i < ms->nmods; i++) {
+		if (ms->mods[i].inode == st.st_ino && ms->mods[i].dev == st.st_dev &&
+		    !strcmp(ms->mods[i].path, path)) {
+			close(fd);
+			*index = i;
+			return 0;
+		}
+	}
+	if (grow_array((void **)&ms->mods, &ms->cap_mods, ms->nmods + 1, sizeof(*ms->mods))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	mod = &ms->mods[ms->nmods];
+	memset(mod, 0, sizeof(*mod));
+	mod->path = strdup(path);
+	if (!mod->path) {
+		close(fd);
+		return -ENOMEM;
+	}
+	mod->dev = st.st_dev;
+	mod->inode = st.st_ino;
+	mod->fd = fd;
+	mod->has_exec = true;  /* it will be: it is a program or library */
+	*index = ms->nmods++;
+	return 0;
+}
+
 int modules__refresh(struct ht_modules *ms)
 {
 	return procmaps__foreach(ms->pid, refresh_cb, ms);
@@ -254,8 +351,11 @@ int modules__probe_path(struct ht_modules *ms, const struct ht_module *m, char *
 		if (access(buf, F_OK) == 0)
 			return 0;
 	}
-	if (m->deleted)
+	/* Else the file we opened and checked: a path through the target's
+	 * root would be resolved again by the kernel, following whatever
+	 * symlinks the target has put there since. */
+	if (m->fd < 0)
 		return -ENOENT;
-	snprintf(buf, len, "/proc/%d/root%s", ms->pid, m->path);
+	snprintf(buf, len, "/proc/self/fd/%d", m->fd);
 	return 0;
 }

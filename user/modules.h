@@ -48,6 +48,14 @@ int modules__pid(const struct ht_modules *ms);
  * last seen in /proc/PID/maps); 0 or -ENOENT. */
 int modules__file_offset(struct ht_modules *ms, uint64_t addr, uint64_t *off);
 
+/*
+ * Add an object the process has not mapped yet but will (a launched
+ * command's executable and libraries), opened by path: it has no
+ * address ranges until a refresh sees it mapped. *index is its entry
+ * (an existing one for the same file). 0 or -errno.
+ */
+int modules__add_file(struct ht_modules *ms, const char *path, size_t *index);
+
 /* The module's ELF, opened once; NULL + errno when unreadable. */
 struct ht_elf *modules__elf(struct ht_module *m);
 

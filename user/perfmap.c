@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "perfmap.h"
 
@@ -205,14 +207,35 @@ size_t perfmap__count(const struct ht_perfmap *pm)
 	return pm->n;
 }
 
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+/* openat2(2), or open(2) where the kernel has none (before 5.6). */
+static int open_in(int dirfd, const char *path, uint64_t resolve)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+		.resolve = resolve,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(dirfd, path[0] == '/' && dirfd != AT_FDCWD ? path + 1 : path,
+			    (int)how.flags);
+	return fd;
+}
+
 /*
  * Open the map file: a regular file, not through a symlink, owned by
  * root, by us or by the target (/tmp is world-writable: anyone could
- * plant a perf-PID.map for somebody else's process).
+ * plant a perf-PID.map for somebody else's process). Inside the target's
+ * root, the path is resolved in that root: its symlinks cannot lead out.
  */
-static int open_checked(struct ht_perfmap *pm, const char *path, struct stat *st)
+static int open_checked(struct ht_perfmap *pm, int dirfd, const char *path, uint64_t resolve,
+			struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int fd = open_in(dirfd, path, resolve);
 
 	if (fd < 0)
 		return -errno;
@@ -229,13 +252,13 @@ static int open_checked(struct ht_perfmap *pm, const char *path, struct stat *st
 static int open_map(struct ht_perfmap *pm, struct stat *st, char **path)
 {
 	char buf[128];
-	int fd;
+	int fd = -ENOENT, root;
 
 	if (!pm->pid) {
 		*path = strdup(pm->path);
 		if (!*path)
 			return -ENOMEM;
-		fd = open_checked(pm, *path, st);
+		fd = open_checked(pm, AT_FDCWD, *path, 0, st);
 		if (fd < 0) {
 			free(*path);
 			*path = NULL;
@@ -243,11 +266,18 @@ static int open_map(struct ht_perfmap *pm, struct stat *st, char **path)
 		return fd;
 	}
 	/* The target's /tmp first: it may live in another mount namespace. */
-	snprintf(buf, sizeof(buf), "/proc/%d/root%s", pm->pid, pm->display);
-	fd = open_checked(pm, buf, st);
+	snprintf(buf, sizeof(buf), "/proc/%d/root", pm->pid);
+	root = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root >= 0) {
+		fd = open_checked(pm, root, pm->display, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+				  st);
+		close(root);
+		snprintf(buf, sizeof(buf), "/proc/%d/root%s", pm->pid, pm->display);
+	}
 	if (fd < 0) {
 		snprintf(buf, sizeof(buf), "/tmp/perf-%d.map", pm->pid);
-		fd = open_checked(pm, buf, st);
+		fd = open_checked(pm, AT_FDCWD, buf, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+				  st);
 	}
 	if (fd < 0)
 		return fd;

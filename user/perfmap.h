@@ -51,7 +51,9 @@ void perfmap__free(struct ht_perfmap *pm);
 /*
  * The name of the region containing addr (the last line that covers it
  * wins, as JITs reuse addresses), or NULL. The file is (re)read when it
- * was never read or has changed since, so code generated late is found.
+ * was never read or has changed since, so code generated late is found;
+ * malformed lines are skipped, and so is a last line without its newline
+ * (still being written: its name could be cut short).
  * The name (NUL-terminated, control characters replaced by '?') stays
  * valid until the next perfmap__lookup() or perfmap__free().
  */

@@ -157,28 +157,35 @@ static int attach_one(struct ht_probes *p, struct ht_modules *ms, int pid,
 	return 0;
 }
 
-int probes__attach(struct ht_probes *p, struct ht_modules *ms,
-		   const struct ht_probe_set *set)
+int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
+			const struct ht_probe_set *set, size_t from)
 {
 	int pid = (int)p->skel->rodata->target_tgid;
+	size_t nlinks = p->nlinks;
 	int err = 0;
 
 	/* Returns first: an entry seen without its return would leave the
 	 * thread looking nested. Frees last. */
-	for (size_t i = 0; i < set->n && !err; i++)
+	for (size_t i = from; i < set->n && !err; i++)
 		if (!layout_is_free(set->points[i].layout))
 			err = attach_one(p, ms, pid, set, i, true);
-	for (size_t i = 0; i < set->n && !err; i++)
+	for (size_t i = from; i < set->n && !err; i++)
 		if (!layout_is_free(set->points[i].layout))
 			err = attach_one(p, ms, pid, set, i, false);
-	for (size_t i = 0; i < set->n && !err; i++)
+	for (size_t i = from; i < set->n && !err; i++)
 		if (layout_is_free(set->points[i].layout))
 			err = attach_one(p, ms, pid, set, i, false);
 	if (err) {
-		destroy_links(p->links, p->nlinks);
-		p->nlinks = 0;
+		destroy_links(p->links + nlinks, p->nlinks - nlinks);
+		p->nlinks = nlinks;
 	}
 	return err;
+}
+
+int probes__attach(struct ht_probes *p, struct ht_modules *ms,
+		   const struct ht_probe_set *set)
+{
+	return probes__attach_from(p, ms, set, 0);
 }
 
 int probes__ringbuf_fd(const struct ht_probes *p)

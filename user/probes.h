@@ -28,6 +28,12 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts);
 int probes__attach(struct ht_probes *p, struct ht_modules *ms,
 		   const struct ht_probe_set *set);
 
+/* Attach the points set->points[from..] (added since the last attach,
+ * e.g. an allocator loaded later), in the same order. 0 or -errno; on
+ * error none of these stays. */
+int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
+			const struct ht_probe_set *set, size_t from);
+
 /* The ring buffer map's fd, for the event stream. */
 int probes__ringbuf_fd(const struct ht_probes *p);
 

@@ -53,22 +53,31 @@ static void json_frames(FILE *f, const struct ht_report_input *in, uint32_t id)
 {
 	uint32_t nr = 0;
 	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
+	struct ht_frame fr[HT_MAX_INLINE];
+	bool first = true;
 
 	fputs("\"frames\": [", f);
 	for (uint32_t i = 0; ips && i < nr; i++) {
-		struct ht_frame fr = { .address = ips[i], .function = "[unknown]" };
+		int n = symbolizer__resolve_inline(in->sym, ips[i], fr, HT_MAX_INLINE);
 
-		symbolizer__resolve(in->sym, ips[i], &fr);
-		fputs(i ? ",\n      { \"function\": " : "\n      { \"function\": ", f);
-		json_str(f, fr.function);
-		fputs(", \"module\": ", f);
-		json_str(f, fr.module);
-		fprintf(f, ", \"address\": \"0x%llx\", \"file\": ", (unsigned long long)ips[i]);
-		json_str(f, fr.file);
-		if (fr.line)
-			fprintf(f, ", \"line\": %d }", fr.line);
-		else
-			fputs(", \"line\": null }", f);
+		if (n < 1) {
+			fr[0] = (struct ht_frame){ .address = ips[i], .function = "[unknown]" };
+			n = 1;
+		}
+		for (int k = 0; k < n; k++) {
+			fputs(first ? "\n      { \"function\": " : ",\n      { \"function\": ", f);
+			first = false;
+			json_str(f, fr[k].function);
+			fputs(", \"module\": ", f);
+			json_str(f, fr[k].module);
+			fprintf(f, ", \"address\": \"0x%llx\", \"file\": ", (unsigned long long)ips[i]);
+			json_str(f, fr[k].file);
+			if (fr[k].line)
+				fprintf(f, ", \"line\": %d", fr[k].line);
+			else
+				fputs(", \"line\": null", f);
+			fprintf(f, ", \"inlined\": %s }", fr[k].inlined ? "true" : "false");
+		}
 	}
 	fputs("]", f);
 }

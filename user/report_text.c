@@ -41,20 +41,25 @@ static void print_stack(FILE *f, const struct ht_report_input *in, uint32_t id)
 		return;
 	}
 	for (uint32_t i = 0; i < nr; i++) {
-		struct ht_frame fr;
-		const char *mod;
+		struct ht_frame fr[HT_MAX_INLINE];
+		int n = symbolizer__resolve_inline(in->sym, ips[i], fr, HT_MAX_INLINE);
 
-		if (symbolizer__resolve(in->sym, ips[i], &fr)) {
+		if (n < 1) {
 			fprintf(f, "        0x%llx\n", (unsigned long long)ips[i]);
 			continue;
 		}
-		fprintf(f, "        %s", fr.function);
-		if (fr.file)
-			fprintf(f, " (%s:%d)", fr.file, fr.line);
-		mod = fr.module ? strrchr(fr.module, '/') : NULL;
-		if (mod)
-			fprintf(f, " [%s]", mod + 1);
-		fputc('\n', f);
+		for (int k = 0; k < n; k++) {
+			const char *mod = fr[k].module ? strrchr(fr[k].module, '/') : NULL;
+
+			fprintf(f, "        %s", fr[k].function);
+			if (fr[k].file)
+				fprintf(f, " (%s:%d)", fr[k].file, fr[k].line);
+			if (mod)
+				fprintf(f, " [%s]", mod + 1);
+			if (fr[k].inlined)
+				fputs(" (inlined)", f);
+			fputc('\n', f);
+		}
 	}
 }
 

@@ -49,6 +49,9 @@ struct ht_session {
 	void *observer_ctx;
 	int observer_err;               /* first error an observer returned */
 	uint64_t rng;                   /* rounding of sample weights */
+	struct ht_alloc_opts aopts;     /* --allocator, --symbol-prefix */
+	char alloc_desc[512];           /* what is traced, for people */
+	uint64_t next_maps_check;       /* when to look for new objects */
 };
 
 /* A uniform double in [0, 1) from an xorshift64* stream. */
@@ -80,6 +83,33 @@ static uint64_t wall_ns(void)
 }
 
 /*
+ * Probe the allocators of objects mapped since discovery (dlopen, or the
+ * launched command's own objects the prediction missed).
+ */
+static void probe_new_objects(struct ht_session *s)
+{
+	size_t n = s->set.n, nfound = s->set.nfound;
+	char desc[512];
+	int err;
+
+	if (!s->probes || !s->started || s->stopped || modules__refresh(s->probe_mods))
+		return;
+	if (allocators__discover_new(s->probe_mods, &s->aopts, &s->set) <= 0)
+		return;
+	err = probes__attach_from(s->probes, s->probe_mods, &s->set, n);
+	if (err) {
+		pr_warn("can't attach probes to %s: %s\n",
+			allocators__describe(s->probe_mods, &s->set, nfound, desc, sizeof(desc)),
+			strerror(-err));
+		allocators__truncate(&s->set, n, nfound);
+		return;
+	}
+	pr_info("tracing %s (mapped later)\n",
+		allocators__describe(s->probe_mods, &s->set, nfound, desc, sizeof(desc)));
+	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+}
+
+/*
  * Make sure the module table covers pc: a library loaded since the last
  * look sends us back to /proc/PID/maps. Pages found in no file (JIT code,
  * a stack gone bad) are remembered so they don't cost a re-read each time.
@@ -94,6 +124,7 @@ static void ensure_mapped(struct ht_session *s, uint64_t pc)
 		if (s->unmapped_pages[i] == page)
 			return;
 	modules__refresh(s->mods);
+	probe_new_objects(s);
 	if (modules__find(s->mods, pc))
 		return;
 	if (s->nunmapped >= 4096)
@@ -253,23 +284,25 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		snprintf(msg, len, "out of memory");
 		goto err;
 	}
-	err = modules__refresh(s->probe_mods);
+	/* A launched command has not mapped its objects yet: find them as
+	 * the loader will (if the program can't be found, exec will say). */
+	if (!s->target.launched || allocators__add_command(s->probe_mods, s->opts.argv))
+		err = modules__refresh(s->probe_mods);
 	if (err) {
 		snprintf(msg, len, "can't read the memory map of PID %d: %s", s->target.pid,
 			 strerror(-err));
 		goto err;
 	}
-	err = allocators__discover(s->probe_mods, &s->set);
+	s->aopts.allocator = s->opts.allocator;
+	s->aopts.symbol_prefix = s->opts.symbol_prefix;
+	err = allocators__discover(s->probe_mods, &s->aopts, &s->set, s->alloc_desc,
+				   sizeof(s->alloc_desc));
 	if (err) {
-		snprintf(msg, len, "can't read allocator symbols: %s", strerror(-err));
+		snprintf(msg, len, "PID %d (%s): %s", s->target.pid, s->target.command,
+			 s->alloc_desc);
 		goto err;
 	}
-	if (!s->set.n) {
-		err = -ENOENT;
-		snprintf(msg, len, "PID %d (%s) maps no known allocator (glibc malloc not found)",
-			 s->target.pid, s->target.command);
-		goto err;
-	}
+	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 	if (!s->target.launched)
 		modules__refresh(s->mods);
 
@@ -323,6 +356,11 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 	return 0;
 }
 
+const char *ht_session_allocators(const struct ht_session *s)
+{
+	return s->alloc_desc;
+}
+
 int ht_session_fd(const struct ht_session *s)
 {
 	return stream__epoll_fd(s->stream);
@@ -362,6 +400,11 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
+	/* A dlopen'd allocator calls nothing traced yet: look once a second. */
+	if (!s->target.exited && now_ns() >= s->next_maps_check) {
+		s->next_maps_check = now_ns() + 1000000000ULL;
+		probe_new_objects(s);
+	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
 	return s->observer_err;

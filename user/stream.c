@@ -24,8 +24,10 @@ int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops
 		return -EBADMSG;
 	switch (h->type) {
 	case HT_EV_ALLOC:
+		/* the addresses and the raw stack window must both be there */
 		if (len < HT_ALLOC_EVENT_SIZE(0) || a->nr_ips > HT_MAX_FRAMES ||
-		    len < HT_ALLOC_EVENT_SIZE(a->nr_ips))
+		    a->stack_len > HT_MAX_STACK_BYTES ||
+		    len < HT_ALLOC_EVENT_SIZE(a->nr_ips) + a->stack_len)
 			return -EBADMSG;
 		return ops->on_alloc ? ops->on_alloc(ctx, a) : 0;
 	case HT_EV_FREE:
@@ -87,21 +89,35 @@ void stream__record_to(struct ht_stream *s, int fd)
 long stream__replay(const void *data, size_t len, const struct ht_stream_ops *ops, void *ctx)
 {
 	const uint8_t *p = data, *end = p + len;
+	struct ht_alloc_event *rec;
 	long n = 0;
 
+	/* Records follow 4-byte lengths: each is copied to an aligned buffer
+	 * (the largest valid record fits) before its 8-byte fields are read. */
+	rec = malloc(sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
 	while (p < end) {
 		uint32_t rl;
 
-		if ((size_t)(end - p) < sizeof(rl))
-			return -EBADMSG;
+		if ((size_t)(end - p) < sizeof(rl)) {
+			n = -EBADMSG;
+			break;
+		}
 		memcpy(&rl, p, sizeof(rl));
 		p += sizeof(rl);
-		if ((size_t)(end - p) < rl)
-			return -EBADMSG;
-		stream__decode(p, rl, ops, ctx);
+		if ((size_t)(end - p) < rl) {
+			n = -EBADMSG;
+			break;
+		}
+		if (rl <= sizeof(*rec)) {
+			memcpy(rec, p, rl);
+			stream__decode(rec, rl, ops, ctx);
+		}
 		p += rl;
 		n++;
 	}
+	free(rec);
 	return n;
 }
 

@@ -24,6 +24,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
+#include "dwindex.h"
 #include "modules.h"
 #include "perfmap.h"
 #include "symbolize.h"
@@ -35,7 +36,9 @@
 struct symmod {
 	Dwfl *dwfl;
 	Dwfl_Module *dm;
-	bool tried;
+	bool tried, syms_tried;
+	struct ht_symidx *syms;       /* built on first use */
+	struct ht_scopeidx *scopes;   /* CUs indexed on first use */
 };
 
 struct cached {
@@ -181,13 +184,16 @@ void symbolizer__free(struct ht_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nslots; i++)
+	for (size_t i = 0; s->cache && i < s->nslots; i++)
 		if (s->cache[i].addr)
 			free(s->cache[i].f);
 	free(s->cache);
-	for (size_t i = 0; i < s->nmods; i++)
+	for (size_t i = 0; i < s->nmods; i++) {
+		symidx__free(s->mods[i].syms);
+		scopeidx__free(s->mods[i].scopes);
 		if (s->mods[i].dwfl)
 			dwfl_end(s->mods[i].dwfl);
+	}
 	free(s->mods);
 	strtab_free(&s->strs);
 	perfmap__free(s->perfmap);
@@ -196,8 +202,28 @@ void symbolizer__free(struct ht_symbolizer *s)
 	free(s);
 }
 
+/*
+ * The path libdwfl looks for .gnu_debuglink files from (next to it, in
+ * .debug/ beside it, under /usr/lib/debug/DIR): the module's own path if
+ * that is the mapped file, else in the target's root. /proc/PID/maps
+ * names files as seen from our root when we can reach them (a chroot)
+ * and as the target sees them otherwise (another mount namespace).
+ */
+static void debuglink_base(const struct ht_symbolizer *s, const struct ht_module *m,
+			   char *buf, size_t len)
+{
+	struct stat mapped, st;
+
+	if (!s->root || fstat(m->fd, &mapped) ||
+	    (!stat(m->path, &st) && st.st_dev == mapped.st_dev && st.st_ino == mapped.st_ino)) {
+		snprintf(buf, len, "%s", m->path);
+		return;
+	}
+	snprintf(buf, len, "%s%s", s->root, m->path);
+}
+
 /* The module's libdwfl view, reported the first time it is needed. */
-static Dwfl_Module *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
+static struct symmod *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 {
 	size_t idx = modules__index(s->ms, m), n = modules__count(s->ms);
 	struct symmod *sm;
@@ -217,7 +243,7 @@ static Dwfl_Module *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 	}
 	sm = &s->mods[idx];
 	if (sm->tried)
-		return sm->dm;
+		return sm->dm ? sm : NULL;
 	sm->tried = true;
 	if (m->fd < 0 || !m->bias_known)
 		return NULL;
@@ -227,18 +253,13 @@ static Dwfl_Module *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 	fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
-	/*
-	 * The descriptor is the file; the name only places .gnu_debuglink
-	 * files (next to it, in .debug/), so it is the path in the target's
-	 * root.
-	 */
-	snprintf(path, sizeof(path), "%s%s", s->root ? s->root : "", m->path);
+	debuglink_base(s, m, path, sizeof(path));
 	dwfl_report_begin(sm->dwfl);
 	sm->dm = dwfl_report_elf(sm->dwfl, m->path, path, fd, m->bias, true);
 	if (!sm->dm)
 		close(fd);
 	dwfl_report_end(sm->dwfl, NULL, NULL);
-	return sm->dm;
+	return sm->dm ? sm : NULL;
 }
 
 static bool is_mangled(const char *name)
@@ -275,9 +296,20 @@ char *symbolizer__demangle(const char *name, bool no_demangle)
 /* The interned name to show for a symbol (ELF or DWARF). */
 static const char *show_name(struct ht_symbolizer *s, const char *name)
 {
-	char *d = symbolizer__demangle(name, s->opts.no_demangle);
+	size_t len = strlen(name);
+	char *d, *unquoted = NULL;
 	const char *r;
 
+	/* gcc copies an asm("\"name\"") label, quotes and all, into
+	 * DW_AT_linkage_name; the symbol has no quotes. */
+	if (len > 2 && name[0] == '"' && name[len - 1] == '"') {
+		unquoted = strndup(name + 1, len - 2);
+		if (!unquoted)
+			return NULL;
+		name = unquoted;
+	}
+	d = symbolizer__demangle(name, s->opts.no_demangle);
+	free(unquoted);
 	if (!d)
 		return NULL;
 	r = intern(&s->strs, d);
@@ -375,44 +407,42 @@ static const char *placeholder(struct ht_symbolizer *s, const struct ht_module *
 }
 
 /*
- * The frames of pc in dm from DWARF, innermost first, at most max; the
- * outermost (the real function) is named sym when the symbol table knows
- * it. Returns the number of frames, 0 when DWARF has no scope for pc.
+ * The frames of pc from the DWARF of its CU, innermost first, at most max;
+ * the outermost (the real function) is named sym when the symbol table
+ * knows it. Returns the number of frames, 0 when no function of the CU
+ * covers pc (then *line_ok says if the CU's line table may still be
+ * trusted for pc: only if the CU has no functions at all, like assembly
+ * from an older gas), or -ENOMEM.
  */
-static int dwarf_frames(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc,
-			const char *sym, struct ht_frame *fr, int max)
+static int dwarf_frames(struct ht_symbolizer *s, struct symmod *sm, Dwarf_Die *cu,
+			Dwarf_Addr bias, uint64_t pc, const char *sym, struct ht_frame *fr, int max,
+			bool *line_ok)
 {
-	Dwarf_Die *scopes = NULL, *chain = NULL, *cu;
-	Dwarf_Die *funcs[64];
-	Dwarf_Addr bias;
-	int ns, nc, nf = 0, n = 0;
+	Dwarf_Die funcs[64];
+	bool has_code;
+	int nf, n = 0;
 
-	cu = dwfl_module_addrdie(dm, pc, &bias);
-	if (!cu)
-		return 0;
-	ns = dwarf_getscopes(cu, pc - bias, &scopes);
-	/* scopes[0] is the innermost; its concrete parents are the chain. */
-	nc = ns > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
-	for (int i = 0; i < nc && nf < (int)ARRAY_SIZE(funcs); i++) {
-		int tag = dwarf_tag(&chain[i]);
-
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-			continue;
-		funcs[nf++] = &chain[i];
-		if (tag == DW_TAG_subprogram)
-			break;
+	*line_ok = false;
+	if (!sm->scopes) {
+		sm->scopes = scopeidx__new();
+		if (!sm->scopes)
+			return -ENOMEM;
 	}
+	nf = scopeidx__find(sm->scopes, cu, pc - bias, funcs, (int)ARRAY_SIZE(funcs), &has_code);
+	if (nf < 0)
+		return nf == -ENOMEM ? nf : 0;  /* DWARF it cannot read: none */
+	*line_ok = !has_code;
 	for (int i = 0; i < nf; i++) {
+		bool inl = dwarf_tag(&funcs[i]) == DW_TAG_inlined_subroutine;
 		struct ht_frame *f;
 		const char *name;
-		bool inl = dwarf_tag(funcs[i]) == DW_TAG_inlined_subroutine;
 
 		/* Too deep: keep the innermost ones and the real function. */
 		if (n == max - 1 && i < nf - 1 && inl)
 			continue;
 		f = &fr[n++];
 		f->inlined = inl;
-		name = die_function(funcs[i], inl ? NULL : sym);
+		name = die_function(&funcs[i], inl ? NULL : sym);
 		if (name) {
 			f->function = show_name(s, name);
 			f->known = f->function != NULL;
@@ -420,21 +450,19 @@ static int dwarf_frames(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc,
 			f->function = intern(&s->strs, "[inlined]");
 		}
 		if (i == 0)
-			pc_line(s, dm, pc, f);
+			pc_line(s, sm->dm, pc, f);
 		else
-			call_site(s, funcs[i - 1], f);
+			call_site(s, &funcs[i - 1], f);
 	}
 	/* Only inlined scopes (odd DWARF): the symbol is the real function. */
-	if (nf && dwarf_tag(funcs[nf - 1]) == DW_TAG_inlined_subroutine && sym) {
+	if (nf && dwarf_tag(&funcs[nf - 1]) == DW_TAG_inlined_subroutine && sym) {
 		struct ht_frame *f = &fr[n < max ? n++ : max - 1];
 
 		memset(f, 0, sizeof(*f));
 		f->function = show_name(s, sym);
 		f->known = f->function != NULL;
-		call_site(s, funcs[nf - 1], f);
+		call_site(s, &funcs[nf - 1], f);
 	}
-	free(chain);
-	free(scopes);
 	return n;
 }
 
@@ -444,7 +472,7 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
 	uint64_t pc = addr - 1, off;
 	struct ht_module *m = modules__find(s->ms, pc);
 	const char *sym = NULL, *name;
-	Dwfl_Module *dm;
+	struct symmod *sm;
 	char buf[64];
 	int n = 0;
 
@@ -463,23 +491,36 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
 		n = 1;
 		goto out;
 	}
-	dm = module_dwfl(s, m);
-	if (dm) {
-		GElf_Sym esym;
-		GElf_Off soff;
+	sm = module_dwfl(s, m);
+	if (sm) {
+		Dwarf_Addr bias = 0;
+		bool line_ok = false;
+		Dwarf_Die *cu;
 
-		sym = dwfl_module_addrinfo(dm, pc, &soff, &esym, NULL, NULL, NULL);
-		/* A symbol without a size says nothing about what follows it. */
-		if (sym && esym.st_size == 0 && soff != 0)
-			sym = NULL;
-		n = dwarf_frames(s, dm, pc, sym, fr, HT_MAX_INLINE);
+		if (!sm->syms_tried) {
+			sm->syms_tried = true;
+			sm->syms = symidx__new(sm->dm);
+		}
+		sym = sm->syms ? symidx__find(sm->syms, sm->dm, pc) : NULL;
+		/*
+		 * libdwfl hands out the CU before a gap between CUs (crt1's
+		 * _start, code without DWARF) and that CU's last line: only a
+		 * CU that really covers pc is used.
+		 */
+		cu = dwfl_module_addrdie(sm->dm, pc, &bias);
+		if (cu && dwarf_haspc(cu, pc - bias) <= 0)
+			cu = NULL;
+		n = cu ? dwarf_frames(s, sm, cu, bias, pc, sym, fr, HT_MAX_INLINE, &line_ok) : 0;
+		if (n < 0)
+			return n;
 		if (!n) {
 			n = 1;
 			if (sym) {
 				fr[0].function = show_name(s, sym);
 				fr[0].known = fr[0].function != NULL;
 			}
-			pc_line(s, dm, pc, &fr[0]);
+			if (cu && line_ok)
+				pc_line(s, sm->dm, pc, &fr[0]);
 		}
 	} else {
 		n = 1;

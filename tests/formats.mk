@@ -1,0 +1,40 @@
+# Integration tests of the report files (-f, -o, -i, --keep, SIGUSR1):
+# pprof read back by `go tool pprof`, folded parsed back, SVG checked by
+# xmllint and driven in headless Chromium (tests/svg), snapshots, symlinks,
+# read-only and full output directories. Included by the top-level Makefile
+# after tests/tests.mk, whose TEST_OUT, TEST_SUDO, INTEGRATION_CFLAGS and
+# INTEGRATION_LIBS it reuses.
+#
+#   make formats-tests                            build, install tools, run as root
+#   make formats-tests FORMATS_FILTER='*svg*'     run matching tests only
+#   make test-deps                                only install the test tools
+#
+# The screenshot of the demo's flame graph is left in FORMATS_FLAMEGRAPH_PNG.
+
+FORMATS_IT             := $(TEST_OUT)/formats_it
+FORMATS_FILTER         ?=
+FORMATS_FLAMEGRAPH_PNG ?= $(abspath $(TEST_OUT))/demo-flamegraph.png
+
+.PHONY: formats-tests test-deps
+
+# go, chromium, node/npm and tests/svg/node_modules; fast when all is there.
+test-deps:
+	$(Q)$(TEST_SUDO) scripts/install-test-deps.sh
+
+$(TEST_OUT)/formats_it.o: tests/formats_it.c | $(TEST_OUT) $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FORMATS_IT): $(TEST_OUT)/formats_it.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS) -lm
+
+formats-tests: heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow $(OUTPUT)/demo test-deps
+	$(call msg,TEST,$@)
+	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
+		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
+		HEAPTRACE_GROW=$(abspath $(TEST_OUT)/grow) \
+		HEAPTRACE_DEMO=$(abspath $(OUTPUT)/demo) \
+		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
+		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
+		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

@@ -1,0 +1,2248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Integration tests of heaptrace's report files (-f/--format, -o, -i,
+ * --keep, SIGUSR1): every export is read back by the tool it is made for
+ * and compared with the JSON report of the same run, exactly.
+ *
+ *   pprof   `go tool pprof` (Debian's golang-go) reads the profile
+ *   folded  parsed back line by line
+ *   svg     xmllint accepts it; Debian's headless Chromium, driven by
+ *           tests/svg/inspect.js (playwright-core), shows one frame per
+ *           node with the right title, and zooms on a click
+ *   files   periodic snapshots, SIGUSR1, --keep, planted symlinks, a
+ *           read-only and a full output directory
+ *
+ * Usage: formats_it [FILTER]     (cmocka test name pattern, * and ?)
+ * Run as root (BPF). Environment, defaults relative to the repository root:
+ *   HEAPTRACE             heaptrace binary          (./heaptrace)
+ *   HEAPTRACE_KNOWN       the `known` workload      (.output/tests/known)
+ *   HEAPTRACE_GROW        the `grow` workload       (.output/tests/grow)
+ *   HEAPTRACE_DEMO        the demo program          (.output/demo)
+ *   HEAPTRACE_SVG_SCRIPT  tests/svg/inspect.js, with node_modules beside it
+ *   HEAPTRACE_FLAMEGRAPH_PNG  where to copy the screenshot of the demo's
+ *                         flame graph (default: only in the temporary dir)
+ *   HEAPTRACE_TEST_TIMEOUT  seconds one command may take (60)
+ *   HEAPTRACE_TEST_KEEP   set to keep the temporary directory
+ * Tools looked up in PATH: go, node, xmllint; /usr/bin/chromium.
+ * scripts/install-test-deps.sh installs them all.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Geometry of report_svg.c's flame graphs. */
+#define SVG_PAD      10.0
+#define SVG_FRAME_W  1180.0
+#define SVG_MIN_W    0.1
+#define GEOM_EPS     0.011     /* coordinates are written with 2 decimals */
+
+/* The grow workload: 100 x 1000 bytes per step, 6 steps by default. */
+#define GROW_STEP_BYTES 100000
+#define GROW_STEPS      6
+
+static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script;
+static const char *flamegraph_png;
+static double cmd_timeout;
+static char tmpdir[] = "/tmp/heaptrace-fmt-XXXXXX";
+static int run_seq;
+
+static const char *const metric_names[] = { "live_bytes", "peak_bytes", "alloc_bytes", "allocs" };
+
+/* ------------------------------------------------------------------ */
+/* Small utilities                                                     */
+/* ------------------------------------------------------------------ */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* printf into a fresh heap string (tests free what they keep). */
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	assert_non_null(s);
+	return s;
+}
+
+/* A whole file as a NUL-terminated string; NULL (errno set) if unreadable. */
+static char *slurp(const char *path, size_t *len_out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *s;
+
+	if (fd < 0)
+		return NULL;
+	s = malloc(cap);
+	assert_non_null(s);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2) {
+			cap *= 2;
+			s = realloc(s, cap);
+			assert_non_null(s);
+		}
+		n = read(fd, s + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	s[len] = '\0';
+	if (len_out)
+		*len_out = len;
+	return s;
+}
+
+static void write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t len = strlen(content);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, len), (ssize_t)len);
+	close(fd);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *s = slurp(from, &len);
+	int fd;
+
+	if (!s)
+		fail_msg("cannot read %s: %s", from, strerror(errno));
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail_msg("cannot write %s: %s", to, strerror(errno));
+	assert_int_equal(write(fd, s, len), (ssize_t)len);
+	close(fd);
+	free(s);
+}
+
+static bool is_regular(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* A fresh directory under tmpdir, named after the run. */
+static char *new_dir(const char *what)
+{
+	char *d = xasprintf("%s/%03d-%s", tmpdir, ++run_seq, what);
+
+	if (mkdir(d, 0755))
+		fail_msg("mkdir %s: %s", d, strerror(errno));
+	return d;
+}
+
+/* qsort hands out pointers to the elements. */
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir (no . and ..), sorted; *n gets their number. */
+static char **list_dir(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+	size_t k = 0;
+
+	if (!d)
+		fail_msg("opendir %s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		v = realloc(v, (k + 1) * sizeof(*v));
+		assert_non_null(v);
+		v[k++] = strdup(e->d_name);
+	}
+	closedir(d);
+	if (k)
+		qsort(v, k, sizeof(*v), cmp_strp);
+	*n = k;
+	return v;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char *dir_listing(const char *dir)
+{
+	size_t n, len = 0;
+	char **v = list_dir(dir, &n);
+	char *s = calloc(1, 1);
+
+	for (size_t i = 0; i < n; i++) {
+		s = realloc(s, len + strlen(v[i]) + 4);
+		assert_non_null(s);
+		len += (size_t)sprintf(s + len, "  %s\n", v[i]);
+	}
+	free_list(v, n);
+	return s;
+}
+
+/* heaptrace writes through ".heaptrace-XXXXXX" temporaries: none may stay. */
+static void expect_no_temporaries(const char *dir)
+{
+	size_t n;
+	char **v = list_dir(dir, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(v[i], ".heaptrace-", 11))
+			fail_msg("a temporary file was left behind: %s/%s", dir, v[i]);
+	}
+	free_list(v, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Child processes                                                     */
+/* ------------------------------------------------------------------ */
+
+static pid_t children[16];
+static char *mounts[4];
+
+static void track_child(pid_t pid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
+		if (!children[i]) {
+			children[i] = pid;
+			return;
+		}
+	}
+	fail_msg("too many child processes");
+}
+
+static void untrack_child(pid_t pid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+static void kill_children(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+	}
+}
+
+/*
+ * Start argv (argv[0] looked up in PATH) with env (NULL-terminated
+ * "NAME=value" strings, may be NULL) added to ours, and in/out/err as its
+ * standard descriptors (-1: /dev/null). Our own descriptors are O_CLOEXEC.
+ */
+static pid_t spawn(const char *const argv[], const char *const env[], int in, int out, int err)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		int fds[3] = { in, out, err };
+
+		for (int i = 0; i < 3; i++)
+			if (dup2(fds[i] >= 0 ? fds[i] : null, i) < 0)
+				_exit(126);
+		for (const char *const *e = env; e && *e; e++)
+			putenv((char *)*e);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "formats_it: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	track_child(pid);
+	return pid;
+}
+
+/* Exit code, 128 + signal, or -1 if it did not end in time (then killed). */
+static int wait_for(pid_t pid, double timeout)
+{
+	double deadline = now() + timeout;
+
+	for (;;) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid) {
+			untrack_child(pid);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		if (r < 0 && errno != EINTR)
+			fail_msg("waitpid(%d): %s", (int)pid, strerror(errno));
+		if (now() > deadline) {
+			print_error("process %d still running after %.0f s; killing it\n", (int)pid,
+				    timeout);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			untrack_child(pid);
+			return -1;
+		}
+		usleep(5000);
+	}
+}
+
+struct result {
+	int code;
+	char *out, *err;       /* whole stdout and stderr */
+	char *cmd;             /* the command line, for messages */
+};
+
+static void result_free(struct result *r)
+{
+	free(r->out);
+	free(r->err);
+	free(r->cmd);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Run argv to completion, stdout and stderr kept in files in tmpdir. */
+static struct result run(const char *const argv[], const char *const env[])
+{
+	struct result r = { 0 };
+	char *out_path, *err_path;
+	size_t len = 0;
+	int out_fd, err_fd;
+	pid_t pid;
+
+	r.cmd = calloc(1, 1);
+	for (const char *const *a = argv; *a; a++) {
+		r.cmd = realloc(r.cmd, len + strlen(*a) + 2);
+		len += (size_t)sprintf(r.cmd + len, "%s%s", len ? " " : "", *a);
+	}
+	run_seq++;
+	out_path = xasprintf("%s/%03d.stdout", tmpdir, run_seq);
+	err_path = xasprintf("%s/%03d.stderr", tmpdir, run_seq);
+	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(out_fd >= 0 && err_fd >= 0);
+	pid = spawn(argv, env, -1, out_fd, err_fd);
+	close(out_fd);
+	close(err_fd);
+	r.code = wait_for(pid, cmd_timeout);
+	r.out = slurp(out_path, NULL);
+	r.err = slurp(err_path, NULL);
+	assert_true(r.out && r.err);
+	free(out_path);
+	free(err_path);
+	return r;
+}
+
+/* Run argv; it must exit 0. */
+static struct result run_ok(const char *const argv[], const char *const env[])
+{
+	struct result r = run(argv, env);
+
+	if (r.code != 0)
+		fail_msg("`%s` exited with %d; stderr:\n%s", r.cmd, r.code, r.err);
+	return r;
+}
+
+/* A process whose stderr we read while it runs (attach mode). */
+struct tracer {
+	pid_t pid;
+	int err_fd;
+	char err[65536];
+	size_t len;
+};
+
+static void tracer_drain(struct tracer *t)
+{
+	for (;;) {
+		char scratch[4096];
+		size_t room = sizeof(t->err) - 1 - t->len;
+		ssize_t n = read(t->err_fd, room ? t->err + t->len : scratch,
+				 room ? room : sizeof(scratch));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (room) {
+			t->len += (size_t)n;
+			t->err[t->len] = '\0';
+		}
+	}
+}
+
+/* `heaptrace ARGS... -p PID`, waiting for its "attached" line. */
+static void tracer_start(struct tracer *t, const char *const args[], pid_t target)
+{
+	const char *argv[24];
+	char pid_str[16];
+	size_t n = 0;
+	int p[2];
+	double deadline = now() + cmd_timeout;
+	char *out_path;
+	int out_fd;
+
+	memset(t, 0, sizeof(*t));
+	snprintf(pid_str, sizeof(pid_str), "%d", (int)target);
+	argv[n++] = heaptrace_bin;
+	for (; *args && n < ARRAY_SIZE(argv) - 3; args++)
+		argv[n++] = *args;
+	argv[n++] = "-p";
+	argv[n++] = pid_str;
+	argv[n] = NULL;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	out_path = xasprintf("%s/%03d-tracer.stdout", tmpdir, ++run_seq);
+	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(out_fd >= 0);
+	free(out_path);
+	t->pid = spawn(argv, NULL, -1, out_fd, p[1]);
+	close(out_fd);
+	close(p[1]);
+	t->err_fd = p[0];
+	while (!strstr(t->err, "attached")) {
+		struct pollfd pf = { .fd = t->err_fd, .events = POLLIN };
+		int status;
+
+		if (now() > deadline)
+			fail_msg("heaptrace -p %d never said \"attached\"; stderr:\n%s", (int)target,
+				 t->err);
+		if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
+			untrack_child(t->pid);
+			tracer_drain(t);
+			fail_msg("heaptrace -p %d exited before attaching; stderr:\n%s",
+				 (int)target, t->err);
+		}
+		if (poll(&pf, 1, 50) > 0)
+			tracer_drain(t);
+	}
+}
+
+/* SIGINT the tracer and wait for it; returns its exit code. */
+static int tracer_stop(struct tracer *t)
+{
+	int code;
+
+	kill(t->pid, SIGINT);
+	code = wait_for(t->pid, cmd_timeout);
+	tracer_drain(t);
+	close(t->err_fd);
+	t->err_fd = -1;
+	return code;
+}
+
+/* When the last start_grow() started it: its steps come 0.25 s + k * 0.5 s
+ * after that. */
+static double grow_started;
+
+/* A long `grow` run to attach to: STEPS steps 500 ms apart. */
+static pid_t start_grow(int steps)
+{
+	char steps_str[16];
+	const char *argv[] = { grow_bin, steps_str, NULL };
+
+	snprintf(steps_str, sizeof(steps_str), "%d", steps);
+	grow_started = now();
+	return spawn(argv, NULL, -1, -1, -1);
+}
+
+/*
+ * Sleep at least min_s, until halfway between two steps of grow: a
+ * snapshot taken then cannot catch a step half done (100 allocations take
+ * about a millisecond, the steps are 500 ms apart).
+ */
+static void sleep_between_grow_steps(double min_s)
+{
+	double t = now() + min_s, k = ceil((t - grow_started) / 0.5);
+
+	sleep_s(grow_started + k * 0.5 - now());
+}
+
+/* ------------------------------------------------------------------ */
+/* Mounts                                                              */
+/* ------------------------------------------------------------------ */
+
+static void mount_tmpfs(const char *dir, unsigned long flags, const char *opts)
+{
+	if (mount("tmpfs", dir, "tmpfs", flags, opts))
+		fail_msg("mount -t tmpfs -o %s%s tmpfs %s: %s", flags & MS_RDONLY ? "ro," : "", opts,
+			 dir, strerror(errno));
+	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
+		if (!mounts[i]) {
+			mounts[i] = strdup(dir);
+			return;
+		}
+	}
+	fail_msg("too many mounts");
+}
+
+static void unmount_all(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(mounts); i++) {
+		if (mounts[i]) {
+			if (umount2(mounts[i], MNT_DETACH))
+				print_error("umount %s: %s\n", mounts[i], strerror(errno));
+			free(mounts[i]);
+			mounts[i] = NULL;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+/* ------------------------------------------------------------------ */
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no field \"%s\" in %.300s", key,
+			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	return v;
+}
+
+static int64_t get_int(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	if (!json_object_is_type(v, json_type_int))
+		fail_msg("\"%s\" is not an integer", key);
+	return json_object_get_int64(v);
+}
+
+static double get_num(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		fail_msg("\"%s\" is not a number", key);
+	return json_object_get_double(v);
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	if (!json_object_is_type(v, json_type_string))
+		fail_msg("\"%s\" is not a string", key);
+	return json_object_get_string(v);
+}
+
+static bool get_bool(json_object *o, const char *key)
+{
+	json_object *v = get(o, key);
+
+	if (!json_object_is_type(v, json_type_boolean))
+		fail_msg("\"%s\" is not a boolean", key);
+	return json_object_get_boolean(v);
+}
+
+static json_object *load_json(const char *path)
+{
+	json_object *r = json_object_from_file(path);
+
+	if (!r)
+		fail_msg("%s is not valid JSON: %s", path, json_util_get_last_err());
+	return r;
+}
+
+/* A heaptrace JSON report: version 1, of pid, no lost events. */
+static json_object *load_report(const char *path, int pid)
+{
+	json_object *r = load_json(path);
+
+	assert_int_equal(get_int(r, "version"), 1);
+	if (pid && get_int(get(r, "target"), "pid") != pid)
+		fail_msg("%s: target.pid is %lld, expected %d", path,
+			 (long long)get_int(get(r, "target"), "pid"), pid);
+	if (get_int(get(r, "totals"), "lost_events"))
+		fail_msg("%s: %lld lost events; numbers cannot be compared exactly", path,
+			 (long long)get_int(get(r, "totals"), "lost_events"));
+	assert_true(json_object_is_type(get(r, "stacks"), json_type_array));
+	return r;
+}
+
+static const char *leaf_function(json_object *stack)
+{
+	json_object *frames = get(stack, "frames"), *fn;
+
+	if (json_object_array_length(frames) == 0)
+		return "[no stack]";
+	fn = get(json_object_array_get_idx(frames, 0), "function");
+	return json_object_is_type(fn, json_type_string) ? json_object_get_string(fn) : "?";
+}
+
+/* The sum of key over the stacks whose frames[0] is fn. */
+static int64_t site_sum(json_object *r, const char *fn, const char *key)
+{
+	json_object *stacks = get(r, "stacks");
+	int64_t sum = 0;
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+
+		if (!strcmp(leaf_function(s), fn))
+			sum += get_int(s, key);
+	}
+	return sum;
+}
+
+/* ------------------------------------------------------------------ */
+/* heaptrace runs                                                      */
+/* ------------------------------------------------------------------ */
+
+/* A launch-mode run writing files: its directory and the target's PID. */
+struct run_files {
+	char key[128];
+	char *dir;
+	int pid;
+	char *out;            /* heaptrace's stdout */
+	json_object *report;  /* the final JSON report */
+	bool failed;
+};
+
+static struct run_files runs[8];
+
+/* The PID in the names of the heaptrace-PID-* files in dir (one PID only). */
+static int files_pid(const char *dir)
+{
+	size_t n;
+	char **v = list_dir(dir, &n);
+	int pid = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int p;
+
+		if (sscanf(v[i], "heaptrace-%d-", &p) != 1)
+			continue;
+		if (pid && p != pid)
+			fail_msg("files of two PIDs (%d, %d) in %s", pid, p, dir);
+		pid = p;
+	}
+	free_list(v, n);
+	if (!pid)
+		fail_msg("no heaptrace-PID-* file in %s", dir);
+	return pid;
+}
+
+static char *final_path(const struct run_files *rf, const char *ext)
+{
+	return xasprintf("%s/heaptrace-%d-final.%s", rf->dir, rf->pid, ext);
+}
+
+/*
+ * `heaptrace -f FORMATS -o DIR -- PROGRAM ARG` (json always among the
+ * formats), once per test run: tests share it. It must exit 0 and print
+ * the text report.
+ */
+static struct run_files *run_formats(const char *formats, const char *program, const char *arg)
+{
+	char key[128];
+	const char *argv[10];
+	struct result r;
+	struct run_files *rf;
+	char *path;
+	size_t slot, n = 0;
+
+	snprintf(key, sizeof(key), "%s %s %s", formats, program, arg ? arg : "");
+	for (slot = 0; slot < ARRAY_SIZE(runs) && runs[slot].key[0]; slot++) {
+		if (!strcmp(runs[slot].key, key)) {
+			if (runs[slot].failed)
+				fail_msg("`heaptrace -f %s -- %s` already failed in an earlier test",
+					 formats, key);
+			return &runs[slot];
+		}
+	}
+	assert_true(slot < ARRAY_SIZE(runs));
+	rf = &runs[slot];
+	snprintf(rf->key, sizeof(rf->key), "%s", key);
+	rf->failed = true;
+	rf->dir = new_dir("files");
+	argv[n++] = heaptrace_bin;
+	argv[n++] = "-f";
+	argv[n++] = formats;
+	argv[n++] = "-o";
+	argv[n++] = rf->dir;
+	argv[n++] = "--";
+	argv[n++] = program;
+	if (arg)
+		argv[n++] = arg;
+	argv[n] = NULL;
+	r = run_ok(argv, NULL);
+	if (!strstr(r.out, "allocations"))
+		fail_msg("`%s` printed no text report; stdout:\n%s", r.cmd, r.out);
+	rf->out = r.out;
+	r.out = NULL;
+	result_free(&r);
+	rf->pid = files_pid(rf->dir);
+	expect_no_temporaries(rf->dir);
+	path = final_path(rf, "json");
+	rf->report = load_report(path, rf->pid);
+	free(path);
+	if (!get_bool(get(rf->report, "target"), "exited"))
+		fail_msg("the final report of a launched run says the target did not exit");
+	rf->failed = false;
+	return rf;
+}
+
+/* ------------------------------------------------------------------ */
+/* pprof                                                               */
+/* ------------------------------------------------------------------ */
+
+static char *go_env[8];
+
+/* `go tool pprof -symbolize=none ARGS... FILE` with a throw-away Go home:
+ * nothing is fetched, nothing outside tmpdir is written. */
+static struct result pprof(const char *const args[], const char *file)
+{
+	const char *argv[16];
+	size_t n = 0;
+
+	if (!go_env[0]) {
+		char *home = new_dir("gohome");
+
+		go_env[0] = xasprintf("HOME=%s", home);
+		go_env[1] = xasprintf("GOPATH=%s/go", home);
+		go_env[2] = xasprintf("GOCACHE=%s/cache", home);
+		go_env[3] = xasprintf("PPROF_TMPDIR=%s/pprof", home);
+		go_env[4] = xasprintf("GOPROXY=off");
+		go_env[5] = xasprintf("GOTOOLCHAIN=local");
+		go_env[6] = xasprintf("GOTELEMETRY=off");
+		free(home);
+	}
+	argv[n++] = "go";
+	argv[n++] = "tool";
+	argv[n++] = "pprof";
+	argv[n++] = "-symbolize=none";
+	for (; *args && n < ARRAY_SIZE(argv) - 2; args++)
+		argv[n++] = *args;
+	argv[n++] = file;
+	argv[n] = NULL;
+	return run_ok(argv, (const char *const *)go_env);
+}
+
+/* One row of `pprof -top`: flat and cum of a function. */
+struct top_row {
+	int64_t flat, cum;
+	bool found;
+};
+
+/* A value as pprof prints it with -unit=B ("100000B") or as a count. */
+static int64_t pprof_value(const char *tok, const char *unit)
+{
+	char *end;
+	long long v = strtoll(tok, &end, 10);
+
+	if (end == tok || (*end && strcmp(end, unit)))
+		fail_msg("pprof value \"%s\" is not an integer in unit \"%s\"", tok, unit);
+	return v;
+}
+
+static struct top_row top_find(const char *out, const char *fn, const char *unit)
+{
+	struct top_row row = { 0 };
+	const char *p = strstr(out, "flat  flat%");
+
+	if (!p)
+		fail_msg("no table in pprof -top output:\n%s", out);
+	p = strchr(p, '\n');
+	while (p && *++p) {
+		char flat[64], fp[16], sp[16], cum[64], cp[16];
+		const char *eol = strchrnul(p, '\n');
+		int used = 0;
+
+		if (sscanf(p, "%63s %15s %15s %63s %15s %n", flat, fp, sp, cum, cp, &used) == 5 &&
+		    used > 0 && (size_t)(eol - (p + used)) == strlen(fn) &&
+		    !strncmp(p + used, fn, strlen(fn))) {
+			if (row.found)
+				fail_msg("pprof -top lists %s twice:\n%s", fn, out);
+			row.found = true;
+			row.flat = pprof_value(flat, unit);
+			row.cum = pprof_value(cum, unit);
+		}
+		p = *eol ? eol : NULL;
+	}
+	if (!row.found)
+		fail_msg("pprof -top does not list %s:\n%s", fn, out);
+	return row;
+}
+
+/* `pprof -raw`: samples with their values by type, and each sample's
+ * leaf location address. */
+struct raw_sample {
+	int64_t v[8];
+	unsigned int first_loc;
+	uint64_t leaf_addr;
+	char leaf_fn[128];
+};
+
+struct raw_profile {
+	char types[8][32];
+	int ntypes;
+	struct raw_sample s[64];
+	int n;
+};
+
+static int raw_type(const struct raw_profile *rp, const char *type)
+{
+	for (int i = 0; i < rp->ntypes; i++)
+		if (!strcmp(rp->types[i], type))
+			return i;
+	fail_msg("pprof -raw has no sample type %s", type);
+	return -1;
+}
+
+static void parse_raw(const char *out, struct raw_profile *rp)
+{
+	const char *p = strstr(out, "\nSamples:\n");
+	char *line, *save, *copy;
+	int section = 0;
+
+	memset(rp, 0, sizeof(*rp));
+	if (!p)
+		fail_msg("no Samples in pprof -raw output:\n%s", out);
+	copy = strdup(p + 1);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strcmp(line, "Samples:")) {
+			section = 1;
+			continue;
+		}
+		if (!strcmp(line, "Locations")) {
+			section = 3;
+			continue;
+		}
+		if (!strcmp(line, "Mappings"))
+			break;
+		if (section == 1) {
+			/* "alloc_objects/count alloc_space/bytes ... inuse_space/bytes[dflt]" */
+			char *tok, *s2;
+
+			for (tok = strtok_r(line, " ", &s2); tok && rp->ntypes < 8;
+			     tok = strtok_r(NULL, " ", &s2)) {
+				tok[strcspn(tok, "/[")] = '\0';
+				snprintf(rp->types[rp->ntypes++], sizeof(rp->types[0]), "%s", tok);
+			}
+			section = 2;
+		} else if (section == 2) {
+			char *colon = strchr(line, ':'), *q = line;
+			struct raw_sample *s;
+
+			if (!colon)
+				continue;     /* a label line */
+			assert_true(rp->n < (int)ARRAY_SIZE(rp->s));
+			s = &rp->s[rp->n++];
+			for (int i = 0; i < rp->ntypes; i++)
+				s->v[i] = strtoll(q, &q, 10);
+			if (q != colon)
+				fail_msg("bad pprof -raw sample line: %s", line);
+			s->first_loc = (unsigned int)strtoul(colon + 1, NULL, 10);
+		} else if (section == 3) {
+			/* "     1: 0x55a15f0e737a M=1 keep_malloc known.c:125 s=0" */
+			unsigned int id;
+			unsigned long long addr;
+			char fn[128];
+
+			if (sscanf(line, " %u: %llx M=%*d %127s", &id, &addr, fn) != 3 &&
+			    sscanf(line, " %u: %llx %127s", &id, &addr, fn) != 3)
+				continue;
+			for (int i = 0; i < rp->n; i++) {
+				if (rp->s[i].first_loc == id) {
+					rp->s[i].leaf_addr = addr;
+					snprintf(rp->s[i].leaf_fn, sizeof(rp->s[i].leaf_fn), "%s", fn);
+				}
+			}
+		}
+	}
+	free(copy);
+	if (!strstr(out, "\nLocations\n") || !rp->ntypes)
+		fail_msg("no Locations or sample types in pprof -raw output:\n%s", out);
+	for (int i = 0; i < rp->n; i++)
+		if (!rp->s[i].leaf_addr)
+			fail_msg("pprof -raw: sample %d has no leaf location:\n%s", i, out);
+}
+
+/* Every sample of the profile is one JSON stack with the same numbers. */
+static void expect_raw_matches_json(const struct raw_profile *rp, json_object *report)
+{
+	json_object *stacks = get(report, "stacks");
+	int ao = raw_type(rp, "alloc_objects"), as = raw_type(rp, "alloc_space");
+	int io = raw_type(rp, "inuse_objects"), is = raw_type(rp, "inuse_space");
+
+	if ((size_t)rp->n != json_object_array_length(stacks))
+		fail_msg("pprof has %d samples, the JSON report %zu stacks", rp->n,
+			 json_object_array_length(stacks));
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *st = json_object_array_get_idx(stacks, i);
+		json_object *f0 = json_object_array_get_idx(get(st, "frames"), 0);
+		uint64_t addr = strtoull(get_str(f0, "address"), NULL, 16);
+		const struct raw_sample *s = NULL;
+
+		for (int k = 0; k < rp->n; k++) {
+			if (rp->s[k].leaf_addr == addr) {
+				if (s)
+					fail_msg("two pprof samples have leaf 0x%" PRIx64, addr);
+				s = &rp->s[k];
+			}
+		}
+		if (!s)
+			fail_msg("no pprof sample for the stack of %s (0x%" PRIx64 ")",
+				 leaf_function(st), addr);
+		if (strcmp(s->leaf_fn, leaf_function(st)))
+			fail_msg("pprof names the leaf %s, the JSON report %s", s->leaf_fn,
+				 leaf_function(st));
+		if (s->v[ao] != get_int(st, "allocs") || s->v[as] != get_int(st, "alloc_bytes") ||
+		    s->v[io] != get_int(st, "live_blocks") || s->v[is] != get_int(st, "live_bytes"))
+			fail_msg("%s: pprof has alloc_objects %lld alloc_space %lld inuse_objects "
+				 "%lld inuse_space %lld; JSON has allocs %lld alloc_bytes %lld "
+				 "live_blocks %lld live_bytes %lld", leaf_function(st),
+				 (long long)s->v[ao], (long long)s->v[as], (long long)s->v[io],
+				 (long long)s->v[is], (long long)get_int(st, "allocs"),
+				 (long long)get_int(st, "alloc_bytes"),
+				 (long long)get_int(st, "live_blocks"),
+				 (long long)get_int(st, "live_bytes"));
+	}
+}
+
+static void test_pprof_keep_inuse_space_and_alloc_objects(void **state)
+{
+	static const char *const inuse[] = { "-top", "-nodefraction=0", "-unit=B",
+					     "-sample_index=inuse_space", NULL };
+	static const char *const objects[] = { "-top", "-nodefraction=0",
+					       "-sample_index=alloc_objects", NULL };
+	static const char *const raw[] = { "-raw", NULL };
+	struct run_files *rf = run_formats("json,pprof,folded,svg", known_bin, "keep");
+	char *pb = final_path(rf, "pb.gz");
+	int64_t live = site_sum(rf->report, "keep_malloc", "live_bytes");
+	int64_t allocs = site_sum(rf->report, "keep_malloc", "allocs");
+	struct raw_profile rp;
+	struct top_row row;
+	struct result r;
+
+	/* The JSON report itself has known's numbers: 1000 x 100 bytes, kept. */
+	assert_int_equal(live, 100000);
+	assert_int_equal(allocs, 1000);
+	assert_true(is_regular(pb));
+
+	r = pprof(inuse, pb);
+	assert_non_null(strstr(r.out, "Type: inuse_space"));
+	row = top_find(r.out, "keep_malloc", "B");
+	if (row.flat != live || row.cum != live)
+		fail_msg("pprof inuse_space of keep_malloc: flat %lld cum %lld, JSON %lld\n%s",
+			 (long long)row.flat, (long long)row.cum, (long long)live, r.out);
+	result_free(&r);
+
+	r = pprof(objects, pb);
+	assert_non_null(strstr(r.out, "Type: alloc_objects"));
+	row = top_find(r.out, "keep_malloc", "");
+	if (row.flat != allocs)
+		fail_msg("pprof alloc_objects of keep_malloc: %lld, JSON %lld\n%s",
+			 (long long)row.flat, (long long)allocs, r.out);
+	result_free(&r);
+
+	r = pprof(raw, pb);
+	parse_raw(r.out, &rp);
+	expect_raw_matches_json(&rp, rf->report);
+	/* inuse_space is the default sample type, as in Go's heap profiles. */
+	assert_non_null(strstr(r.out, "inuse_space/bytes[dflt]"));
+	result_free(&r);
+	free(pb);
+	(void)state;
+}
+
+/* realloc: alloc_* and inuse_* differ; every stack must still match. */
+static void test_pprof_realloc_every_sample_matches_json(void **state)
+{
+	static const char *const raw[] = { "-raw", NULL };
+	/* Small nodes are dropped from -top unless -nodefraction=0. */
+	static const char *const inuse[] = { "-top", "-nodefraction=0", "-unit=B",
+					     "-sample_index=inuse_space", NULL };
+	static const char *const sites[] = { "orig_alloc", "move_realloc", "grow_realloc" };
+	struct run_files *rf = run_formats("json,pprof,folded", known_bin, "realloc");
+	char *pb = final_path(rf, "pb.gz");
+	struct raw_profile rp;
+	struct result r;
+
+	r = pprof(raw, pb);
+	parse_raw(r.out, &rp);
+	expect_raw_matches_json(&rp, rf->report);
+	result_free(&r);
+
+	r = pprof(inuse, pb);
+	for (size_t i = 0; i < ARRAY_SIZE(sites); i++) {
+		int64_t live = site_sum(rf->report, sites[i], "live_bytes");
+
+		/* A function with nothing live has no row (or a zero one). */
+		if (live == 0 && !strstr(r.out, sites[i]))
+			continue;
+		struct top_row row = top_find(r.out, sites[i], "B");
+
+		if (row.flat != live)
+			fail_msg("pprof inuse_space of %s: %lld, JSON %lld\n%s", sites[i],
+				 (long long)row.flat, (long long)live, r.out);
+	}
+	/* known realloc keeps 10 x 100000 bytes from move_realloc. */
+	assert_int_equal(site_sum(rf->report, "move_realloc", "live_bytes"), 1000000);
+	result_free(&r);
+	free(pb);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* folded                                                              */
+/* ------------------------------------------------------------------ */
+
+struct folded_line {
+	char *stack;           /* "outer;...;inner" */
+	const char *leaf;      /* inside stack */
+	int64_t value;
+};
+
+struct folded {
+	struct folded_line *v;
+	size_t n;
+	char *text;
+};
+
+static void folded_free(struct folded *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].stack);
+	free(f->v);
+	free(f->text);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Parse "a;b;c 123" lines strictly: sorted bytewise, unique, values > 0. */
+static void folded_load(const char *path, struct folded *f)
+{
+	char *line, *save;
+
+	memset(f, 0, sizeof(*f));
+	f->text = slurp(path, NULL);
+	if (!f->text)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	if (f->text[0] && f->text[strlen(f->text) - 1] != '\n')
+		fail_msg("%s does not end with a newline", path);
+	char *copy = strdup(f->text);
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strrchr(line, ' '), *end;
+		struct folded_line *fl;
+		long long v;
+
+		if (!sp || sp == line)
+			fail_msg("%s: bad line \"%s\"", path, line);
+		v = strtoll(sp + 1, &end, 10);
+		if (*end || end == sp + 1 || v <= 0)
+			fail_msg("%s: bad value in \"%s\"", path, line);
+		*sp = '\0';
+		if (strstr(line, ";;") || line[0] == ';' || sp[-1] == ';')
+			fail_msg("%s: empty frame in \"%s\"", path, line);
+		f->v = realloc(f->v, (f->n + 1) * sizeof(*f->v));
+		assert_non_null(f->v);
+		fl = &f->v[f->n++];
+		fl->stack = strdup(line);
+		fl->leaf = strrchr(fl->stack, ';') ? strrchr(fl->stack, ';') + 1 : fl->stack;
+		fl->value = v;
+		if (f->n > 1 && strcmp(f->v[f->n - 2].stack, fl->stack) >= 0)
+			fail_msg("%s: lines not sorted or not unique: \"%s\" then \"%s\"", path,
+				 f->v[f->n - 2].stack, fl->stack);
+	}
+	free(copy);
+}
+
+/* The folded line a JSON stack prints as: frames outermost first. */
+static char *json_stack_line(json_object *stack)
+{
+	json_object *frames = get(stack, "frames");
+	size_t n = json_object_array_length(frames), len = 0;
+	char *s = calloc(1, 1);
+
+	if (n == 0) {
+		free(s);
+		return strdup("[no stack]");
+	}
+	for (size_t i = n; i-- > 0;) {
+		json_object *fn = get(json_object_array_get_idx(frames, i), "function");
+		const char *name = json_object_is_type(fn, json_type_string) ?
+				   json_object_get_string(fn) : "?";
+
+		s = realloc(s, len + strlen(name) + 2);
+		assert_non_null(s);
+		if (i != n - 1)
+			s[len++] = ';';
+		/* As report_folded.c writes names: no separators inside. */
+		for (const char *c = name; *c; c++)
+			s[len++] = *c == ';' ? ':' : (*c == '\n' || *c == '\r') ? ' ' : *c;
+		s[len] = '\0';
+	}
+	return s;
+}
+
+/*
+ * For every metric: the sum per site function (the leaf frame) of the
+ * folded lines equals the JSON report's sum over the stacks with that
+ * frames[0], and each whole line equals a JSON stack's frames.
+ */
+static void expect_folded_matches_json(struct run_files *rf, const char *const sites[],
+				       size_t nsites)
+{
+	json_object *stacks = get(rf->report, "stacks");
+
+	for (size_t m = 0; m < ARRAY_SIZE(metric_names); m++) {
+		char *ext = xasprintf("%s.folded", metric_names[m]);
+		char *path = final_path(rf, ext);
+		struct folded f;
+		int64_t total_f = 0, total_j = 0;
+
+		folded_load(path, &f);
+		for (size_t i = 0; i < nsites; i++) {
+			int64_t sum = 0, want = site_sum(rf->report, sites[i], metric_names[m]);
+
+			for (size_t k = 0; k < f.n; k++)
+				if (!strcmp(f.v[k].leaf, sites[i]))
+					sum += f.v[k].value;
+			if (sum != want)
+				fail_msg("%s: %s sums to %lld in the folded file, %lld in the JSON "
+					 "report\n%s", metric_names[m], sites[i], (long long)sum,
+					 (long long)want, f.text);
+		}
+		/* Whole lines: every JSON stack with a value is on its line. */
+		for (size_t k = 0; k < f.n; k++) {
+			int64_t want = 0;
+
+			for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+				json_object *st = json_object_array_get_idx(stacks, i);
+				char *line = json_stack_line(st);
+
+				if (!strcmp(line, f.v[k].stack))
+					want += get_int(st, metric_names[m]);
+				free(line);
+			}
+			if (want != f.v[k].value)
+				fail_msg("%s: folded line \"%s %lld\" but the JSON stacks with those "
+					 "frames sum to %lld", metric_names[m], f.v[k].stack,
+					 (long long)f.v[k].value, (long long)want);
+			total_f += f.v[k].value;
+		}
+		for (size_t i = 0; i < json_object_array_length(stacks); i++)
+			total_j += get_int(json_object_array_get_idx(stacks, i), metric_names[m]);
+		if (total_f != total_j)
+			fail_msg("%s: the folded file sums to %lld, the JSON stacks to %lld",
+				 metric_names[m], (long long)total_f, (long long)total_j);
+		folded_free(&f);
+		free(path);
+		free(ext);
+	}
+}
+
+static void test_folded_peak_sums_match_json(void **state)
+{
+	static const char *const sites[] = { "before_peak", "peak_phase", "after_peak" };
+	struct run_files *rf = run_formats("json,folded,svg", known_bin, "peak");
+
+	/* known's documented peak profile, so the comparison is not vacuous. */
+	assert_int_equal(site_sum(rf->report, "peak_phase", "peak_bytes"), 1000000);
+	assert_int_equal(site_sum(rf->report, "peak_phase", "live_bytes"), 0);
+	assert_int_equal(site_sum(rf->report, "after_peak", "allocs"), 50);
+	expect_folded_matches_json(rf, sites, ARRAY_SIZE(sites));
+	(void)state;
+}
+
+static void test_folded_realloc_sums_match_json(void **state)
+{
+	static const char *const sites[] = { "orig_alloc", "move_realloc", "grow_realloc" };
+	struct run_files *rf = run_formats("json,pprof,folded", known_bin, "realloc");
+
+	assert_int_equal(site_sum(rf->report, "orig_alloc", "alloc_bytes"), 10000);
+	assert_int_equal(site_sum(rf->report, "orig_alloc", "live_bytes"), 0);
+	expect_folded_matches_json(rf, sites, ARRAY_SIZE(sites));
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* SVG                                                                 */
+/* ------------------------------------------------------------------ */
+
+static void test_svg_xmllint_accepts_every_file(void **state)
+{
+	struct run_files *rfs[] = {
+		run_formats("json,pprof,folded,svg", known_bin, "keep"),
+		run_formats("json,folded,svg", known_bin, "peak"),
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rfs); i++) {
+		for (size_t m = 0; m < ARRAY_SIZE(metric_names); m++) {
+			char *ext = xasprintf("%s.svg", metric_names[m]);
+			char *path = final_path(rfs[i], ext);
+			const char *argv[] = { "xmllint", "--noout", path, NULL };
+			struct result r = run(argv, NULL);
+
+			if (r.code != 0 || r.err[0])
+				fail_msg("xmllint rejects %s (exit %d):\n%s", path, r.code, r.err);
+			result_free(&r);
+			free(path);
+			free(ext);
+		}
+	}
+	(void)state;
+}
+
+/* The flame graph a folded file describes: one node per distinct prefix. */
+struct node {
+	char *path;            /* "a;b;c" */
+	const char *name;      /* last element of path */
+	int depth;             /* root "all" = 0 */
+	int parent;
+	int64_t value, off;
+	bool drawn;            /* wide enough to be drawn (report_svg.c's MIN_W) */
+};
+
+struct tree {
+	struct node v[256];
+	int n;
+};
+
+static int tree_node(struct tree *t, const char *path, size_t len, int parent, int depth)
+{
+	for (int i = 0; i < t->n; i++)
+		if (strlen(t->v[i].path) == len && !strncmp(t->v[i].path, path, len))
+			return i;
+	assert_true(t->n < (int)ARRAY_SIZE(t->v));
+	struct node *nd = &t->v[t->n];
+
+	nd->path = strndup(path, len);
+	nd->name = strrchr(nd->path, ';') ? strrchr(nd->path, ';') + 1 : nd->path;
+	nd->depth = depth;
+	nd->parent = parent;
+	return t->n++;
+}
+
+static int cmp_node_name(const void *a, const void *b, void *ctx)
+{
+	const struct tree *t = ctx;
+
+	return strcmp(t->v[*(const int *)a].name, t->v[*(const int *)b].name);
+}
+
+static void tree_build(struct tree *t, const struct folded *f)
+{
+	memset(t, 0, sizeof(*t));
+	t->v[0].path = strdup("all");
+	t->v[0].name = t->v[0].path;
+	t->v[0].parent = -1;
+	t->n = 1;
+	for (size_t k = 0; k < f->n; k++) {
+		const char *s = f->v[k].stack;
+		int parent = 0, depth = 1;
+
+		t->v[0].value += f->v[k].value;
+		for (const char *p = s;; p++) {
+			if (*p == ';' || !*p) {
+				int i = tree_node(t, s, (size_t)(p - s), parent, depth++);
+
+				t->v[i].value += f->v[k].value;
+				parent = i;
+				if (!*p)
+					break;
+			}
+		}
+	}
+	/* Children left to right in name order, from their parent's left edge. */
+	for (int p = 0; p < t->n; p++) {
+		int kids[256], nk = 0;
+		int64_t off = t->v[p].off;
+
+		for (int i = 1; i < t->n; i++)
+			if (t->v[i].parent == p)
+				kids[nk++] = i;
+		qsort_r(kids, (size_t)nk, sizeof(int), cmp_node_name, t);
+		for (int i = 0; i < nk; i++) {
+			t->v[kids[i]].off = off;
+			off += t->v[kids[i]].value;
+		}
+	}
+	for (int i = 0; i < t->n; i++)
+		t->v[i].drawn = !t->v[0].value ||
+				(double)t->v[i].value * SVG_FRAME_W / (double)t->v[0].value >= SVG_MIN_W;
+}
+
+static void tree_free(struct tree *t)
+{
+	for (int i = 0; i < t->n; i++)
+		free(t->v[i].path);
+}
+
+static bool is_ancestor(const struct tree *t, int a, int of)
+{
+	for (int p = t->v[of].parent; p >= 0; p = t->v[p].parent)
+		if (p == a)
+			return true;
+	return false;
+}
+
+/* How report_svg.c words a value in titles (util.c's human_bytes). */
+static void value_words(const char *metric, int64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	size_t u = 0;
+
+	if (!strcmp(metric, "allocs")) {
+		snprintf(buf, len, "%lld allocation%s", (long long)v, v == 1 ? "" : "s");
+		return;
+	}
+	if (v < 1024) {
+		snprintf(buf, len, "%lld B", (long long)v);
+		return;
+	}
+	while (d >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f %s", d, units[u]);
+}
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) <= GEOM_EPS;
+}
+
+static bool has_class(json_object *frame, const char *cls)
+{
+	json_object *c = get(frame, "classes");
+
+	for (size_t i = 0; i < json_object_array_length(c); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(c, i)), cls))
+			return true;
+	return false;
+}
+
+/* The frame of the page for node nd: same depth, name and left edge. */
+static json_object *frame_of(json_object *frames, const struct node *nd)
+{
+	json_object *found = NULL;
+
+	for (size_t i = 0; i < json_object_array_length(frames); i++) {
+		json_object *fr = json_object_array_get_idx(frames, i);
+
+		if (get_int(fr, "d") == nd->depth && get_int(fr, "o") == nd->off &&
+		    !strcmp(get_str(fr, "name"), nd->name)) {
+			if (found)
+				fail_msg("two frames for %s", nd->path);
+			found = fr;
+		}
+	}
+	return found;
+}
+
+static void expect_png(const char *path)
+{
+	size_t len;
+	char *s = slurp(path, &len);
+
+	if (!s)
+		fail_msg("no screenshot %s", path);
+	if (len < 2000 || memcmp(s, "\x89PNG\r\n\x1a\n", 8))
+		fail_msg("%s is not a plausible PNG (%zu bytes)", path, len);
+	free(s);
+}
+
+/*
+ * What Chromium shows for one SVG against the folded file of the same run
+ * and metric: one displayed frame per node, at the right place, with the
+ * right title; then, if a frame was clicked, the zoom, "Reset Zoom" and
+ * Escape; the hover details and the search.
+ */
+static void expect_page(json_object *page, const char *folded_path, const char *metric,
+			const char *search_a, const char *search_b)
+{
+	json_object *frames = get(page, "frames"), *errors = get(page, "errors");
+	struct folded f;
+	struct tree t;
+	int drawn = 0, zoomed = -1;
+	double total;
+
+	if (json_object_array_length(errors))
+		fail_msg("%s: the page reported errors: %s", get_str(page, "file"),
+			 json_object_to_json_string(errors));
+	assert_string_equal(get_str(page, "root"), "svg");
+	assert_string_equal(get_str(page, "metric"), metric);
+	assert_int_equal(get_int(page, "scripts"), 1);
+	expect_png(get_str(page, "shot"));
+
+	folded_load(folded_path, &f);
+	tree_build(&t, &f);
+	total = (double)t.v[0].value;
+	for (int i = 0; i < t.n; i++)
+		drawn += t.v[i].drawn;
+	if ((int)json_object_array_length(frames) != drawn)
+		fail_msg("%s: %zu frames on the page, %d nodes in the flame graph of\n%s",
+			 get_str(page, "file"), json_object_array_length(frames), drawn, f.text);
+
+	for (int i = 0; i < t.n; i++) {
+		const struct node *nd = &t.v[i];
+		json_object *fr;
+		char words[64], suffix[128];
+		const char *title;
+
+		if (!nd->drawn)
+			continue;
+		fr = frame_of(frames, nd);
+		if (!fr)
+			fail_msg("%s: no frame for %s", get_str(page, "file"), nd->path);
+		if (get_int(fr, "v") != nd->value)
+			fail_msg("%s: frame %s has value %lld, expected %lld", get_str(page, "file"),
+				 nd->path, (long long)get_int(fr, "v"), (long long)nd->value);
+		value_words(metric, nd->value, words, sizeof(words));
+		snprintf(suffix, sizeof(suffix), " - %s (%.2f%%)", words,
+			 total ? 100.0 * (double)nd->value / total : 100.0);
+		title = get_str(fr, "title");
+		if (strncmp(title, nd->name, strlen(nd->name)) || strlen(title) < strlen(suffix) ||
+		    strcmp(title + strlen(title) - strlen(suffix), suffix))
+			fail_msg("%s: frame %s has title \"%s\", expected \"%s...%s\"",
+				 get_str(page, "file"), nd->path, title, nd->name, suffix);
+		if (!get_bool(fr, "displayed") || !near(get_num(fr, "width"),
+							 (double)nd->value * SVG_FRAME_W / total) ||
+		    !near(get_num(fr, "x"), SVG_PAD + (double)nd->off * SVG_FRAME_W / total))
+			fail_msg("%s: frame %s at x %.2f width %.2f (displayed: %d), expected "
+				 "x %.2f width %.2f", get_str(page, "file"), nd->path,
+				 get_num(fr, "x"), get_num(fr, "width"), get_bool(fr, "displayed"),
+				 SVG_PAD + (double)nd->off * SVG_FRAME_W / total,
+				 (double)nd->value * SVG_FRAME_W / total);
+	}
+
+	/* Hovering shows the frame's title in the details line. */
+	{
+		json_object *hover = get(page, "hover");
+		const char *name = get_str(hover, "name"), *details = get_str(hover, "details");
+
+		if (strncmp(details, name, strlen(name)) || !strstr(details, " - "))
+			fail_msg("hovering %s shows \"%s\"", name, details);
+	}
+
+	/* The zoom: which node was clicked? */
+	json_object *zoom = NULL;
+
+	if (json_object_object_get_ex(page, "zoom", &zoom)) {
+		const char *name = get_str(zoom, "name");
+
+		for (int i = 0; i < t.n; i++)
+			if (t.v[i].drawn && !strcmp(t.v[i].name, name))
+				zoomed = i;
+	}
+	if (zoomed >= 0) {
+		const struct node *z = &t.v[zoomed];
+		json_object *zf = get(zoom, "frames");
+		int hidden = 0;
+
+		if (!get_bool(zoom, "unzoom_visible"))
+			fail_msg("\"Reset Zoom\" is not shown after zooming on %s", z->path);
+		for (int i = 0; i < t.n; i++) {
+			const struct node *nd = &t.v[i];
+			json_object *fr;
+
+			if (!nd->drawn)
+				continue;
+			fr = frame_of(zf, nd);
+			assert_non_null(fr);
+			if (i == zoomed || is_ancestor(&t, zoomed, i)) {
+				/* The subtree fills the width. */
+				double s = SVG_FRAME_W / (double)z->value;
+
+				if (!get_bool(fr, "displayed") || has_class(fr, "hide") ||
+				    has_class(fr, "anc") ||
+				    !near(get_num(fr, "x"), SVG_PAD + (double)(nd->off - z->off) * s) ||
+				    !near(get_num(fr, "width"), (double)nd->value * s))
+					fail_msg("zoomed on %s: %s at x %.2f width %.2f, displayed %d",
+						 z->path, nd->path, get_num(fr, "x"),
+						 get_num(fr, "width"), get_bool(fr, "displayed"));
+			} else if (is_ancestor(&t, i, zoomed)) {
+				/* Ancestors: stretched to the width and greyed. */
+				if (!get_bool(fr, "displayed") || !has_class(fr, "anc") ||
+				    !near(get_num(fr, "x"), SVG_PAD) ||
+				    !near(get_num(fr, "width"), SVG_FRAME_W) ||
+				    strcmp(get_str(fr, "fill"), "rgb(215, 215, 215)"))
+					fail_msg("zoomed on %s: ancestor %s is not full width and grey "
+						 "(x %.2f width %.2f fill %s)", z->path, nd->path,
+						 get_num(fr, "x"), get_num(fr, "width"),
+						 get_str(fr, "fill"));
+			} else {
+				if (get_bool(fr, "displayed") || !has_class(fr, "hide"))
+					fail_msg("zoomed on %s: %s is still displayed", z->path,
+						 nd->path);
+				hidden++;
+			}
+		}
+		if (!hidden)
+			fail_msg("zoomed on %s, which has no sibling to hide: pick another frame",
+				 z->path);
+
+		/* "Reset Zoom" and Escape bring back the original picture. */
+		const char *again[] = { "reset", "escape" };
+
+		for (size_t k = 0; k < ARRAY_SIZE(again); k++) {
+			json_object *st = get(page, again[k]), *sf = get(st, "frames");
+
+			if (get_bool(st, "unzoom_visible"))
+				fail_msg("\"Reset Zoom\" still shown after %s", again[k]);
+			for (size_t i = 0; i < json_object_array_length(frames); i++) {
+				json_object *a = json_object_array_get_idx(frames, i);
+				json_object *b = json_object_array_get_idx(sf, i);
+
+				if (!near(get_num(a, "x"), get_num(b, "x")) ||
+				    !near(get_num(a, "width"), get_num(b, "width")) ||
+				    !get_bool(b, "displayed") || has_class(b, "hide") ||
+				    has_class(b, "anc"))
+					fail_msg("after %s, %s is not back in place", again[k],
+						 get_str(a, "name"));
+			}
+		}
+		expect_png(get_str(page, "zoom_shot"));
+	}
+
+	/* Search: matching frames highlighted, their share of the total. */
+	json_object *search = NULL;
+
+	if (search_a && json_object_object_get_ex(page, "search", &search)) {
+		json_object *matches = get(search, "matches");
+		int64_t covered = 0;
+		char want[64];
+		size_t expect_n = 0;
+
+		for (int i = 1; i < t.n; i++) {
+			if (!t.v[i].drawn ||
+			    (strcmp(t.v[i].name, search_a) && strcmp(t.v[i].name, search_b)))
+				continue;
+			expect_n++;
+			covered += t.v[i].value;   /* these are leaves: no nesting */
+		}
+		if (json_object_array_length(matches) != expect_n)
+			fail_msg("search matched %zu frames, expected %zu: %s",
+				 json_object_array_length(matches), expect_n,
+				 json_object_to_json_string(matches));
+		snprintf(want, sizeof(want), "Matched: %.2f%%", 100.0 * (double)covered / total);
+		if (expect_n)
+			assert_string_equal(get_str(search, "matched"), want);
+	}
+	tree_free(&t);
+	folded_free(&f);
+}
+
+/* Run tests/svg/inspect.js on files; returns its parsed output (an array). */
+static json_object *inspect_svgs(const char *const files[], size_t n, const char *const clicks[],
+				 const char *search)
+{
+	const char *argv[32];
+	char *shots = new_dir("shots");
+	size_t k = 0;
+	struct result r;
+	json_object *out;
+
+	argv[k++] = "node";
+	argv[k++] = svg_script;
+	argv[k++] = "--shots";
+	argv[k++] = shots;
+	for (; clicks && *clicks; clicks++) {
+		argv[k++] = "--click";
+		argv[k++] = *clicks;
+	}
+	if (search) {
+		argv[k++] = "--search";
+		argv[k++] = search;
+	}
+	for (size_t i = 0; i < n && k < ARRAY_SIZE(argv) - 1; i++)
+		argv[k++] = files[i];
+	argv[k] = NULL;
+	r = run_ok(argv, NULL);
+	out = json_tokener_parse(r.out);
+	if (!out || !json_object_is_type(out, json_type_array) ||
+	    json_object_array_length(out) != n)
+		fail_msg("inspect.js printed no result for each file:\n%.2000s\nstderr:\n%s",
+			 r.out, r.err);
+	result_free(&r);
+	free(shots);
+	return out;
+}
+
+#define SEARCH_RE "^(before|after)_peak$"
+
+static void test_svg_in_chromium_frames_titles_zoom(void **state)
+{
+	static const char *const clicks[] = { "before_peak", NULL };
+	struct run_files *keep = run_formats("json,pprof,folded,svg", known_bin, "keep");
+	struct run_files *peak = run_formats("json,folded,svg", known_bin, "peak");
+	char *files[5], *folded[5];
+	const char *metric[5];
+	json_object *pages;
+	size_t n = 0;
+
+	files[n] = final_path(keep, "live_bytes.svg");
+	folded[n] = final_path(keep, "live_bytes.folded");
+	metric[n++] = "live_bytes";
+	for (size_t m = 0; m < ARRAY_SIZE(metric_names); m++) {
+		char *e1 = xasprintf("%s.svg", metric_names[m]);
+		char *e2 = xasprintf("%s.folded", metric_names[m]);
+
+		files[n] = final_path(peak, e1);
+		folded[n] = final_path(peak, e2);
+		metric[n++] = metric_names[m];
+		free(e1);
+		free(e2);
+	}
+	pages = inspect_svgs((const char *const *)files, n, clicks, SEARCH_RE);
+
+	/* The keep_malloc frame by name, as a person would find it. */
+	{
+		json_object *frames = get(json_object_array_get_idx(pages, 0), "frames"), *km = NULL;
+
+		for (size_t i = 0; i < json_object_array_length(frames); i++) {
+			json_object *fr = json_object_array_get_idx(frames, i);
+
+			if (!strcmp(get_str(fr, "name"), "keep_malloc")) {
+				assert_null(km);
+				km = fr;
+			}
+		}
+		if (!km)
+			fail_msg("no g.frame with data-name keep_malloc");
+		assert_int_equal(get_int(km, "v"),
+				 site_sum(keep->report, "keep_malloc", "live_bytes"));
+		if (!strstr(get_str(km, "title"), "keep_malloc") ||
+		    !strstr(get_str(km, "title"), " - 97.7 KiB (100.00%)"))
+			fail_msg("keep_malloc's title is \"%s\"", get_str(km, "title"));
+		assert_string_equal(get_str(km, "label"), "keep_malloc");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *page = json_object_array_get_idx(pages, i);
+
+		expect_page(page, folded[i], metric[i], "before_peak", "after_peak");
+		/* Every peak graph has before_peak and a sibling: zoom was tried. */
+		if (i > 0 && !json_object_object_get_ex(page, "zoom", NULL))
+			fail_msg("%s: before_peak was not clicked", files[i]);
+		free(files[i]);
+		free(folded[i]);
+	}
+	json_object_put(pages);
+	(void)state;
+}
+
+/* The demo of `make demo`, as a flame graph: screenshot for people. */
+static void test_svg_demo_flame_graph_screenshot(void **state)
+{
+	static const char *const clicks[] = { "cache_result", NULL };
+	struct run_files *demo = run_formats("json,folded,svg", demo_bin, NULL);
+	char *file = final_path(demo, "alloc_bytes.svg");
+	char *folded = final_path(demo, "alloc_bytes.folded");
+	const char *files[] = { file };
+	json_object *pages = inspect_svgs(files, 1, clicks, NULL), *page;
+
+	page = json_object_array_get_idx(pages, 0);
+	expect_page(page, folded, "alloc_bytes", NULL, NULL);
+	if (!json_object_object_get_ex(page, "zoom", NULL))
+		fail_msg("the demo's flame graph has no cache_result frame to click");
+	if (json_object_array_length(get(page, "frames")) < 8)
+		fail_msg("the demo's flame graph has only %zu frames",
+			 json_object_array_length(get(page, "frames")));
+	if (flamegraph_png && *flamegraph_png) {
+		copy_file(get_str(page, "shot"), flamegraph_png);
+		print_message("formats_it: the demo's flame graph: %s\n", flamegraph_png);
+	}
+	json_object_put(pages);
+	free(file);
+	free(folded);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots                                                           */
+/* ------------------------------------------------------------------ */
+
+/* "heaptrace-PID-000042.ext" -> 42, "heaptrace-PID-final.ext" -> 0;
+ * -1 for any other name (wrong PID, padding or extension). */
+static int snapshot_seq(const char *name, int pid, const char *ext)
+{
+	char want[256];
+	unsigned int seq;
+	int used = 0;
+
+	snprintf(want, sizeof(want), "heaptrace-%d-final.%s", pid, ext);
+	if (!strcmp(name, want))
+		return 0;
+	if (sscanf(name, "heaptrace-%*d-%u.%n", &seq, &used) != 1 || !used || seq == 0)
+		return -1;
+	snprintf(want, sizeof(want), "heaptrace-%d-%06u.%s", pid, seq, ext);
+	return strcmp(name, want) ? -1 : (int)seq;
+}
+
+/* grow_alloc's live bytes in a report (0 when it has no such stack yet). */
+static int64_t grow_live(json_object *r)
+{
+	return site_sum(r, "grow_alloc", "live_bytes");
+}
+
+static void test_periodic_snapshots_grow_in_steps(void **state)
+{
+	char *dir = new_dir("periodic");
+	const char *argv[] = { heaptrace_bin, "-f", "json", "-o", dir, "-i", "0.5", "--",
+			       grow_bin, NULL };
+	struct result r = run_ok(argv, NULL);
+	int pid = files_pid(dir), max_seq = 0, distinct = 0;
+	int64_t last = -1;
+	size_t n;
+	char **names = list_dir(dir, &n);
+	bool seen[1000] = { false }, final = false;
+
+	for (size_t i = 0; i < n; i++) {
+		int seq = snapshot_seq(names[i], pid, "json");
+
+		if (seq < 0 || seq >= (int)ARRAY_SIZE(seen))
+			fail_msg("unexpected file %s in %s:\n%s", names[i], dir, dir_listing(dir));
+		if (seq == 0)
+			final = true;
+		else
+			seen[seq] = true;
+		if (seq > max_seq)
+			max_seq = seq;
+	}
+	free_list(names, n);
+	if (!final)
+		fail_msg("no final snapshot:\n%s", dir_listing(dir));
+	/* grow runs 3.25 s: at least 3 snapshots even on a slow machine. */
+	if (max_seq < 3)
+		fail_msg("only %d periodic snapshots in 3.25 s at -i 0.5:\n%s", max_seq,
+			 dir_listing(dir));
+	for (int seq = 1; seq <= max_seq; seq++) {
+		char *path = xasprintf("%s/heaptrace-%d-%06d.json", dir, pid, seq);
+		json_object *rep;
+		int64_t live;
+
+		if (!seen[seq])
+			fail_msg("snapshot %06d is missing:\n%s", seq, dir_listing(dir));
+		rep = load_report(path, pid);
+		if (get_bool(get(rep, "target"), "exited"))
+			fail_msg("%s: a periodic snapshot says the target exited", path);
+		live = grow_live(rep);
+		if (live % GROW_STEP_BYTES || live > GROW_STEPS * GROW_STEP_BYTES)
+			fail_msg("%s: grow_alloc holds %lld bytes, not a whole number of %d-byte "
+				 "steps", path, (long long)live, GROW_STEP_BYTES);
+		if (live < last)
+			fail_msg("%s: live bytes went down from %lld to %lld", path,
+				 (long long)last, (long long)live);
+		if (live != last)
+			distinct++;
+		assert_int_equal(site_sum(rep, "grow_alloc", "live_blocks"), live / 1000);
+		last = live;
+		json_object_put(rep);
+		free(path);
+	}
+	/* Snapshots every 0.5 s of growth every 0.5 s must see it grow. */
+	if (distinct < 2)
+		fail_msg("all %d snapshots show the same live bytes (%lld)", max_seq,
+			 (long long)last);
+	{
+		char *path = xasprintf("%s/heaptrace-%d-final.json", dir, pid);
+		json_object *rep = load_report(path, pid);
+
+		assert_int_equal(grow_live(rep), GROW_STEPS * GROW_STEP_BYTES);
+		assert_int_equal(site_sum(rep, "grow_alloc", "allocs"), GROW_STEPS * 100);
+		assert_true(get_bool(get(rep, "target"), "exited"));
+		json_object_put(rep);
+		free(path);
+	}
+	expect_no_temporaries(dir);
+	result_free(&r);
+	free(dir);
+	(void)state;
+}
+
+/* Wait up to timeout for path to be a regular file; seconds it took or -1. */
+static double wait_for_file(const char *path, double timeout)
+{
+	double t0 = now();
+
+	while (now() - t0 < timeout) {
+		if (is_regular(path))
+			return now() - t0;
+		usleep(2000);
+	}
+	return -1;
+}
+
+static void test_sigusr1_writes_snapshot_within_a_second(void **state)
+{
+	char *dir = new_dir("sigusr1");
+	const char *args[] = { "-f", "json", "-o", dir, NULL };
+	pid_t target = start_grow(40);
+	struct tracer t;
+	char *first, *second, *final;
+	json_object *r1, *r2;
+	double took;
+
+	first = xasprintf("%s/heaptrace-%d-000001.json", dir, (int)target);
+	second = xasprintf("%s/heaptrace-%d-000002.json", dir, (int)target);
+	final = xasprintf("%s/heaptrace-%d-final.json", dir, (int)target);
+	tracer_start(&t, args, target);
+	/* No -i: nothing is written until asked. */
+	sleep_between_grow_steps(0.3);
+	assert_false(exists(first));
+
+	assert_int_equal(kill(t.pid, SIGUSR1), 0);
+	took = wait_for_file(first, 1.0);
+	if (took < 0)
+		fail_msg("no %s within 1 s of SIGUSR1:\n%s", first, dir_listing(dir));
+	r1 = load_report(first, (int)target);
+	assert_false(get_bool(get(r1, "target"), "exited"));
+
+	/* Let grow make a step or two, then ask again. */
+	sleep_between_grow_steps(0.6);
+	assert_int_equal(kill(t.pid, SIGUSR1), 0);
+	if (wait_for_file(second, 1.0) < 0)
+		fail_msg("no %s within 1 s of the second SIGUSR1:\n%s", second, dir_listing(dir));
+	r2 = load_report(second, (int)target);
+	if (grow_live(r2) <= grow_live(r1))
+		fail_msg("the second snapshot shows no growth: %lld then %lld bytes",
+			 (long long)grow_live(r1), (long long)grow_live(r2));
+	assert_int_equal(grow_live(r2) % GROW_STEP_BYTES, 0);
+
+	if (tracer_stop(&t) != 0)
+		fail_msg("heaptrace -p exited with an error after SIGINT:\n%s", t.err);
+	assert_true(is_regular(final));
+	expect_no_temporaries(dir);
+	print_message("formats_it: SIGUSR1 snapshot written after %.0f ms\n", took * 1000);
+	json_object_put(r1);
+	json_object_put(r2);
+	free(first);
+	free(second);
+	free(final);
+	free(dir);
+	(void)state;
+}
+
+static void test_keep_2_leaves_last_two_snapshots(void **state)
+{
+	char *dir = new_dir("keep");
+	const char *argv[] = { heaptrace_bin, "-f", "json,folded", "-o", dir, "-i", "0.25",
+			       "--keep", "2", "--", grow_bin, NULL };
+	struct result r = run_ok(argv, NULL);
+	int pid = files_pid(dir), max_seq = 0;
+	size_t n;
+	char **names = list_dir(dir, &n);
+	int count[1000] = { 0 };
+	static const char *const exts[] = { "json", "live_bytes.folded", "peak_bytes.folded",
+					     "alloc_bytes.folded", "allocs.folded" };
+
+	for (size_t i = 0; i < n; i++) {
+		int seq = -1;
+
+		for (size_t e = 0; e < ARRAY_SIZE(exts) && seq < 0; e++)
+			seq = snapshot_seq(names[i], pid, exts[e]);
+		if (seq < 0 || seq >= (int)ARRAY_SIZE(count))
+			fail_msg("unexpected file %s:\n%s", names[i], dir_listing(dir));
+		count[seq]++;
+		if (seq > max_seq)
+			max_seq = seq;
+	}
+	free_list(names, n);
+	/* 3.25 s at -i 0.25: about 13 snapshots; at least 3 must have been made. */
+	if (max_seq < 3)
+		fail_msg("only %d snapshots: --keep was not exercised:\n%s", max_seq,
+			 dir_listing(dir));
+	for (int seq = 0; seq <= max_seq; seq++) {
+		bool kept = seq == 0 || seq >= max_seq - 1;
+
+		if (count[seq] != (kept ? (int)ARRAY_SIZE(exts) : 0))
+			fail_msg("--keep 2: snapshot %06d has %d of its %zu files (last is %06d):\n%s",
+				 seq, count[seq], ARRAY_SIZE(exts), max_seq, dir_listing(dir));
+	}
+	for (int seq = max_seq - 1; seq <= max_seq; seq++) {
+		char *path = xasprintf("%s/heaptrace-%d-%06d.json", dir, pid, seq);
+
+		json_object_put(load_report(path, pid));
+		free(path);
+	}
+	expect_no_temporaries(dir);
+	result_free(&r);
+	free(dir);
+	(void)state;
+}
+
+static void test_planted_symlinks_are_replaced_not_followed(void **state)
+{
+	static const char *const planted[] = { "final.json", "000001.json",
+					       "final.live_bytes.folded" };
+	char *dir = new_dir("symlink");
+	char *outside = xasprintf("%s/%03d-outside.txt", tmpdir, run_seq);
+	char *dangling = xasprintf("%s/%03d-nonexistent", tmpdir, run_seq);
+	const char *args[] = { "-f", "json,folded", "-o", dir, NULL };
+	pid_t target = start_grow(40);
+	struct tracer t;
+	struct stat before, after;
+	char *content, *link_path[ARRAY_SIZE(planted) + 1];
+
+	write_file(outside, "precious\n");
+	assert_int_equal(stat(outside, &before), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(planted); i++) {
+		link_path[i] = xasprintf("%s/heaptrace-%d-%s", dir, (int)target, planted[i]);
+		assert_int_equal(symlink(outside, link_path[i]), 0);
+	}
+	/* One to a file that does not exist: following it would create it. */
+	link_path[ARRAY_SIZE(planted)] = xasprintf("%s/heaptrace-%d-final.allocs.folded", dir,
+						   (int)target);
+	assert_int_equal(symlink(dangling, link_path[ARRAY_SIZE(planted)]), 0);
+
+	tracer_start(&t, args, target);
+	assert_int_equal(kill(t.pid, SIGUSR1), 0);
+	if (wait_for_file(link_path[1], 1.0) < 0)
+		fail_msg("snapshot 000001 did not replace the symlink within 1 s:\n%s",
+			 dir_listing(dir));
+	/* A step of grow, so that every final file has something in it. */
+	sleep_between_grow_steps(0.6);
+	if (tracer_stop(&t) != 0)
+		fail_msg("heaptrace -p exited with an error:\n%s", t.err);
+
+	content = slurp(outside, NULL);
+	assert_non_null(content);
+	assert_string_equal(content, "precious\n");
+	assert_int_equal(stat(outside, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_true(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+		    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+	if (exists(dangling))
+		fail_msg("heaptrace followed a dangling symlink and created %s", dangling);
+	for (size_t i = 0; i <= ARRAY_SIZE(planted); i++) {
+		struct stat st;
+
+		if (lstat(link_path[i], &st) || !S_ISREG(st.st_mode) || st.st_size == 0)
+			fail_msg("%s is not a regular, non-empty file now", link_path[i]);
+		if (strstr(link_path[i], ".json"))
+			json_object_put(load_report(link_path[i], (int)target));
+		free(link_path[i]);
+	}
+	expect_no_temporaries(dir);
+	free(content);
+	free(outside);
+	free(dangling);
+	free(dir);
+	(void)state;
+}
+
+/* Tracing finished and the text report was printed, though files failed. */
+static void expect_write_failure(const struct result *r, const char *dir, const char *reason)
+{
+	if (r->code != 1)
+		fail_msg("`%s` exited with %d, expected 1; stderr:\n%s", r->cmd, r->code, r->err);
+	if (!strstr(r->err, "can't write") || !strstr(r->err, dir) || !strstr(r->err, reason))
+		fail_msg("`%s`: no \"can't write '%s/...': %s\" on stderr:\n%s", r->cmd, dir,
+			 reason, r->err);
+	if (!strstr(r->out, "allocations") || !strstr(r->out, "keep_malloc") ||
+	    !strstr(r->out, "1000"))
+		fail_msg("`%s` did not print the text report of the traced run:\n%s", r->cmd,
+			 r->out);
+}
+
+/* A read-only output directory is found out before tracing starts. */
+static void test_read_only_output_dir_is_refused_at_start_exit_2(void **state)
+{
+	char *dir = new_dir("readonly");
+	const char *argv[] = { heaptrace_bin, "-f", "json,svg", "-o", dir, "--", known_bin, "keep",
+			       NULL };
+	struct result r;
+	size_t n;
+
+	char **names;
+
+	mount_tmpfs(dir, MS_RDONLY, "size=1m");
+	r = run(argv, NULL);
+	if (r.code != 2)
+		fail_msg("`%s` exited with %d, expected 2; stderr:\n%s", r.cmd, r.code, r.err);
+	if (!strstr(r.err, "can't write to") || !strstr(r.err, dir) ||
+	    !strstr(r.err, "Read-only file system"))
+		fail_msg("`%s`: no \"can't write to '%s': Read-only file system\" on stderr:\n%s",
+			 r.cmd, dir, r.err);
+	if (strstr(r.out, "allocations"))
+		fail_msg("`%s` traced although its output directory is read-only", r.cmd);
+	names = list_dir(dir, &n);
+	free_list(names, n);
+	assert_int_equal(n, 0);
+	result_free(&r);
+	free(dir);
+	(void)state;
+}
+
+static void test_full_disk_exit_1_no_partial_files(void **state)
+{
+	char *dir = new_dir("full");
+	char *fill = xasprintf("%s/fill", dir);
+	const char *argv[] = { heaptrace_bin, "-f", "json,svg", "-o", dir, "--", known_bin, "keep",
+			       NULL };
+	static char block[4096];
+	struct result r;
+	char **names;
+	size_t n;
+	int fd;
+
+	mount_tmpfs(dir, 0, "size=64k");
+	fd = open(fill, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	for (;;) {
+		ssize_t w = write(fd, block, sizeof(block));
+
+		if (w < 0 && errno == ENOSPC)
+			break;
+		if (w <= 0)
+			fail_msg("filling %s: %s", dir, strerror(errno));
+	}
+	close(fd);
+
+	r = run(argv, NULL);
+	expect_write_failure(&r, dir, "No space left on device");
+	names = list_dir(dir, &n);
+	if (n != 1 || strcmp(names[0], "fill"))
+		fail_msg("files left in the full directory:\n%s", dir_listing(dir));
+	free_list(names, n);
+	result_free(&r);
+	free(fill);
+	free(dir);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixtures and main                                                   */
+/* ------------------------------------------------------------------ */
+
+static int teardown_test(void **state)
+{
+	kill_children();
+	unmount_all();
+	(void)state;
+	return 0;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+/* Is prog runnable through PATH? */
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save;
+	bool found = false;
+
+	if (!path)
+		path = "/usr/bin:/bin";
+	copy = strdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", dir, prog);
+
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+static int setup_group(void **state)
+{
+	static const char *const tools[] = { "go", "node", "xmllint" };
+	char *modules;
+	const char *t;
+	bool ok = true;
+
+	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
+	known_bin = env_or("HEAPTRACE_KNOWN", ".output/tests/known");
+	grow_bin = env_or("HEAPTRACE_GROW", ".output/tests/grow");
+	demo_bin = env_or("HEAPTRACE_DEMO", ".output/demo");
+	svg_script = env_or("HEAPTRACE_SVG_SCRIPT", "tests/svg/inspect.js");
+	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
+	t = getenv("HEAPTRACE_TEST_TIMEOUT");
+	cmd_timeout = t ? atof(t) : 60;
+	if (cmd_timeout <= 0)
+		cmd_timeout = 60;
+
+	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin };
+
+	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
+		if (access(bins[i], X_OK)) {
+			fprintf(stderr, "formats_it: %s is missing: build it first\n", bins[i]);
+			ok = false;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(tools); i++) {
+		if (!in_path(tools[i])) {
+			fprintf(stderr, "formats_it: %s is not installed\n", tools[i]);
+			ok = false;
+		}
+	}
+	if (access("/usr/bin/chromium", X_OK)) {
+		fprintf(stderr, "formats_it: /usr/bin/chromium is not installed\n");
+		ok = false;
+	}
+	if (strrchr(svg_script, '/'))
+		modules = xasprintf("%.*s/node_modules/playwright-core",
+				    (int)(strrchr(svg_script, '/') - svg_script), svg_script);
+	else
+		modules = xasprintf("node_modules/playwright-core");
+	if (access(svg_script, R_OK) || access(modules, R_OK)) {
+		fprintf(stderr, "formats_it: %s or %s is missing\n", svg_script, modules);
+		ok = false;
+	}
+	free(modules);
+	if (!ok) {
+		fprintf(stderr, "formats_it: run scripts/install-test-deps.sh and make\n");
+		return -1;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "formats_it: must run as root (BPF, mounts)\n");
+		return -1;
+	}
+	/* Our tmpfs mounts go away with us even if we crash: a mount namespace
+	 * of our own (heaptrace and the workloads share it). Best effort. */
+	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		fprintf(stderr, "formats_it: mount --make-rprivate /: %s\n", strerror(errno));
+	if (!mkdtemp(tmpdir)) {
+		perror("formats_it: mkdtemp");
+		return -1;
+	}
+	chmod(tmpdir, 0755);
+	signal(SIGPIPE, SIG_IGN);
+	(void)state;
+	return 0;
+}
+
+static int remove_tree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+
+	if (lstat(path, &st))
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	d = opendir(path);
+	if (d) {
+		while ((e = readdir(d))) {
+			char *p;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			p = xasprintf("%s/%s", path, e->d_name);
+			remove_tree(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	return rmdir(path);
+}
+
+static int teardown_group(void **state)
+{
+	kill_children();
+	unmount_all();
+	for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+		if (runs[i].report)
+			json_object_put(runs[i].report);
+		free(runs[i].dir);
+		free(runs[i].out);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(go_env); i++)
+		free(go_env[i]);
+	if (getenv("HEAPTRACE_TEST_KEEP"))
+		fprintf(stderr, "formats_it: outputs kept in %s\n", tmpdir);
+	else
+		remove_tree(tmpdir);
+	(void)state;
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_pprof_keep_inuse_space_and_alloc_objects),
+		T(test_pprof_realloc_every_sample_matches_json),
+		T(test_folded_peak_sums_match_json),
+		T(test_folded_realloc_sums_match_json),
+		T(test_svg_xmllint_accepts_every_file),
+		T(test_svg_in_chromium_frames_titles_zoom),
+		T(test_svg_demo_flame_graph_screenshot),
+		T(test_periodic_snapshots_grow_in_steps),
+		T(test_sigusr1_writes_snapshot_within_a_second),
+		T(test_keep_2_leaves_last_two_snapshots),
+		T(test_planted_symlinks_are_replaced_not_followed),
+		T(test_read_only_output_dir_is_refused_at_start_exit_2),
+		T(test_full_disk_exit_1_no_partial_files),
+	};
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+		return 2;
+	}
+	if (argc == 2)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("formats", tests, setup_group, teardown_group);
+}

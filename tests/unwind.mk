@@ -1,0 +1,56 @@
+# Unwinding tests: workloads built WITHOUT frame pointers (C at -O2
+# -fomit-frame-pointer, C++ at -O2 through Debian's libstdc++) traced by
+# heaptrace in every --unwind mode and compared with gdb's backtraces.
+# Included by the top-level Makefile after tests/tests.mk, whose TEST_OUT,
+# TEST_SUDO, TEST_WARN and INTEGRATION_LIBS it reuses (with the same
+# defaults, should it come first).
+#
+#   make unwind-tests                         build all, run as root (sudo if needed)
+#   make unwind-tests UNWIND_FILTER='*gdb*'   run matching tests only
+#
+# tests/workloads/unwind_* are built here, by explicit rules that win over
+# tests.mk's pattern rule for tests/workloads/*.c (that one keeps frame
+# pointers; these must not have them).
+
+TEST_OUT         ?= $(OUTPUT)/tests
+TEST_WARN        ?= -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
+INTEGRATION_LIBS ?= -lcmocka -ljson-c
+TEST_SUDO        ?= $(if $(filter 0,$(shell id -u)),,sudo)
+CXX              ?= g++
+
+UNWIND_C_BIN   := $(TEST_OUT)/unwind_c
+UNWIND_CXX_BIN := $(TEST_OUT)/unwind_cxx
+UNWIND_BIN     := $(TEST_OUT)/unwind
+UNWIND_FILTER  ?=
+
+# Optimised, and explicitly without frame pointers (gcc's x86-64 default
+# at -O2 anyway): only CFI can get through these frames.
+UNWIND_C_FLAGS   := -std=gnu11 -O2 -g -fomit-frame-pointer $(TEST_WARN)
+UNWIND_CXX_FLAGS := -std=gnu++17 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -Wshadow
+
+$(UNWIND_C_BIN): tests/workloads/unwind_c.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWIND_C_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
+
+$(UNWIND_CXX_BIN): tests/workloads/unwind_cxx.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(UNWIND_CXX_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
+
+$(TEST_OUT)/unwind.o: tests/unwind.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
+
+$(UNWIND_BIN): $(TEST_OUT)/unwind.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
+
+.PHONY: unwind-tests
+unwind-tests: heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_BIN)
+	$(call msg,TEST,$@)
+	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
+		HEAPTRACE_UNWIND_C=$(abspath $(UNWIND_C_BIN)) \
+		HEAPTRACE_UNWIND_CXX=$(abspath $(UNWIND_CXX_BIN)) \
+		$(UNWIND_BIN) $(if $(UNWIND_FILTER),'$(UNWIND_FILTER)')
