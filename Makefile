@@ -93,6 +93,7 @@ heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
 -include tests/formats.mk
 -include tests/unwind.mk
 -include tests/symbolize.mk
+-include tests/alloc.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
@@ -108,7 +109,7 @@ $(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests
+test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)

@@ -1,0 +1,1048 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Allocator tests: run the real heaptrace (as root) against workloads on
+ * every allocator it discovers by itself and compare its JSON report with
+ * their known heap profiles, exactly.
+ *
+ *   - Debian's jemalloc: linked (-ljemalloc), linked statically into the
+ *     executable, preloaded under a C++ program (attach mode), and its
+ *     non-standard API (mallocx, rallocx, xallocx, sdallocx, dallocx);
+ *   - tcmalloc and mimalloc: standard API, their own API, C++ new/delete,
+ *     and mimalloc dlopen()ed after tracing started;
+ *   - glibc inside a statically linked program, and C++ on glibc, whose
+ *     libstdc++ operators must not count twice;
+ *   - a Rust program whose global allocator is `_rjem_`-prefixed jemalloc
+ *     inside the executable, next to glibc's malloc;
+ *   - --allocator and --symbol-prefix, and their errors.
+ *
+ * A site is a workload function; its numbers are the sums over the stacks
+ * that pass through it. The stacks through the workload's runner (run_std,
+ * workload::run...) must add up to exactly the sites: nothing counted
+ * twice, nothing missed.
+ *
+ * Usage: alloc_it [FILTER]   (cmocka test name pattern)
+ * Environment:
+ *   HEAPTRACE              heaptrace binary (./heaptrace)
+ *   HEAPTRACE_ALLOC_DIR    the workloads (.output/tests/alloc)
+ *   HEAPTRACE_ALLOC_RUST   the Rust workload (.output/tests/alloc/rust/debug/workload)
+ *   HEAPTRACE_TEST_TIMEOUT seconds one heaptrace run may take (120)
+ *   HEAPTRACE_TEST_KEEP    keep the temporary directory with the reports
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern char **environ;
+
+static const char *heaptrace_bin;
+static const char *alloc_dir;
+static const char *rust_bin;
+static double run_timeout;
+static char tmpdir[] = "/tmp/heaptrace-alloc-XXXXXX";
+static int run_seq;
+
+static const char *const jemalloc_lib = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+static const char *const mimalloc_lib = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2";
+
+/* ------------------------------------------------------------------ */
+/* Processes                                                           */
+/* ------------------------------------------------------------------ */
+
+static pid_t children[8];
+
+static void track(pid_t pid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
+		if (!children[i]) {
+			children[i] = pid;
+			return;
+		}
+	fail_msg("too many child processes");
+}
+
+static void untrack(pid_t pid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Our environment plus `extra` ("NAME=value" or NULL). */
+static char **env_with(const char *extra)
+{
+	static char *env[512];
+	size_t n = 0;
+
+	for (char **e = environ; *e && n < ARRAY_SIZE(env) - 2; e++)
+		if (!extra || strncmp(*e, "LD_PRELOAD=", 11))
+			env[n++] = *e;
+	if (extra)
+		env[n++] = (char *)extra;
+	env[n] = NULL;
+	return env;
+}
+
+/* Start argv with fds as stdin/stdout/stderr (-1: /dev/null). */
+static pid_t spawn(char *const argv[], char *const envp[], int in, int out, int err)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		int fds[3] = { in, out, err };
+
+		for (int i = 0; i < 3; i++)
+			if (dup2(fds[i] >= 0 ? fds[i] : null, i) < 0)
+				_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		execve(argv[0], argv, envp);
+		dprintf(2, "alloc_it: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	track(pid);
+	return pid;
+}
+
+/* Exit code, 128 + signal, or -1 after killing it at the timeout. */
+static int wait_for(pid_t pid, double timeout)
+{
+	double deadline = now() + timeout;
+
+	for (;;) {
+		int st;
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid) {
+			untrack(pid);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		if (now() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			untrack(pid);
+			return -1;
+		}
+		usleep(10000);
+	}
+}
+
+struct buf {
+	char data[32768];
+	size_t len;
+};
+
+static void read_into(const char *path, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	b->len = 0;
+	if (fd >= 0) {
+		while (b->len < sizeof(b->data) - 1 &&
+		       (n = read(fd, b->data + b->len, sizeof(b->data) - 1 - b->len)) > 0)
+			b->len += (size_t)n;
+		close(fd);
+	}
+	b->data[b->len] = '\0';
+}
+
+/* Read fd (non-blocking) into b until needle appears; false at timeout/EOF. */
+static bool wait_text(int fd, struct buf *b, const char *needle, double timeout)
+{
+	double deadline = now() + timeout;
+
+	while (!strstr(b->data, needle)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = (int)((deadline - now()) * 1000);
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return false;
+		n = read(fd, b->data + b->len, sizeof(b->data) - 1 - b->len);
+		if (n <= 0)
+			return false;
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+	}
+	return true;
+}
+
+/*
+ * Wait for pid as wait_for does, reading err_fd into err and discarding
+ * what comes on out_fd (-1: none) meanwhile, so that it never blocks on a
+ * full pipe; then read what is left of both.
+ */
+static int wait_draining(pid_t pid, double timeout, int out_fd, int err_fd, struct buf *err)
+{
+	double deadline = now() + timeout;
+	int code = -2;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = err_fd, .events = POLLIN },
+				       { .fd = out_fd, .events = POLLIN } };
+		char scratch[4096];
+		bool more = false;
+		int st;
+
+		if (code == -2 && waitpid(pid, &st, WNOHANG) == pid) {
+			untrack(pid);
+			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		if (code == -2 && now() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			untrack(pid);
+			code = -1;
+		}
+		poll(p, out_fd >= 0 ? 2 : 1, code == -2 ? 20 : 0);
+		if (p[0].revents) {
+			ssize_t n = read(err_fd, err->len < sizeof(err->data) - 1 ?
+					 err->data + err->len : scratch,
+					 err->len < sizeof(err->data) - 1 ?
+					 sizeof(err->data) - 1 - err->len : sizeof(scratch));
+
+			if (n > 0 && err->len < sizeof(err->data) - 1) {
+				err->len += (size_t)n;
+				err->data[err->len] = '\0';
+			}
+			more |= n > 0;
+		}
+		if (out_fd >= 0 && p[1].revents)
+			more |= read(out_fd, scratch, sizeof(scratch)) > 0;
+		if (code != -2 && !more)
+			return code;
+	}
+}
+
+static int read_byte(int fd, double timeout)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	unsigned char c;
+
+	if (poll(&p, 1, (int)(timeout * 1000)) <= 0)
+		return -1;
+	return read(fd, &c, 1) == 1 ? c : -1;
+}
+
+static void tmp_path(char *path, size_t len, const char *what, const char *ext)
+{
+	snprintf(path, len, "%s/%03d-%s.%s", tmpdir, run_seq, what, ext);
+}
+
+static json_object *load_report(const char *path)
+{
+	json_object *r = json_object_from_file(path);
+
+	if (!r)
+		fail_msg("cannot parse JSON report %s: %s", path, json_util_get_last_err());
+	return r;
+}
+
+/*
+ * `[env] heaptrace OPTS... --json FILE -- PROGRAM [ARG]`: must exit 0;
+ * returns the report and leaves heaptrace's stderr in err.
+ */
+static json_object *trace(const char *env, const char *const opts[], const char *program,
+			  const char *arg, struct buf *err)
+{
+	char json[PATH_MAX], out_path[PATH_MAX], err_path[PATH_MAX];
+	char *argv[24];
+	size_t n = 0;
+	int out_fd, err_fd, code;
+
+	run_seq++;
+	tmp_path(json, sizeof(json), "report", "json");
+	tmp_path(out_path, sizeof(out_path), "heaptrace", "stdout");
+	tmp_path(err_path, sizeof(err_path), "heaptrace", "stderr");
+	argv[n++] = (char *)heaptrace_bin;
+	for (; opts && *opts; opts++)
+		argv[n++] = (char *)*opts;
+	argv[n++] = "--json";
+	argv[n++] = json;
+	argv[n++] = "--";
+	argv[n++] = (char *)program;
+	if (arg)
+		argv[n++] = (char *)arg;
+	argv[n] = NULL;
+	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(out_fd >= 0 && err_fd >= 0);
+	code = wait_for(spawn(argv, env_with(env), -1, out_fd, err_fd), run_timeout);
+	close(out_fd);
+	close(err_fd);
+	read_into(err_path, err);
+	if (code != 0)
+		fail_msg("`heaptrace ... -- %s` exited with %d; stderr:\n%s", program, code,
+			 err->data);
+	return load_report(json);
+}
+
+/* `heaptrace OPTS... -- PROGRAM`: must exit 2 (bad input); stderr in err. */
+static void trace_fails(const char *const opts[], const char *program, struct buf *err)
+{
+	char err_path[PATH_MAX];
+	char *argv[16];
+	size_t n = 0;
+	int err_fd, code;
+
+	run_seq++;
+	tmp_path(err_path, sizeof(err_path), "heaptrace", "stderr");
+	argv[n++] = (char *)heaptrace_bin;
+	for (; *opts; opts++)
+		argv[n++] = (char *)*opts;
+	argv[n++] = "--";
+	argv[n++] = (char *)program;
+	argv[n] = NULL;
+	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(err_fd >= 0);
+	code = wait_for(spawn(argv, env_with(NULL), -1, -1, err_fd), run_timeout);
+	close(err_fd);
+	read_into(err_path, err);
+	if (code != 2)
+		fail_msg("expected exit 2, got %d; stderr:\n%s", code, err->data);
+}
+
+static void expect_stderr(const struct buf *err, const char *needle)
+{
+	if (!strstr(err->data, needle))
+		fail_msg("heaptrace's stderr lacks \"%s\":\n%s", needle, err->data);
+}
+
+static char *workload(const char *name)
+{
+	static char path[8][PATH_MAX];
+	static int slot;
+	char *p = path[slot++ % 8];
+
+	snprintf(p, PATH_MAX, "%s/%s", alloc_dir, name);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports and expected profiles                                       */
+/* ------------------------------------------------------------------ */
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("report: no field \"%s\"", key);
+	return v;
+}
+
+static int64_t get_int(json_object *o, const char *key)
+{
+	return json_object_get_int64(get(o, key));
+}
+
+static const char *const counters[] = {
+	"allocs", "alloc_bytes", "frees", "freed_bytes", "live_blocks",
+	"live_bytes", "peak_blocks", "peak_bytes", "temporary",
+};
+
+struct site {
+	const char *fn;
+	int64_t v[9];  /* in the order of counters[] */
+};
+
+/* allocs, bytes, kept (live at the end and at the peak) */
+#define KEPT(fn, n, bytes) { fn, { n, bytes, 0, 0, n, bytes, n, bytes, 0 } }
+/* n blocks each freed at once; at the peak `pb` blocks of `pbytes` were live */
+#define TEMP(fn, n, bytes, pb, pbytes) { fn, { n, bytes, n, bytes, 0, 0, pb, pbytes, n } }
+/* realloc(NULL, 16), then 32 ... 4096: each step frees the last block */
+#define GROW(fn) { fn, { 9, 8176, 8, 4080, 1, 4096, 1, 4096, 8 } }
+
+static const char *frame_fn(json_object *frame)
+{
+	json_object *f = get(frame, "function");
+
+	return json_object_is_type(f, json_type_string) ? json_object_get_string(f) : NULL;
+}
+
+/* Index of the first frame of stack s named fn, or -1. */
+static int frame_index(json_object *s, const char *fn)
+{
+	json_object *frames = get(s, "frames");
+
+	for (size_t i = 0; i < json_object_array_length(frames); i++) {
+		const char *f = frame_fn(json_object_array_get_idx(frames, i));
+
+		if (f && !strcmp(f, fn))
+			return (int)i;
+	}
+	return -1;
+}
+
+static void print_stacks(json_object *r, const char *through)
+{
+	json_object *stacks = get(r, "stacks");
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+
+		if (!through || frame_index(s, through) >= 0)
+			print_error("  %s\n", json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+/* Sum of counter k over the stacks through fn; *nstacks of them. */
+static int64_t sum_through(json_object *r, const char *fn, size_t k, int *nstacks)
+{
+	json_object *stacks = get(r, "stacks");
+	int64_t sum = 0;
+
+	*nstacks = 0;
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+
+		if (frame_index(s, fn) < 0)
+			continue;
+		sum += get_int(s, counters[k]);
+		(*nstacks)++;
+	}
+	return sum;
+}
+
+enum frame0 {
+	FRAME0_SITE,     /* frames[0] is the site: the allocator's own entry was probed */
+	FRAME0_WRAPPER,  /* the site is below libstdc++'s operator new (glibc) */
+	FRAME0_ANY,      /* Rust: the site is somewhere in the stack */
+};
+
+/*
+ * The sites' numbers, exactly; the stacks through `runner` add up to the
+ * sites exactly (when runner is given); nothing lost, no unknown free.
+ */
+static void expect_profile(json_object *r, const struct site *sites, size_t n,
+			   const char *runner, enum frame0 f0)
+{
+	json_object *stacks = get(r, "stacks"), *totals = get(r, "totals");
+	bool bad = false;
+
+	for (size_t i = 0; i < n; i++) {
+		int nst = 0;
+
+		for (size_t k = 0; k < ARRAY_SIZE(counters); k++) {
+			int64_t got = sum_through(r, sites[i].fn, k, &nst);
+
+			if (got != sites[i].v[k]) {
+				print_error("%s: %s = %lld, expected %lld\n", sites[i].fn, counters[k],
+					    (long long)got, (long long)sites[i].v[k]);
+				bad = true;
+			}
+		}
+		if (!nst) {
+			print_error("%s: no stack\n", sites[i].fn);
+			bad = true;
+		}
+		for (size_t s = 0; s < json_object_array_length(stacks) && f0 != FRAME0_ANY; s++) {
+			json_object *st = json_object_array_get_idx(stacks, s);
+			int at = frame_index(st, sites[i].fn);
+			const char *first = frame_fn(json_object_array_get_idx(get(st, "frames"), 0));
+
+			if (at < 0)
+				continue;
+			if (f0 == FRAME0_SITE && at != 0) {
+				print_error("%s: frames[0] is %s, expected the site itself\n",
+					    sites[i].fn, first ? first : "null");
+				bad = true;
+			}
+			if (f0 == FRAME0_WRAPPER && (at == 0 || !first || strncmp(first, "operator new", 12))) {
+				print_error("%s: frames[0] is %s, expected libstdc++'s operator new\n",
+					    sites[i].fn, first ? first : "null");
+				bad = true;
+			}
+		}
+	}
+	for (size_t k = 0; runner && k < ARRAY_SIZE(counters); k++) {
+		int64_t want = 0, got;
+		int nst;
+
+		for (size_t i = 0; i < n; i++)
+			want += sites[i].v[k];
+		got = sum_through(r, runner, k, &nst);
+		if (got != want) {
+			print_error("stacks through %s: %s = %lld, expected %lld\n", runner,
+				    counters[k], (long long)got, (long long)want);
+			bad = true;
+		}
+	}
+	if (get_int(totals, "lost_events") != 0 || get_int(totals, "unknown_frees") != 0) {
+		print_error("lost_events = %lld, unknown_frees = %lld, expected 0\n",
+			    (long long)get_int(totals, "lost_events"),
+			    (long long)get_int(totals, "unknown_frees"));
+		bad = true;
+	}
+	if (bad) {
+		print_stacks(r, runner);
+		fail();
+	}
+}
+
+/* No stack passes through fn. */
+static void expect_no_stack(json_object *r, const char *fn)
+{
+	int n;
+
+	if (sum_through(r, fn, 0, &n), n) {
+		print_stacks(r, fn);
+		fail_msg("%d stacks through %s, expected none", n, fn);
+	}
+}
+
+/* alloc_std, whichever allocator serves it */
+static const struct site std_sites[] = {
+	{ "std_keep", { 200, 20000, 100, 10000, 100, 10000, 200, 20000, 0 } },
+	TEMP("std_churn", 500, 32000, 0, 0),
+	KEPT("std_calloc", 50, 15000),
+	GROW("std_grow"),
+	KEPT("std_posix_memalign", 50, 5000),
+	KEPT("std_aligned_alloc", 50, 12800),
+	KEPT("std_memalign", 50, 10000),
+	KEPT("std_valloc", 50, 15000),
+};
+
+/* alloc_cxx, whichever allocator serves it */
+static const struct site cxx_sites[] = {
+	KEPT("cx_new", 100, 4800),
+	TEMP("cx_new_tmp", 50, 2400, 0, 0),
+	TEMP("cx_new_array", 50, 10000, 0, 0),
+	KEPT("cx_nothrow", 50, 15000),
+	KEPT("cx_aligned", 50, 6400),
+	TEMP("cx_aligned_tmp", 20, 2560, 0, 0),
+	/* the last moment of the peak: one of these was live */
+	TEMP("cx_aligned_nothrow", 20, 5120, 1, 256),
+	TEMP("cx_new_unsized", 20, 1280, 0, 0),
+};
+
+static json_object *reports[32];
+
+static json_object *keep_report(json_object *r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(reports); i++)
+		if (!reports[i]) {
+			reports[i] = r;
+			break;
+		}
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* jemalloc                                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_jemalloc_linked_standard_api(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("std_je"), NULL, &err));
+
+	expect_stderr(&err, "tracing jemalloc 5.");
+	expect_stderr(&err, " in libjemalloc.so.2");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	(void)state;
+}
+
+/* jemalloc's archive linked into the executable: found in its .symtab. */
+static void test_jemalloc_static_in_executable(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("std_jes"), NULL, &err));
+
+	expect_stderr(&err, "tracing jemalloc 5.");
+	expect_stderr(&err, "/std_jes");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	(void)state;
+}
+
+static void test_jemalloc_nonstandard_api(void **state)
+{
+	static const struct site sites[] = {
+		KEPT("jx_mallocx", 100, 10000),
+		KEPT("jx_mallocx_zero", 50, 10000),
+		TEMP("jx_mallocx_align", 50, 5000, 0, 0),
+		TEMP("jx_rstart", 1, 16, 0, 0),
+		{ "jx_rallocx", { 8, 8160, 7, 4064, 1, 4096, 1, 4096, 7 } },
+		/* resized in place by xallocx: freed there, as by a realloc */
+		TEMP("jx_xbase", 20, 2000, 0, 0),
+		KEPT("jx_xgrow", 20, 2200),
+		/* dallocx'd in allocation order after the peak: the last is temporary */
+		{ "jx_dkeep", { 30, 1920, 30, 1920, 0, 0, 30, 1920, 1 } },
+	};
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("jex"), NULL, &err));
+
+	expect_profile(r, sites, ARRAY_SIZE(sites), "run_jex", FRAME0_SITE);
+	expect_no_stack(r, "jx_xfail");
+	(void)state;
+}
+
+/*
+ * A C++ program started with LD_PRELOAD=libjemalloc.so.2 and attached to:
+ * jemalloc's own operator new/delete are probed (their fast path never
+ * calls malloc), each call counted once.
+ */
+static void test_jemalloc_preloaded_cxx_attach(void **state)
+{
+	char preload[PATH_MAX + 16], pid_s[16], json[PATH_MAX], err_path[PATH_MAX];
+	char *wl_argv[] = { workload("cxx"), "wait", NULL };
+	char *ht_argv[] = { (char *)heaptrace_bin, "--json", json, "-p", pid_s, NULL };
+	int in[2], out[2], errp[2], code;
+	struct buf err = { .len = 0 };
+	pid_t wl, ht;
+	json_object *r;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", jemalloc_lib);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(errp, O_CLOEXEC | O_NONBLOCK), 0);
+	wl = spawn(wl_argv, env_with(preload), in[0], out[1], -1);
+	close(in[0]);
+	close(out[1]);
+	if (read_byte(out[0], 10) != 'R')
+		fail_msg("alloc_cxx wait did not report ready");
+	run_seq++;
+	tmp_path(json, sizeof(json), "attach", "json");
+	tmp_path(err_path, sizeof(err_path), "attach", "stderr");
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)wl);
+	ht = spawn(ht_argv, env_with(NULL), -1, -1, errp[1]);
+	close(errp[1]);
+	if (!wait_text(errp[0], &err, "attached", run_timeout))
+		fail_msg("heaptrace -p never said \"attached\"; stderr:\n%s", err.data);
+	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
+		fail_msg("alloc_cxx wait did not finish");
+	close(in[1]);
+	close(out[0]);
+	assert_int_equal(wait_for(wl, 30), 0);
+	code = wait_draining(ht, run_timeout, -1, errp[0], &err);
+	close(errp[0]);
+	if (code != 0)
+		fail_msg("heaptrace -p exited with %d; stderr:\n%s", code, err.data);
+	expect_stderr(&err, "tracing jemalloc 5.");
+	expect_stderr(&err, " in libjemalloc.so.2");
+	r = keep_report(load_report(json));
+	expect_profile(r, cxx_sites, ARRAY_SIZE(cxx_sites), "run_cxx", FRAME0_SITE);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* C++ on glibc: libstdc++'s operators are not probed                   */
+/* ------------------------------------------------------------------ */
+
+static void test_glibc_cxx_counts_new_once_through_malloc(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("cxx"), NULL, &err));
+
+	expect_stderr(&err, "tracing glibc");
+	if (strstr(err.data, "libstdc++"))
+		fail_msg("libstdc++ is traced:\n%s", err.data);
+	expect_profile(r, cxx_sites, ARRAY_SIZE(cxx_sites), "run_cxx", FRAME0_WRAPPER);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* tcmalloc                                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_tcmalloc_standard_api(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("std_tc"), NULL, &err));
+
+	expect_stderr(&err, "tracing tcmalloc 2.");
+	expect_stderr(&err, " in libtcmalloc_minimal.so.4");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	(void)state;
+}
+
+static void test_tcmalloc_own_api(void **state)
+{
+	static const struct site sites[] = {
+		KEPT("tc_keep", 100, 10000),
+		KEPT("tc_cal", 50, 5000),
+		GROW("tc_grow"),
+		TEMP("tc_tmp", 50, 2400, 0, 0),
+		KEPT("tc_al", 50, 6400),
+		KEPT("tc_pm", 50, 4800),
+		TEMP("tc_nw", 50, 2000, 1, 40),
+	};
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("tc"), NULL, &err));
+
+	expect_profile(r, sites, ARRAY_SIZE(sites), "run_tc", FRAME0_SITE);
+	(void)state;
+}
+
+static void test_tcmalloc_cxx_operators(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("cxx_tc"), NULL, &err));
+
+	expect_stderr(&err, "tracing tcmalloc");
+	expect_profile(r, cxx_sites, ARRAY_SIZE(cxx_sites), "run_cxx", FRAME0_SITE);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* mimalloc                                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_mimalloc_standard_api(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("std_mi"), NULL, &err));
+
+	expect_stderr(&err, "tracing mimalloc 2.");
+	expect_stderr(&err, " in libmimalloc.so.2");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	(void)state;
+}
+
+static void test_mimalloc_own_api(void **state)
+{
+	static const struct site sites[] = {
+		KEPT("mi_keep", 100, 10000),
+		KEPT("mi_zkeep", 50, 3200),
+		KEPT("mi_ckeep", 50, 5000),
+		GROW("mi_grow"),
+		TEMP("mi_al", 50, 5000, 0, 0),
+		KEPT("mi_hkeep", 50, 4000),
+		KEPT("mi_hcal", 20, 600),
+		TEMP("mi_fs", 50, 1600, 1, 32),
+		TEMP("mi_nw", 50, 1200, 0, 0),
+	};
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("mi"), NULL, &err));
+
+	expect_profile(r, sites, ARRAY_SIZE(sites), "run_mi", FRAME0_SITE);
+	(void)state;
+}
+
+static void test_mimalloc_cxx_operators(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("cxx_mi"), NULL, &err));
+
+	expect_stderr(&err, "tracing mimalloc");
+	expect_profile(r, cxx_sites, ARRAY_SIZE(cxx_sites), "run_cxx", FRAME0_SITE);
+	(void)state;
+}
+
+/*
+ * Launch mode with LD_PRELOAD in the environment: the command will map the
+ * preloaded allocator, so its probes are in place from the first call.
+ */
+static void test_launch_finds_preloaded_allocator(void **state)
+{
+	char preload[PATH_MAX + 16];
+	struct buf err;
+	json_object *r;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", mimalloc_lib);
+	r = keep_report(trace(preload, NULL, workload("cxx"), NULL, &err));
+	expect_stderr(&err, "tracing mimalloc");
+	expect_profile(r, cxx_sites, ARRAY_SIZE(cxx_sites), "run_cxx", FRAME0_SITE);
+	(void)state;
+}
+
+/*
+ * mimalloc dlopen()ed by a glibc program after tracing started: its probes
+ * go in once it is mapped, and both allocators are traced.
+ */
+static void test_dlopened_allocator_is_probed_when_mapped(void **state)
+{
+	static const struct site sites[] = {
+		KEPT("dl_before", 10, 500),
+		KEPT("dl_mi", 100, 10000),
+		KEPT("dl_after", 10, 600),
+	};
+	char json[PATH_MAX];
+	char *argv[] = { (char *)heaptrace_bin, "-v", "--json", json, "--", workload("dl"), NULL };
+	int in[2], out[2], errp[2], code;
+	struct buf err = { .len = 0 };
+	json_object *r;
+	pid_t ht;
+
+	run_seq++;
+	tmp_path(json, sizeof(json), "dl", "json");
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC | O_NONBLOCK), 0);
+	assert_int_equal(pipe2(errp, O_CLOEXEC | O_NONBLOCK), 0);
+	ht = spawn(argv, env_with(NULL), in[0], out[1], errp[1]);
+	close(in[0]);
+	close(out[1]);
+	close(errp[1]);
+	if (read_byte(out[0], run_timeout) != 'R')
+		fail_msg("alloc_dl did not report ready");
+	if (!wait_text(errp[0], &err, "(mapped later)", 10))
+		fail_msg("heaptrace did not find the dlopen'd allocator; stderr:\n%s", err.data);
+	expect_stderr(&err, "tracing mimalloc");
+	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
+		fail_msg("alloc_dl did not finish");
+	close(in[1]);
+	/* its text report follows on the same pipe */
+	code = wait_draining(ht, run_timeout, out[0], errp[0], &err);
+	close(out[0]);
+	close(errp[0]);
+	if (code != 0)
+		fail_msg("heaptrace exited with %d; stderr:\n%s", code, err.data);
+	r = keep_report(load_report(json));
+	/* dlopen allocates inside run_dl too: only the sites are exact */
+	expect_profile(r, sites, ARRAY_SIZE(sites), NULL, FRAME0_SITE);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* glibc in a static program                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_static_program_glibc_inside_executable(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("std_static"), NULL, &err));
+
+	expect_stderr(&err, "tracing glibc");
+	expect_stderr(&err, "/std_static");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rust on _rjem_ jemalloc                                             */
+/* ------------------------------------------------------------------ */
+
+static const struct site rust_je_sites[] = {
+	KEPT("workload::reserve_vecs", 3, 8800),
+	KEPT("workload::keep_boxes", 1000, 100000),
+	TEMP("workload::churn_boxes", 500, 32000, 0, 0),
+	KEPT("workload::aligned_boxes", 50, 204800),
+	/* 16 bytes, then realloc to 32 ... 4096 */
+	GROW("workload::grow_vec"),
+};
+
+static const struct site rust_sites[] = {
+	KEPT("workload::reserve_vecs", 3, 8800),
+	KEPT("workload::keep_boxes", 1000, 100000),
+	TEMP("workload::churn_boxes", 500, 32000, 0, 0),
+	KEPT("workload::aligned_boxes", 50, 204800),
+	GROW("workload::grow_vec"),
+	KEPT("workload::libc_mallocs", 50, 3200),  /* glibc */
+};
+
+static void test_rust_rjem_jemalloc_and_glibc(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, rust_bin, NULL, &err));
+
+	expect_stderr(&err, "tracing jemalloc (prefix _rjem_) in ");
+	expect_stderr(&err, "glibc");
+	expect_profile(r, rust_sites, ARRAY_SIZE(rust_sites), "workload::run", FRAME0_ANY);
+	(void)state;
+}
+
+/* --allocator jemalloc --symbol-prefix _rjem_: jemalloc only. */
+static void test_rust_allocator_and_prefix_options(void **state)
+{
+	static const char *const opts[] = { "--allocator", "jemalloc", "--symbol-prefix",
+					    "_rjem_", NULL };
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, opts, rust_bin, NULL, &err));
+
+	expect_stderr(&err, "tracing jemalloc (prefix _rjem_) in ");
+	if (strstr(err.data, "glibc"))
+		fail_msg("--allocator jemalloc traces glibc too:\n%s", err.data);
+	expect_profile(r, rust_je_sites, ARRAY_SIZE(rust_je_sites), "workload::run",
+		       FRAME0_ANY);
+	expect_no_stack(r, "workload::libc_mallocs");
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Choosing and errors                                                 */
+/* ------------------------------------------------------------------ */
+
+/* --allocator glibc on a jemalloc program: its jemalloc calls are not seen. */
+static void test_allocator_option_restricts_tracing(void **state)
+{
+	static const char *const opts[] = { "--allocator", "glibc", NULL };
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, opts, workload("std_je"), NULL, &err));
+
+	expect_stderr(&err, "tracing glibc");
+	if (strstr(err.data, "jemalloc"))
+		fail_msg("--allocator glibc traces jemalloc too:\n%s", err.data);
+	expect_no_stack(r, "run_std");
+	(void)state;
+}
+
+static void test_unknown_allocator_lists_what_was_found(void **state)
+{
+	static const char *const opts[] = { "--allocator", "hoard", NULL };
+	struct buf err;
+
+	trace_fails(opts, workload("std_je"), &err);
+	expect_stderr(&err, "unknown allocator 'hoard'");
+	expect_stderr(&err, "jemalloc 5.");
+	expect_stderr(&err, "glibc");
+	(void)state;
+}
+
+static void test_allocator_not_found_lists_what_was_found(void **state)
+{
+	static const char *const opts[] = { "--allocator", "tcmalloc", NULL };
+	struct buf err;
+
+	trace_fails(opts, workload("std_je"), &err);
+	expect_stderr(&err, "no tcmalloc found");
+	expect_stderr(&err, "found: jemalloc 5.");
+	(void)state;
+}
+
+static void test_symbol_prefix_not_found_is_an_error(void **state)
+{
+	static const char *const opts[] = { "--symbol-prefix", "zz_", NULL };
+	struct buf err;
+
+	trace_fails(opts, workload("std_je"), &err);
+	expect_stderr(&err, "no jemalloc with prefix 'zz_' found");
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fixtures and main                                                   */
+/* ------------------------------------------------------------------ */
+
+static int teardown_test(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+	(void)state;
+	return 0;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static int setup_group(void **state)
+{
+	struct stat st;
+
+	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
+	alloc_dir = env_or("HEAPTRACE_ALLOC_DIR", ".output/tests/alloc");
+	rust_bin = env_or("HEAPTRACE_ALLOC_RUST", ".output/tests/alloc/rust/debug/workload");
+	run_timeout = atof(env_or("HEAPTRACE_TEST_TIMEOUT", "120"));
+	if (run_timeout <= 0)
+		run_timeout = 120;
+	if (stat(heaptrace_bin, &st) || stat(alloc_dir, &st) || stat(rust_bin, &st)) {
+		fprintf(stderr, "alloc_it: need %s, %s and %s (make alloc-tests builds them)\n",
+			heaptrace_bin, alloc_dir, rust_bin);
+		return -1;
+	}
+	if (geteuid() != 0)
+		fprintf(stderr, "alloc_it: not root; heaptrace will likely fail\n");
+	if (!mkdtemp(tmpdir)) {
+		perror("alloc_it: mkdtemp");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	(void)state;
+	return 0;
+}
+
+static int teardown_group(void **state)
+{
+	DIR *d;
+	struct dirent *e;
+
+	for (size_t i = 0; i < ARRAY_SIZE(reports); i++)
+		if (reports[i])
+			json_object_put(reports[i]);
+	if (getenv("HEAPTRACE_TEST_KEEP")) {
+		fprintf(stderr, "alloc_it: outputs kept in %s\n", tmpdir);
+		return 0;
+	}
+	d = opendir(tmpdir);
+	if (d) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+	}
+	rmdir(tmpdir);
+	(void)state;
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_jemalloc_linked_standard_api),
+		T(test_jemalloc_static_in_executable),
+		T(test_jemalloc_nonstandard_api),
+		T(test_jemalloc_preloaded_cxx_attach),
+		T(test_glibc_cxx_counts_new_once_through_malloc),
+		T(test_tcmalloc_standard_api),
+		T(test_tcmalloc_own_api),
+		T(test_tcmalloc_cxx_operators),
+		T(test_mimalloc_standard_api),
+		T(test_mimalloc_own_api),
+		T(test_mimalloc_cxx_operators),
+		T(test_launch_finds_preloaded_allocator),
+		T(test_dlopened_allocator_is_probed_when_mapped),
+		T(test_static_program_glibc_inside_executable),
+		T(test_rust_rjem_jemalloc_and_glibc),
+		T(test_rust_allocator_and_prefix_options),
+		T(test_allocator_option_restricts_tracing),
+		T(test_unknown_allocator_lists_what_was_found),
+		T(test_allocator_not_found_lists_what_was_found),
+		T(test_symbol_prefix_not_found_is_an_error),
+	};
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+		return 2;
+	}
+	if (argc == 2)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("alloc", tests, setup_group, teardown_group);
+}
