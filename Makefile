@@ -94,6 +94,7 @@ heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
 -include tests/unwind.mk
 -include tests/symbolize.mk
 -include tests/alloc.mk
+-include tests/reliability.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
@@ -109,7 +110,7 @@ $(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests
+test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests fuzz-corpus reliability-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)
@@ -159,9 +160,12 @@ $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay
+bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay \
+       $(BENCH_SYMBOLIZE)
 	$(Q)command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)
+	$(Q)echo; echo "symbolization (report time) of 10,000 distinct stacks:"
+	$(Q)$(BENCH_SYMBOLIZE) $(BENCH_SYMBOLIZE_ARGS)
 
 clean:
 	$(Q)rm -rf $(OUTPUT) heaptrace

@@ -126,6 +126,7 @@ enum ht_counter {
 	HT_C_OUT_READ_FAIL,      /* posix_memalign result unreadable */
 	HT_C_SAMPLED_MAP_FULL,   /* sampled blocks whose free can't be matched */
 	HT_C_UNSAMPLED,          /* allocations left out by sampling (not a loss) */
+	HT_C_WINDOW_DROPPED,     /* raw stack windows left out: ring nearly full */
 	__HT_C_MAX,
 };
 

@@ -33,6 +33,11 @@ const volatile __u64 sample_bytes = 0; /* 0: record every allocation */
 const volatile __u64 sample_seed = 0;
 const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
 
+/* execve()s of the target: user space compares this with the exec records
+ * it has read to know whether /proc/PID/maps still shows the program its
+ * pending events came from. */
+__u64 exec_count = 0;
+
 /* Loss and anomaly counters, read by user space at report time. */
 __u64 counters[__HT_C_MAX] = {};
 
@@ -318,6 +323,22 @@ static __always_inline __u32 copy_stack(struct ht_task *t, struct ht_alloc_event
 	return len;
 }
 
+/*
+ * Is there room for an allocation record of size bytes, leaving the last
+ * eighth of the ring to frees? A lost allocation only makes the numbers
+ * lower bounds (its free becomes an unknown free); a lost free leaves its
+ * block live for ever, a leak that never was. So allocations give way
+ * first: under pressure their raw stack window goes (the frame-pointer
+ * stack stays), then the record itself.
+ */
+static __always_inline int room_for_alloc(__u64 size)
+{
+	__u64 ring = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	__u64 used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return used + size + 8 + ring / 8 <= ring;
+}
+
 static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, __u64 addr,
 				       __u64 old)
 {
@@ -343,9 +364,18 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, _
 		count(HT_C_STACK_TRUNCATED);
 	if (ev->flags & HT_AF_STACK_BROKEN)
 		count(HT_C_STACK_BROKEN);
-	len = copy_stack(t, ev, n);
+	len = 0;
+	if (stack_bytes) {
+		/* windows only while the ring is at most half full */
+		if (room_for_alloc(HT_ALLOC_EVENT_SIZE(n) + stack_bytes +
+				   bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) * 3 / 8))
+			len = copy_stack(t, ev, n);
+		else
+			count(HT_C_WINDOW_DROPPED);
+	}
 	ev->stack_len = len;
-	if (bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
+	if (!room_for_alloc(HT_ALLOC_EVENT_SIZE(n) + len) ||
+	    bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
 		count(HT_C_RINGBUF_FULL_ALLOC);
 }
 
@@ -503,6 +533,7 @@ int BPF_PROG(ht_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (BPF_CORE_READ(p, tgid) != target_tgid)
 		return 0;
+	__sync_fetch_and_add(&exec_count, 1);
 	h.type = HT_EV_EXEC;
 	h.tid = BPF_CORE_READ(p, pid);
 	h.ts = bpf_ktime_get_ns();

@@ -293,6 +293,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 					strerror(errno));
 				return EXIT_USAGE;
 			}
+			output__give_to_sudo_user(cfg->session.record_fd);
 			break;
 		case 'v':
 			cfg->verbosity++;
@@ -490,8 +491,6 @@ int main(int argc, char **argv)
 		return exit_for(err);
 	}
 
-	fprintf(stderr, "heaptrace: tracing %s\n", ht_session_allocators(s));
-
 	/* Attach; a launched command starts only now. */
 	err = ht_session_start(s, msg, sizeof(msg));
 	if (err) {
@@ -499,6 +498,7 @@ int main(int argc, char **argv)
 		ht_session_close(s);
 		return exit_for(err);
 	}
+	fprintf(stderr, "heaptrace: tracing %s\n", ht_session_allocators(s));
 	ht_session_target_info(s, &ti);
 	if (!ti.launched)
 		fprintf(stderr, "heaptrace: attached to PID %d (%s): %zu probes; Ctrl-C to stop\n",

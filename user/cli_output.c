@@ -63,7 +63,7 @@ int output__parse_formats(const char *list, unsigned int *mask, const char **bad
 }
 
 /* Under sudo, files belong to the user who ran it. */
-static void give_to_sudo_user(int fd)
+void output__give_to_sudo_user(int fd)
 {
 	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
 
@@ -79,7 +79,7 @@ static void give_dir_to_sudo_user(const char *path)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd >= 0) {
-		give_to_sudo_user(fd);
+		output__give_to_sudo_user(fd);
 		close(fd);
 	}
 }
@@ -129,7 +129,7 @@ int output__write_file(const char *path, struct ht_session *s, enum ht_format fm
 		return err;
 	}
 	fchmod(fd, 0644);
-	give_to_sudo_user(fd);
+	output__give_to_sudo_user(fd);
 	f = fdopen(fd, "w");
 	if (!f) {
 		err = -errno;

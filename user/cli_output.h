@@ -35,6 +35,10 @@ struct output {
 /* Create dir (and parents) if missing. 0 or -errno. */
 int output__prepare_dir(const char *dir);
 
+/* Under sudo (SUDO_UID/SUDO_GID set, running as root), give the file to
+ * the invoking user; best effort. */
+void output__give_to_sudo_user(int fd);
+
 /*
  * Write one snapshot in every chosen format: "heaptrace-PID-SEQ.EXT"
  * (seq zero-padded) or, with final, "heaptrace-PID-final.EXT". Each file

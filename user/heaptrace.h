@@ -196,6 +196,7 @@ struct ht_loss {
 	uint64_t nested_calls;         /* calls inside a traced call (not an error) */
 	uint64_t stacks_truncated;     /* stacks cut at max_depth */
 	uint64_t stacks_broken;        /* frame-pointer walks that hit an unreadable frame */
+	uint64_t windows_dropped;      /* stack windows left out, ring nearly full (not a loss) */
 	uint64_t sampled_map_full;     /* sampled blocks whose free can't be matched */
 	uint64_t unsampled;            /* allocations left out by sampling (not a loss) */
 	uint64_t bad_records;          /* malformed ring buffer records */

@@ -422,7 +422,8 @@ static int load(struct ht_perfmap *pm, int fd, const struct stat *st)
 		free(ents);
 		return err;
 	}
-	qsort(ents, n, sizeof(*ents), cmp_entry);
+	if (n)
+		qsort(ents, n, sizeof(*ents), cmp_entry);
 	for (size_t i = 0; i < n; i++)
 		max_end[i] = i && max_end[i - 1] > ents[i].end ? max_end[i - 1] : ents[i].end;
 	drop_entries(pm);

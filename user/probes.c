@@ -143,8 +143,13 @@ static int attach_one(struct ht_probes *p, struct ht_modules *ms, int pid,
 	link = bpf_program__attach_uprobe_opts(prog, pid, path, pt->offset, &uo);
 	if (!link) {
 		err = -errno;
-		pr_err("can't attach %s '%s' in '%s': %s\n", ret ? "uretprobe" : "uprobe",
-		       pt->func, mod->path, strerror(errno));
+		/* a permission error is the caller's one-line message */
+		if (err == -EACCES || err == -EPERM)
+			pr_info("can't attach %s '%s' in '%s': %s\n", ret ? "uretprobe" : "uprobe",
+				pt->func, mod->path, strerror(errno));
+		else
+			pr_err("can't attach %s '%s' in '%s': %s\n", ret ? "uretprobe" : "uprobe",
+			       pt->func, mod->path, strerror(errno));
 		return err;
 	}
 	if (grow_array((void **)&p->links, &p->cap, p->nlinks + 1, sizeof(*p->links))) {
@@ -197,6 +202,11 @@ void probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX])
 {
 	for (int i = 0; i < __HT_C_MAX; i++)
 		out[i] = __atomic_load_n(&p->skel->bss->counters[i], __ATOMIC_RELAXED);
+}
+
+uint64_t probes__exec_count(const struct ht_probes *p)
+{
+	return __atomic_load_n(&p->skel->bss->exec_count, __ATOMIC_ACQUIRE);
 }
 
 size_t probes__nr_links(const struct ht_probes *p)

@@ -42,6 +42,9 @@ void probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX]);
 
 size_t probes__nr_links(const struct ht_probes *p);
 
+/* How many times the target has called execve() since the programs loaded. */
+uint64_t probes__exec_count(const struct ht_probes *p);
+
 void probes__destroy(struct ht_probes *p);
 
 #endif

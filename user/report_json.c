@@ -116,7 +116,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
-		"\"unsampled_allocs\": %llu, \"lower_bounds\": %s },\n",
+		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
 		(unsigned long long)l->no_thread_state,
@@ -126,7 +126,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->stacks_truncated,
 		(unsigned long long)l->stacks_broken,
 		(unsigned long long)t.replaced, (unsigned long long)l->sampled_map_full,
-		(unsigned long long)l->unsampled, l->lost_events ? "true" : "false");
+		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
+		l->lost_events ? "true" : "false");
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n    { " : "\n    { ", f);

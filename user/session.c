@@ -40,6 +40,7 @@ struct ht_session {
 	bool started, stopped;
 	bool launch_exec_seen;          /* the launch's own execve */
 	bool execed;                    /* the target replaced its program */
+	uint64_t execs_seen;            /* exec records read */
 	uint64_t start_ns, end_ns;
 	uint64_t start_unix_ns;
 	uint64_t model_errors;
@@ -83,6 +84,16 @@ static uint64_t wall_ns(void)
 }
 
 /*
+ * Has the target exec'd beyond the events read so far? Then its maps show
+ * the new program, and reading them would name the old program's
+ * addresses after the new one's code.
+ */
+static bool maps_replaced(const struct ht_session *s)
+{
+	return s->execed || (s->probes && probes__exec_count(s->probes) != s->execs_seen);
+}
+
+/*
  * Probe the allocators of objects mapped since discovery (dlopen, or the
  * launched command's own objects the prediction missed).
  */
@@ -92,7 +103,8 @@ static void probe_new_objects(struct ht_session *s)
 	char desc[512];
 	int err;
 
-	if (!s->probes || !s->started || s->stopped || modules__refresh(s->probe_mods))
+	if (!s->probes || !s->started || s->stopped || maps_replaced(s) ||
+	    modules__refresh(s->probe_mods))
 		return;
 	if (allocators__discover_new(s->probe_mods, &s->aopts, &s->set) <= 0)
 		return;
@@ -123,6 +135,8 @@ static void ensure_mapped(struct ht_session *s, uint64_t pc)
 	for (size_t i = 0; i < s->nunmapped; i++)
 		if (s->unmapped_pages[i] == page)
 			return;
+	if (maps_replaced(s))
+		return;  /* its program is gone: unknown, never misnamed */
 	modules__refresh(s->mods);
 	probe_new_objects(s);
 	if (modules__find(s->mods, pc))
@@ -157,6 +171,8 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 	uint32_t id, n, count = 1;
 	struct ht_event ev;
 
+	if (s->execed)
+		return 0;  /* the program exec'd into: not the traced one */
 	for (uint32_t i = 0; i < e->nr_ips; i++)
 		ensure_mapped(s, e->ips[i]);
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
@@ -197,6 +213,8 @@ static int on_free(void *ctx, const struct ht_free_event *e)
 		.addr = e->addr, .stack_id = UINT32_MAX, .function = func_name(s, e->func),
 	};
 
+	if (s->execed)
+		return 0;
 	if (s->observer)
 		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
 	heap__free_block(s->heap, e->addr, e->hdr.tid);
@@ -208,6 +226,7 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 {
 	struct ht_session *s = ctx;
 
+	s->execs_seen++;
 	if (s->target.launched && !s->launch_exec_seen) {
 		/* The command starting: whatever came before is not its heap. */
 		s->launch_exec_seen = true;
@@ -341,6 +360,14 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 	int err;
 
 	err = probes__attach(s->probes, s->probe_mods, &s->set);
+	if (err == -EACCES || err == -EPERM) {
+		/* Kernels with the fix to c9e0924e5c2b ("perf/core: open access
+		 * to probes for CAP_PERFMON") create uprobes for CAP_SYS_ADMIN
+		 * only: name it, as target__check_system() names the others. */
+		snprintf(msg, len, "can't attach uprobes: %s (missing: CAP_SYS_ADMIN, which "
+			 "this kernel requires for uprobes)", strerror(-err));
+		return err;
+	}
 	if (err) {
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
@@ -372,7 +399,8 @@ static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
 
-	modules__refresh(s->mods);
+	if (!maps_replaced(s))
+		modules__refresh(s->mods);
 	stream__drain(s->stream);
 }
 
@@ -422,7 +450,7 @@ void ht_session_stop(struct ht_session *s)
 	stream__drain(s->stream);
 	probes__counters(s->probes, s->frozen_counters);
 	s->frozen_bad = stream__bad_records(s->stream);
-	if (!s->target.exited)
+	if (!s->target.exited && !maps_replaced(s))
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
@@ -459,6 +487,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->nested_calls = c[HT_C_NESTED];
 	out->stacks_truncated = c[HT_C_STACK_TRUNCATED];
 	out->stacks_broken = c[HT_C_STACK_BROKEN];
+	out->windows_dropped = c[HT_C_WINDOW_DROPPED];
 	out->sampled_map_full = c[HT_C_SAMPLED_MAP_FULL];
 	out->unsampled = c[HT_C_UNSAMPLED];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
