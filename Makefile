@@ -40,7 +40,8 @@ EXAMPLES   := $(patsubst user/examples/%.c,$(OUTPUT)/examples/%,$(wildcard user/
 PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
-.PHONY: all deps test unit integration bench clean install demo examples examples-tests
+.PHONY: all deps test unit integration bench clean install demo examples examples-tests \
+	sanitize-tests valgrind-tests
 VERSION    := $(shell sed -n 's/^\#define HEAPTRACE_VERSION "\(.*\)"/\1/p' user/heaptrace.h)
 all: heaptrace $(SOLIB) $(EXAMPLES)
 
@@ -88,6 +89,24 @@ heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The same CLI with ASan+UBSan, built in its own output directory.
+$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+ASAN_OUT := .output-asan
+
+# The integration suite against the sanitizer build, and the unit tests
+# under valgrind memcheck.
+sanitize-tests: $(INTEGRATION_DEPS)
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(ASAN_OUT) SANITIZE=1 $(ASAN_OUT)/heaptrace-asan
+	$(call msg,TEST,$@)
+	$(Q)$(TEST_SUDO) env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		HEAPTRACE=$(abspath $(ASAN_OUT)/heaptrace-asan) \
+		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
+		HEAPTRACE_KNOWN_SRC=$(abspath tests/workloads/known.c) $(INTEGRATION_BIN)
+
 -include $(wildcard $(OUTPUT)/*.d)
 -include tests/tests.mk
 -include tests/formats.mk
@@ -107,10 +126,17 @@ $(OUTPUT)/tests/test_%: tests/test_%.c $(LIB) | $(DEPS_STAMP)
 # The DHAT test parses the JSON with json-c.
 $(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 
+valgrind-tests: $(UNIT_TESTS)
+	$(Q)command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+	$(Q)for t in $(filter-out %test_symbolize,$(UNIT_TESTS)); do \
+		echo "  VALGRIND $$t"; \
+		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+			$$t >/dev/null 2>$$t.vg || { cat $$t.vg; exit 1; }; done
+
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests fuzz-corpus reliability-tests
+test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests valgrind-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)
@@ -168,4 +194,4 @@ bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench
 	$(Q)$(BENCH_SYMBOLIZE) $(BENCH_SYMBOLIZE_ARGS)
 
 clean:
-	$(Q)rm -rf $(OUTPUT) heaptrace
+	$(Q)rm -rf $(OUTPUT) $(ASAN_OUT) heaptrace
