@@ -248,6 +248,35 @@ static void clear_live_forgets_blocks_but_keeps_history(void **state)
 	assert_int_equal(heap__free_block(h, 0x10, T1), -ENOENT);
 }
 
+static void weighted_sample_counts_its_weight_in_blocks_and_bytes(void **state)
+{
+	struct ht_heap *h = *state;
+
+	/* A sample standing for 8193 blocks of 64 bytes (p = 1/8193). */
+	assert_int_equal(heap__realloc_weighted(h, 0, 0x10, 8193 * 64, 8193, 4, T1), 0);
+	assert_int_equal(stats(h, 4).allocs, 8193);
+	assert_int_equal(stats(h, 4).live_blocks, 8193);
+	assert_int_equal(stats(h, 4).live_bytes, 8193 * 64);
+	assert_int_equal(heap__free_block(h, 0x10, T1), 0);
+	assert_int_equal(stats(h, 4).frees, 8193);
+	assert_int_equal(stats(h, 4).freed_bytes, 8193 * 64);
+	assert_int_equal(stats(h, 4).temporary, 8193);
+	assert_int_equal(totals(h).s.live_blocks, 0);
+}
+
+static void block_of_more_than_4_gib_keeps_its_size(void **state)
+{
+	struct ht_heap *h = *state;
+	uint64_t size, big = 5ULL << 32;
+	uint32_t stack;
+
+	assert_int_equal(heap__alloc(h, 0x10, big, 2, T1), 0);
+	assert_int_equal(heap__lookup(h, 0x10, &size, &stack), 0);
+	assert_int_equal(size, big);
+	assert_int_equal(stack, 2);
+	assert_int_equal(totals(h).s.live_bytes, big);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -267,6 +296,8 @@ int main(void)
 		T(allocation_over_live_address_replaces_and_counts),
 		T(many_blocks_survive_table_growth_and_removal),
 		T(clear_live_forgets_blocks_but_keeps_history),
+		T(weighted_sample_counts_its_weight_in_blocks_and_bytes),
+		T(block_of_more_than_4_gib_keeps_its_size),
 	};
 
 	return cmocka_run_group_tests_name("heap model", tests, NULL, NULL);

@@ -5,13 +5,30 @@
 #include "heap.h"
 #include "util.h"
 
+/*
+ * 24 bytes a live block. size_count packs the bytes the block stands for
+ * (estimated when sampled; 48 bits: 256 TiB) and the number of blocks it
+ * stands for (1, or a sample's weight, at most 1/p < 2^14: 16 bits).
+ */
 struct block {
 	uint64_t addr;  /* 0 = empty slot */
-	uint64_t size;  /* bytes it stands for (estimated when sampled) */
+	uint64_t size_count;
 	uint32_t stack;
 	uint32_t tid;
-	uint32_t count; /* blocks it stands for: 1, or a sample's weight */
 };
+
+#define SIZE_BITS 48
+#define SIZE_MASK ((1ULL << SIZE_BITS) - 1)
+
+static inline uint64_t block_size(const struct block *b)
+{
+	return b->size_count & SIZE_MASK;
+}
+
+static inline uint32_t block_count(const struct block *b)
+{
+	return (uint32_t)(b->size_count >> SIZE_BITS);
+}
 
 struct stack_rec {
 	struct ht_stats s;       /* peak_* hold the values saved at mod_epoch */
@@ -190,26 +207,30 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 	struct block *b = &h->blocks[i];
 	struct thread_rec *t;
 	struct stack_rec *r;
+	uint64_t size;
+	uint32_t count;
 
 	if (!b->addr) {
 		h->unknown_frees++;
 		return -ENOENT;
 	}
+	size = block_size(b);
+	count = block_count(b);
 	r = &h->stacks[b->stack];
 	stack_touch(h, r);
-	r->s.frees += b->count;
-	r->s.freed_bytes += b->size;
-	r->s.live_blocks -= b->count;
-	r->s.live_bytes -= b->size;
-	h->total.frees += b->count;
-	h->total.freed_bytes += b->size;
-	h->total.live_blocks -= b->count;
-	h->total.live_bytes -= b->size;
+	r->s.frees += count;
+	r->s.freed_bytes += size;
+	r->s.live_blocks -= count;
+	r->s.live_bytes -= size;
+	h->total.frees += count;
+	h->total.freed_bytes += size;
+	h->total.live_blocks -= count;
+	h->total.live_bytes -= size;
 	if (b->tid == tid) {
 		t = thread_get(h, tid, 0);
 		if (t && t->last_addr == addr) {
-			r->s.temporary += b->count;
-			h->total.temporary += b->count;
+			r->s.temporary += count;
+			h->total.temporary += count;
 		}
 	}
 	block_remove(h, i);
@@ -238,7 +259,11 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t co
 		do_free(h, addr, 0);
 		i = block_slot(h, addr);
 	}
-	h->blocks[i] = (struct block){ addr, size, stack, tid, count };
+	if (size > SIZE_MASK)
+		size = SIZE_MASK;
+	if (count > 0xffff)
+		count = 0xffff;
+	h->blocks[i] = (struct block){ addr, size | (uint64_t)count << SIZE_BITS, stack, tid };
 	h->nblocks++;
 	stack_touch(h, r);
 	r->s.allocs += count;
@@ -268,7 +293,7 @@ int heap__lookup(const struct ht_heap *h, uint64_t addr, uint64_t *size, uint32_
 
 	if (!b->addr)
 		return -ENOENT;
-	*size = b->size;
+	*size = block_size(b);
 	*stack = b->stack;
 	return 0;
 }
