@@ -127,6 +127,7 @@ enum ht_counter {
 	HT_C_SAMPLED_MAP_FULL,   /* sampled blocks whose free can't be matched */
 	HT_C_UNSAMPLED,          /* allocations left out by sampling (not a loss) */
 	HT_C_WINDOW_DROPPED,     /* raw stack windows left out: ring nearly full */
+	HT_C_FILTERED,           /* allocations outside --min-size/--max-size */
 	__HT_C_MAX,
 };
 

@@ -30,6 +30,11 @@ const volatile __u32 max_depth = 64;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile __u32 stack_bytes = 0;  /* raw stack to copy, multiple of 8 */
 const volatile __u64 sample_bytes = 0; /* 0: record every allocation */
+const volatile __u64 min_size = 0;     /* record only sizes >= min_size ... */
+const volatile __u64 max_size = 0;     /* ... and <= max_size (0: no limit) */
+/* Sampling or size filters: recorded blocks are kept in `sampled` so
+ * that only their frees are recorded. */
+const volatile __u8 track_blocks = 0;
 const volatile __u64 sample_seed = 0;
 const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
 
@@ -217,11 +222,18 @@ int ht_enter(struct pt_regs *ctx)
 		t->thr = 0;
 		t->skip = 1;
 		t->arg = PT_REGS_PARM1(ctx);
-		if (t->arg && (!sample_bytes || take_sampled(t->arg)))
+		if (t->arg && (!track_blocks || take_sampled(t->arg)))
 			emit_free(t->arg, t->func);
 		return 0;
 	default:
 		t->depth = 0;
+		return 0;
+	}
+	if ((min_size && t->size < min_size) || (max_size && t->size > max_size)) {
+		/* In-kernel size filter: no stack, no record, no free record. */
+		t->thr = 0;
+		t->skip = 1;
+		count(HT_C_FILTERED);
 		return 0;
 	}
 	t->skip = sample_out(t, t->size);
@@ -464,7 +476,7 @@ int ht_exit(struct pt_regs *ctx)
 
 	ret = PT_REGS_RC(ctx);
 	addr = ret;
-	if (sample_bytes)
+	if (track_blocks)
 		return exit_sampled(ctx, t, ret);
 	switch (t->cookie_lo) {
 	case HT_L_FREE_WRAP:
@@ -520,7 +532,7 @@ int ht_free(struct pt_regs *ctx)
 		return 0;
 	}
 	/* Sampling: a block never recorded has a free not worth recording. */
-	if (sample_bytes && !take_sampled(addr))
+	if (track_blocks && !take_sampled(addr))
 		return 0;
 	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
 	return 0;

@@ -1010,6 +1010,49 @@ static void test_sampling_records_large_blocks_exactly(void **state)
 	(void)state;
 }
 
+/* ------------------------------------------------------------------ */
+/* In-kernel size filters (--min-size, --max-size)                    */
+/* ------------------------------------------------------------------ */
+
+static void test_min_size_records_only_large_enough_allocations(void **state)
+{
+	static const char *const opts[] = { "--min-size", "200", NULL };
+	static const struct site sites[] = {
+		KEPT50("do_memalign", 200), KEPT50("do_valloc", 300), KEPT50("do_pvalloc", 400),
+	};
+	json_object *r = trace_with(opts, "memalign");
+	json_object *f = get(r, "size_filter");
+
+	expect_sites(r, sites, ARRAY_SIZE(sites));
+	expect_totals_exact(r, sites, ARRAY_SIZE(sites), 0, false);
+	assert_false(has_stack(r, "do_posix_memalign"));
+	assert_false(has_stack(r, "do_aligned_alloc"));
+	assert_int_equal(get_int(f, "min_size"), 200);
+	assert_int_equal(get_int(f, "max_size"), 0);
+	assert_int_equal(get_int(f, "filtered_allocs"), 100);
+	(void)state;
+}
+
+/* A realloc growing past the limit frees the recorded block it replaces. */
+static void test_max_size_frees_recorded_block_when_realloc_grows_past(void **state)
+{
+	static const char *const opts[] = { "--max-size", "100", NULL };
+	static const struct site sites[] = {
+		SITE("grow_realloc", MAIN_THREAD("run_realloc"), .allocs = 3, .alloc_bytes = 112,
+		     .frees = 3, .freed_bytes = 112, .peak_blocks = 1, .peak_bytes = 64,
+		     .temporary = 3),
+	};
+	json_object *r = trace_with(opts, "realloc");
+
+	expect_sites(r, sites, ARRAY_SIZE(sites));
+	expect_totals_exact(r, sites, ARRAY_SIZE(sites), 0, false);
+	assert_false(has_stack(r, "orig_alloc"));
+	assert_false(has_stack(r, "move_realloc"));
+	/* 10 x 1000 + 10 x 100000 + 6 growth steps of 128..4096 */
+	assert_int_equal(get_int(get(r, "size_filter"), "filtered_allocs"), 26);
+	(void)state;
+}
+
 /*
  * known threads also makes glibc's own thread bookkeeping calls (DTV
  * callocs, frees of per-thread caches), so totals are only bounded.
@@ -1383,6 +1426,8 @@ int main(int argc, char **argv)
 		T(test_sampling_estimates_are_within_five_sigma),
 		T(test_sampling_records_frees_of_sampled_blocks_only),
 		T(test_sampling_records_large_blocks_exactly),
+		T(test_min_size_records_only_large_enough_allocations),
+		T(test_max_size_frees_recorded_block_when_realloc_grows_past),
 		T(test_threads_cross_thread_free_counts_on_allocating_stack),
 		T(test_threads_concurrent_churn_is_temporary_per_thread),
 		T(test_peak_is_per_stack_share_at_global_peak),

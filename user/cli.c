@@ -86,6 +86,9 @@ static const char usage_text[] =
 "                         N bytes or more are always recorded exactly; frees of\n"
 "                         unsampled blocks are filtered in the kernel\n"
 "      --seed N           make sampling reproducible\n"
+"      --min-size N       record only allocations of N bytes or more, and\n"
+"      --max-size N       of at most N bytes (filtered in the kernel: no stack\n"
+"                         walk, no record, and their frees are not recorded)\n"
 "      --record FILE      also save the raw event stream to FILE (for replay\n"
 "                         benchmarks and bug reports)\n"
 "      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc\n"
@@ -165,7 +168,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
 	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
-	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX };
+	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -184,6 +187,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "sample-bytes", required_argument, NULL, OPT_SAMPLE },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "min-size", required_argument, NULL, OPT_MIN_SIZE },
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "allocator", required_argument, NULL, OPT_ALLOCATOR },
 		{ "symbol-prefix", required_argument, NULL, OPT_SYMBOL_PREFIX },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -274,6 +279,15 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return usage_error("invalid --sample-bytes '%s'", optarg);
 			cfg->session.sample_bytes = v;
 			break;
+		case OPT_MIN_SIZE:
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &v) || v == 0)
+				return usage_error("invalid size '%s'", optarg);
+			if (c == OPT_MIN_SIZE)
+				cfg->session.min_size = v;
+			else
+				cfg->session.max_size = v;
+			break;
 		case OPT_SEED:
 			if (parse_uint(optarg, UINT64_MAX, &v) || v == 0)
 				return usage_error("invalid --seed '%s' (a positive integer)", optarg);
@@ -317,6 +331,9 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		return usage_error("nothing to trace: give -p PID or -- COMMAND%s", "");
 	if ((cfg->interval_s || cfg->keep || cfg->output_dir) && !cfg->formats)
 		return usage_error("--interval, --keep and --output-dir need -f/--format%s", "");
+	if (cfg->session.min_size && cfg->session.max_size &&
+	    cfg->session.min_size > cfg->session.max_size)
+		return usage_error("--min-size is larger than --max-size%s", "");
 	if (cfg->formats && !cfg->output_dir)
 		cfg->output_dir = ".";
 	return 0;

@@ -69,11 +69,13 @@ struct ht_session_opts {
 	uint64_t sample_bytes;   /* > 0: sample allocations as a Poisson process
 				  * over bytes with this mean; larger ones exact */
 	uint64_t seed;           /* sampling seed (0: random) */
-	uint32_t sampled_max;    /* sampled blocks tracked in BPF; 0 = 1M */
+	uint32_t sampled_max;    /* sampled/filtered blocks tracked in BPF; 0 = 1M */
 	const char *allocator;   /* trace only this allocator family: glibc,
 				  * jemalloc, tcmalloc, mimalloc; NULL = all found */
 	const char *symbol_prefix; /* jemalloc's symbol prefix (je_, _rjem_...);
 				    * NULL = detected */
+	uint64_t min_size;       /* record only allocations of min_size bytes or more */
+	uint64_t max_size;       /* ... and at most max_size (0: no limit); in the kernel */
 };
 
 /*
@@ -197,6 +199,7 @@ struct ht_loss {
 	uint64_t stacks_truncated;     /* stacks cut at max_depth */
 	uint64_t stacks_broken;        /* frame-pointer walks that hit an unreadable frame */
 	uint64_t windows_dropped;      /* stack windows left out, ring nearly full (not a loss) */
+	uint64_t filtered;             /* allocations outside min_size..max_size (not a loss) */
 	uint64_t sampled_map_full;     /* sampled blocks whose free can't be matched */
 	uint64_t unsampled;            /* allocations left out by sampling (not a loss) */
 	uint64_t bad_records;          /* malformed ring buffer records */
@@ -218,6 +221,7 @@ struct ht_target_info {
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */
 	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
+	uint64_t min_size, max_size;  /* size filter (0: none) */
 	uint64_t start_unix_ns;
 	size_t nr_probes;
 };

@@ -50,6 +50,8 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	p->skel->rodata->max_depth = opts->max_depth;
 	p->skel->rodata->wakeup_bytes = opts->ring_bytes / 4;
 	p->skel->rodata->stack_bytes = opts->stack_bytes;
+	p->skel->rodata->min_size = opts->min_size;
+	p->skel->rodata->max_size = opts->max_size;
 	if (opts->sample_bytes) {
 		/* p(step) = 1 - exp(-(step + 1/2) / steps) of size / sample_bytes */
 		p->skel->rodata->sample_bytes = opts->sample_bytes;
@@ -59,6 +61,9 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 
 			p->skel->rodata->sample_thr[i] = (uint32_t)(pr * 4294967296.0);
 		}
+	}
+	if (opts->sample_bytes || opts->min_size || opts->max_size) {
+		p->skel->rodata->track_blocks = 1;
 		err = bpf_map__set_max_entries(p->skel->maps.sampled, opts->sampled_max);
 		if (err)
 			goto err_destroy;

@@ -18,6 +18,8 @@ struct ht_probes_opts {
 	uint64_t sample_bytes;   /* 0: record every allocation */
 	uint64_t sample_seed;
 	uint32_t sampled_max;    /* entries of the sampled-blocks map */
+	uint64_t min_size;       /* record only sizes in [min_size, max_size] */
+	uint64_t max_size;       /* 0: no upper limit */
 };
 
 /* Open and load the BPF object for one target. NULL + errno. */

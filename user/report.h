@@ -26,6 +26,7 @@ struct ht_report_input {
 	double duration_s;
 	uint64_t start_unix_ns; /* wall clock when tracing began */
 	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
+	uint64_t min_size, max_size;  /* only these sizes were recorded (0: no limit) */
 	struct ht_loss loss;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */

@@ -108,6 +108,10 @@ int report__json(FILE *f, const struct ht_report_input *in)
 			(unsigned long long)in->sample_bytes);
 	else
 		fputs("  \"sampling\": null,\n", f);
+	if (in->min_size || in->max_size)
+		fprintf(f, "  \"size_filter\": { \"min_size\": %llu, \"max_size\": %llu, "
+			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->min_size,
+			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",

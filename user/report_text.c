@@ -126,6 +126,16 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 		fprintf(f, "sampled every %llu bytes on average: counts and sizes are estimates\n"
 			"(allocations of %llu bytes or more are exact)\n",
 			(unsigned long long)in->sample_bytes, (unsigned long long)in->sample_bytes);
+	if (in->min_size && in->max_size)
+		fprintf(f, "only allocations of %llu to %llu bytes were recorded (%llu left out)\n",
+			(unsigned long long)in->min_size, (unsigned long long)in->max_size,
+			(unsigned long long)in->loss.filtered);
+	else if (in->min_size)
+		fprintf(f, "only allocations of %llu bytes or more were recorded (%llu left out)\n",
+			(unsigned long long)in->min_size, (unsigned long long)in->loss.filtered);
+	else if (in->max_size)
+		fprintf(f, "only allocations of at most %llu bytes were recorded (%llu left out)\n",
+			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
 	fprintf(f, "\n");
 	fprintf(f, "  allocations   %12llu  %s\n", (unsigned long long)t.s.allocs,
 		human_bytes(t.s.alloc_bytes, a, sizeof(a)));

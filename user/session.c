@@ -333,6 +333,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.sample_bytes = s->opts.sample_bytes;
 	po.sample_seed = s->opts.seed;
 	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
+	po.min_size = s->opts.min_size;
+	po.max_size = s->opts.max_size;
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
@@ -488,6 +490,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->stacks_truncated = c[HT_C_STACK_TRUNCATED];
 	out->stacks_broken = c[HT_C_STACK_BROKEN];
 	out->windows_dropped = c[HT_C_WINDOW_DROPPED];
+	out->filtered = c[HT_C_FILTERED];
 	out->sampled_map_full = c[HT_C_SAMPLED_MAP_FULL];
 	out->unsampled = c[HT_C_UNSAMPLED];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
@@ -556,6 +559,8 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
 	out->start_unix_ns = s->start_unix_ns;
 	out->sample_bytes = s->opts.sample_bytes;
+	out->min_size = s->opts.min_size;
+	out->max_size = s->opts.max_size;
 	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
 }
 
@@ -598,6 +603,8 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.duration_s = ti.duration_s;
 	in.start_unix_ns = ti.start_unix_ns;
 	in.sample_bytes = ti.sample_bytes;
+	in.min_size = ti.min_size;
+	in.max_size = ti.max_size;
 	ht_session_loss(s, &in.loss);
 	in.top_n = o.top_n;
 	if (o.keep) {
