@@ -645,6 +645,22 @@ static int64_t site_sum(json_object *r, const char *fn, const char *key)
 	return sum;
 }
 
+/* The sum of "interval" (churn since the previous snapshot) key over the
+ * stacks whose innermost frame is fn; every such stack must have one. */
+static int64_t site_interval_sum(json_object *r, const char *fn, const char *key)
+{
+	json_object *stacks = get(r, "stacks");
+	int64_t sum = 0;
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *s = json_object_array_get_idx(stacks, i);
+
+		if (!strcmp(leaf_function(s), fn))
+			sum += get_int(get(s, "interval"), key);
+	}
+	return sum;
+}
+
 /* ------------------------------------------------------------------ */
 /* heaptrace runs                                                      */
 /* ------------------------------------------------------------------ */
@@ -1790,6 +1806,12 @@ static void test_periodic_snapshots_grow_in_steps(void **state)
 		if (live != last)
 			distinct++;
 		assert_int_equal(site_sum(rep, "grow_alloc", "live_blocks"), live / 1000);
+		/* grow only allocates: its churn since the previous snapshot is
+		 * exactly the growth in between. */
+		assert_int_equal(site_interval_sum(rep, "grow_alloc", "allocs"),
+				 (live - (last < 0 ? 0 : last)) / 1000);
+		assert_int_equal(site_interval_sum(rep, "grow_alloc", "alloc_bytes"),
+				 live - (last < 0 ? 0 : last));
 		last = live;
 		json_object_put(rep);
 		free(path);
@@ -1804,6 +1826,8 @@ static void test_periodic_snapshots_grow_in_steps(void **state)
 
 		assert_int_equal(grow_live(rep), GROW_STEPS * GROW_STEP_BYTES);
 		assert_int_equal(site_sum(rep, "grow_alloc", "allocs"), GROW_STEPS * 100);
+		assert_int_equal(site_interval_sum(rep, "grow_alloc", "alloc_bytes"),
+				 GROW_STEPS * GROW_STEP_BYTES - last);
 		assert_true(get_bool(get(rep, "target"), "exited"));
 		json_object_put(rep);
 		free(path);

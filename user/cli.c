@@ -534,6 +534,7 @@ int main(int argc, char **argv)
 	/* Report. */
 	rc = write_reports(s, &cfg, &out) || err || out.errors ? EXIT_FAILURE_RT : EXIT_OK;
 	ht_session_close(s);
+	output__free(&out);
 	close(sfd);
 	return rc;
 }

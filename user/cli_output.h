@@ -30,7 +30,14 @@ struct output {
 	int pid;
 	unsigned int seq;       /* last periodic snapshot written */
 	unsigned int errors;    /* files that could not be written */
+	/* The model at the previous snapshot: JSON shows the churn since. */
+	struct ht_stats *base;
+	uint32_t nbase;
+	struct ht_stats base_totals;
 };
+
+/* Free what output__snapshot() kept. */
+void output__free(struct output *o);
 
 /* Create dir (and parents) if missing. 0 or -errno. */
 int output__prepare_dir(const char *dir);

@@ -255,6 +255,16 @@ struct ht_report_opts {
 	/* A filtered view: only stacks for which keep() returns true. */
 	bool (*keep)(struct ht_session *s, uint32_t stack, void *ctx);
 	void *keep_ctx;
+	/*
+	 * JSON: also the churn since an earlier moment - since[i] is stack
+	 * i's statistics then (nsince of them; stacks beyond had none), and
+	 * since_totals the totals then. Each stack and the totals get an
+	 * "interval" object: allocs, alloc_bytes, frees, freed_bytes and
+	 * temporary since that moment.
+	 */
+	const struct ht_stats *since;
+	uint32_t nsince;
+	const struct ht_stats *since_totals;
 };
 
 /* Write the model as a report in format fmt; NULL opts = defaults. */

@@ -32,6 +32,9 @@ struct ht_report_input {
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
 	void *keep_ctx;
+	const struct ht_stats *since;       /* churn baseline per stack, or NULL */
+	uint32_t nsince;
+	const struct ht_stats *since_totals;
 };
 
 

@@ -49,6 +49,22 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		(unsigned long long)s->temporary);
 }
 
+/* Churn since the baseline (0 where the baseline had nothing). */
+static void json_interval(FILE *f, const struct ht_stats *now, const struct ht_stats *then)
+{
+	static const struct ht_stats zero;
+
+	if (!then)
+		then = &zero;
+	fprintf(f, ", \"interval\": { \"allocs\": %llu, \"alloc_bytes\": %llu, \"frees\": %llu, "
+		"\"freed_bytes\": %llu, \"temporary\": %llu }",
+		(unsigned long long)(now->allocs - then->allocs),
+		(unsigned long long)(now->alloc_bytes - then->alloc_bytes),
+		(unsigned long long)(now->frees - then->frees),
+		(unsigned long long)(now->freed_bytes - then->freed_bytes),
+		(unsigned long long)(now->temporary - then->temporary));
+}
+
 static void json_frames(FILE *f, const struct ht_report_input *in, uint32_t id)
 {
 	uint32_t nr = 0;
@@ -114,6 +130,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
+	if (in->since_totals)
+		json_interval(f, &t.s, in->since_totals);
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
@@ -138,6 +156,9 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		json_frames(f, in, rows[i].stack);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
+		if (in->since)
+			json_interval(f, &rows[i].s,
+				      rows[i].stack < in->nsince ? &in->since[rows[i].stack] : NULL);
 		fputs(" }", f);
 	}
 	fputs(" ] }\n", f);

@@ -607,6 +607,9 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.max_size = ti.max_size;
 	ht_session_loss(s, &in.loss);
 	in.top_n = o.top_n;
+	in.since = o.since;
+	in.nsince = o.nsince;
+	in.since_totals = o.since_totals;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;
