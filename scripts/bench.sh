@@ -58,7 +58,7 @@ for c in $CONFIGS; do
 	done
 	printf "%-28s %8s %8s %8s\n" "$c / bpftrace" $(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", v[1], v[int((NR + 1) / 2)], v[NR] }')
 done
-echo "(bcc's libbpf-tools memleak: not packaged in Debian 12 - libbpf-tools 0.26 has no memleak)"
+echo "(bcc memleak: not measurable here - libbpf-tools 0.26 has none; memleak-bpfcc needs kernel headers)"
 
 echo
 # User space: replay a recorded stream through decoder, interning and model.
