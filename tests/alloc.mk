@@ -88,7 +88,7 @@ $(TEST_OUT)/alloc_it.o: tests/alloc_it.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
 
-$(ALLOC_BIN): $(TEST_OUT)/alloc_it.o
+$(ALLOC_BIN): $(TEST_OUT)/alloc_it.o $(TEST_OUT)/testlib.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
 

@@ -50,7 +50,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testlib.h"
 
 extern char **environ;
 
@@ -68,33 +68,6 @@ static const char *const mimalloc_lib = "/usr/lib/x86_64-linux-gnu/libmimalloc.s
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
 
-static pid_t children[8];
-
-static void track(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (!children[i]) {
-			children[i] = pid;
-			return;
-		}
-	fail_msg("too many child processes");
-}
-
-static void untrack(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Our environment plus `extra` ("NAME=value" or NULL). */
 static char **env_with(const char *extra)
 {
@@ -108,92 +81,6 @@ static char **env_with(const char *extra)
 		env[n++] = (char *)extra;
 	env[n] = NULL;
 	return env;
-}
-
-/* Start argv with fds as stdin/stdout/stderr (-1: /dev/null). */
-static pid_t spawn(char *const argv[], char *const envp[], int in, int out, int err)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		int fds[3] = { in, out, err };
-
-		for (int i = 0; i < 3; i++)
-			if (dup2(fds[i] >= 0 ? fds[i] : null, i) < 0)
-				_exit(126);
-		signal(SIGPIPE, SIG_DFL);
-		execve(argv[0], argv, envp);
-		dprintf(2, "alloc_it: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	track(pid);
-	return pid;
-}
-
-/* Exit code, 128 + signal, or -1 after killing it at the timeout. */
-static int wait_for(pid_t pid, double timeout)
-{
-	double deadline = now() + timeout;
-
-	for (;;) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid) {
-			untrack(pid);
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		if (now() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			untrack(pid);
-			return -1;
-		}
-		usleep(10000);
-	}
-}
-
-struct buf {
-	char data[32768];
-	size_t len;
-};
-
-static void read_into(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	b->len = 0;
-	if (fd >= 0) {
-		while (b->len < sizeof(b->data) - 1 &&
-		       (n = read(fd, b->data + b->len, sizeof(b->data) - 1 - b->len)) > 0)
-			b->len += (size_t)n;
-		close(fd);
-	}
-	b->data[b->len] = '\0';
-}
-
-/* Read fd (non-blocking) into b until needle appears; false at timeout/EOF. */
-static bool wait_text(int fd, struct buf *b, const char *needle, double timeout)
-{
-	double deadline = now() + timeout;
-
-	while (!strstr(b->data, needle)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int left = (int)((deadline - now()) * 1000);
-		ssize_t n;
-
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			return false;
-		n = read(fd, b->data + b->len, sizeof(b->data) - 1 - b->len);
-		if (n <= 0)
-			return false;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
-	}
-	return true;
 }
 
 /*
@@ -214,13 +101,13 @@ static int wait_draining(pid_t pid, double timeout, int out_fd, int err_fd, stru
 		int st;
 
 		if (code == -2 && waitpid(pid, &st, WNOHANG) == pid) {
-			untrack(pid);
+			untrack_child(pid);
 			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
 		if (code == -2 && now() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
-			untrack(pid);
+			untrack_child(pid);
 			code = -1;
 		}
 		poll(p, out_fd >= 0 ? 2 : 1, code == -2 ? 20 : 0);
@@ -241,16 +128,6 @@ static int wait_draining(pid_t pid, double timeout, int out_fd, int err_fd, stru
 		if (code != -2 && !more)
 			return code;
 	}
-}
-
-static int read_byte(int fd, double timeout)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	unsigned char c;
-
-	if (poll(&p, 1, (int)(timeout * 1000)) <= 0)
-		return -1;
-	return read(fd, &c, 1) == 1 ? c : -1;
 }
 
 static void tmp_path(char *path, size_t len, const char *what, const char *ext)
@@ -296,10 +173,10 @@ static json_object *trace(const char *env, const char *const opts[], const char 
 	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(out_fd >= 0 && err_fd >= 0);
-	code = wait_for(spawn(argv, env_with(env), -1, out_fd, err_fd), run_timeout);
+	code = wait_for(spawn(argv, env_with(env), -1, out_fd, err_fd), run_timeout, -1, NULL);
 	close(out_fd);
 	close(err_fd);
-	read_into(err_path, err);
+	read_file(err_path, err);
 	if (code != 0)
 		fail_msg("`heaptrace ... -- %s` exited with %d; stderr:\n%s", program, code,
 			 err->data);
@@ -324,9 +201,9 @@ static void trace_fails(const char *const opts[], const char *program, struct bu
 	argv[n] = NULL;
 	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(err_fd >= 0);
-	code = wait_for(spawn(argv, env_with(NULL), -1, -1, err_fd), run_timeout);
+	code = wait_for(spawn(argv, env_with(NULL), -1, -1, err_fd), run_timeout, -1, NULL);
 	close(err_fd);
-	read_into(err_path, err);
+	read_file(err_path, err);
 	if (code != 2)
 		fail_msg("expected exit 2, got %d; stderr:\n%s", code, err->data);
 }
@@ -350,20 +227,6 @@ static char *workload(const char *name)
 /* ------------------------------------------------------------------ */
 /* Reports and expected profiles                                       */
 /* ------------------------------------------------------------------ */
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("report: no field \"%s\"", key);
-	return v;
-}
-
-static int64_t get_int(json_object *o, const char *key)
-{
-	return json_object_get_int64(get(o, key));
-}
 
 static const char *const counters[] = {
 	"allocs", "alloc_bytes", "frees", "freed_bytes", "live_blocks",
@@ -636,13 +499,13 @@ static void test_jemalloc_preloaded_cxx_attach(void **state)
 	snprintf(pid_s, sizeof(pid_s), "%d", (int)wl);
 	ht = spawn(ht_argv, env_with(NULL), -1, -1, errp[1]);
 	close(errp[1]);
-	if (!wait_text(errp[0], &err, "attached", run_timeout))
+	if (!wait_for_text(errp[0], &err, "attached", run_timeout))
 		fail_msg("heaptrace -p never said \"attached\"; stderr:\n%s", err.data);
 	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
 		fail_msg("alloc_cxx wait did not finish");
 	close(in[1]);
 	close(out[0]);
-	assert_int_equal(wait_for(wl, 30), 0);
+	assert_int_equal(wait_for(wl, 30, -1, NULL), 0);
 	code = wait_draining(ht, run_timeout, -1, errp[0], &err);
 	close(errp[0]);
 	if (code != 0)
@@ -804,7 +667,7 @@ static void test_dlopened_allocator_is_probed_when_mapped(void **state)
 	close(errp[1]);
 	if (read_byte(out[0], run_timeout) != 'R')
 		fail_msg("alloc_dl did not report ready");
-	if (!wait_text(errp[0], &err, "(mapped later)", 10))
+	if (!wait_for_text(errp[0], &err, "(mapped later)", 10))
 		fail_msg("heaptrace did not find the dlopen'd allocator; stderr:\n%s", err.data);
 	expect_stderr(&err, "tracing mimalloc");
 	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
@@ -944,21 +807,9 @@ static void test_symbol_prefix_not_found_is_an_error(void **state)
 
 static int teardown_test(void **state)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (children[i] > 0) {
-			kill(children[i], SIGKILL);
-			waitpid(children[i], NULL, 0);
-			children[i] = 0;
-		}
+	kill_children();
 	(void)state;
 	return 0;
-}
-
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
 }
 
 static int setup_group(void **state)
@@ -968,9 +819,7 @@ static int setup_group(void **state)
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
 	alloc_dir = env_or("HEAPTRACE_ALLOC_DIR", ".output/tests/alloc");
 	rust_bin = env_or("HEAPTRACE_ALLOC_RUST", ".output/tests/alloc/rust/debug/workload");
-	run_timeout = atof(env_or("HEAPTRACE_TEST_TIMEOUT", "120"));
-	if (run_timeout <= 0)
-		run_timeout = 120;
+	run_timeout = test_timeout(120);
 	if (stat(heaptrace_bin, &st) || stat(alloc_dir, &st) || stat(rust_bin, &st)) {
 		fprintf(stderr, "alloc_it: need %s, %s and %s (make alloc-tests builds them)\n",
 			heaptrace_bin, alloc_dir, rust_bin);
@@ -989,24 +838,10 @@ static int setup_group(void **state)
 
 static int teardown_group(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-
 	for (size_t i = 0; i < ARRAY_SIZE(reports); i++)
 		if (reports[i])
 			json_object_put(reports[i]);
-	if (getenv("HEAPTRACE_TEST_KEEP")) {
-		fprintf(stderr, "alloc_it: outputs kept in %s\n", tmpdir);
-		return 0;
-	}
-	d = opendir(tmpdir);
-	if (d) {
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(tmpdir);
+	finish_tmpdir("alloc_it", "outputs", tmpdir);
 	(void)state;
 	return 0;
 }
@@ -1038,11 +873,7 @@ int main(int argc, char **argv)
 		T(test_symbol_prefix_not_found_is_an_error),
 	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+	if (!set_test_filter(argc, argv))
 		return 2;
-	}
-	if (argc == 2)
-		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("alloc", tests, setup_group, teardown_group);
 }

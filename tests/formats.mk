@@ -25,7 +25,7 @@ $(TEST_OUT)/formats_it.o: tests/formats_it.c | $(TEST_OUT) $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FORMATS_IT): $(TEST_OUT)/formats_it.o
+$(FORMATS_IT): $(TEST_OUT)/formats_it.o $(TEST_OUT)/testlib.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS) -lm
 

@@ -52,7 +52,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testlib.h"
 
 /* Geometry of report_svg.c's flame graphs. */
 #define SVG_PAD      10.0
@@ -75,22 +75,6 @@ static const char *const metric_names[] = { "live_bytes", "peak_bytes", "alloc_b
 /* ------------------------------------------------------------------ */
 /* Small utilities                                                     */
 /* ------------------------------------------------------------------ */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 /* printf into a fresh heap string (tests free what they keep). */
 static char *xasprintf(const char *fmt, ...)
@@ -258,44 +242,15 @@ static void expect_no_temporaries(const char *dir)
 /* Child processes                                                     */
 /* ------------------------------------------------------------------ */
 
-static pid_t children[16];
 static char *mounts[4];
-
-static void track_child(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
-		if (!children[i]) {
-			children[i] = pid;
-			return;
-		}
-	}
-	fail_msg("too many child processes");
-}
-
-static void untrack_child(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-static void kill_children(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
-		if (children[i] > 0) {
-			kill(children[i], SIGKILL);
-			waitpid(children[i], NULL, 0);
-			children[i] = 0;
-		}
-	}
-}
 
 /*
  * Start argv (argv[0] looked up in PATH) with env (NULL-terminated
  * "NAME=value" strings, may be NULL) added to ours, and in/out/err as its
  * standard descriptors (-1: /dev/null). Our own descriptors are O_CLOEXEC.
  */
-static pid_t spawn(const char *const argv[], const char *const env[], int in, int out, int err)
+static pid_t spawn_env(const char *const argv[], const char *const env[], int in, int out,
+		       int err)
 {
 	pid_t pid = fork();
 
@@ -316,33 +271,6 @@ static pid_t spawn(const char *const argv[], const char *const env[], int in, in
 	}
 	track_child(pid);
 	return pid;
-}
-
-/* Exit code, 128 + signal, or -1 if it did not end in time (then killed). */
-static int wait_for(pid_t pid, double timeout)
-{
-	double deadline = now() + timeout;
-
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid) {
-			untrack_child(pid);
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		if (r < 0 && errno != EINTR)
-			fail_msg("waitpid(%d): %s", (int)pid, strerror(errno));
-		if (now() > deadline) {
-			print_error("process %d still running after %.0f s; killing it\n", (int)pid,
-				    timeout);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			untrack_child(pid);
-			return -1;
-		}
-		usleep(5000);
-	}
 }
 
 struct result {
@@ -379,10 +307,10 @@ static struct result run(const char *const argv[], const char *const env[])
 	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(out_fd >= 0 && err_fd >= 0);
-	pid = spawn(argv, env, -1, out_fd, err_fd);
+	pid = spawn_env(argv, env, -1, out_fd, err_fd);
 	close(out_fd);
 	close(err_fd);
-	r.code = wait_for(pid, cmd_timeout);
+	r.code = wait_for(pid, cmd_timeout, -1, NULL);
 	r.out = slurp(out_path, NULL);
 	r.err = slurp(err_path, NULL);
 	assert_true(r.out && r.err);
@@ -453,7 +381,7 @@ static void tracer_start(struct tracer *t, const char *const args[], pid_t targe
 	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(out_fd >= 0);
 	free(out_path);
-	t->pid = spawn(argv, NULL, -1, out_fd, p[1]);
+	t->pid = spawn_env(argv, NULL, -1, out_fd, p[1]);
 	close(out_fd);
 	close(p[1]);
 	t->err_fd = p[0];
@@ -481,7 +409,7 @@ static int tracer_stop(struct tracer *t)
 	int code;
 
 	kill(t->pid, SIGINT);
-	code = wait_for(t->pid, cmd_timeout);
+	code = wait_for(t->pid, cmd_timeout, -1, NULL);
 	tracer_drain(t);
 	close(t->err_fd);
 	t->err_fd = -1;
@@ -500,7 +428,7 @@ static pid_t start_grow(int steps)
 
 	snprintf(steps_str, sizeof(steps_str), "%d", steps);
 	grow_started = now();
-	return spawn(argv, NULL, -1, -1, -1);
+	return spawn_env(argv, NULL, -1, -1, -1);
 }
 
 /*
@@ -548,25 +476,6 @@ static void unmount_all(void)
 /* ------------------------------------------------------------------ */
 /* JSON                                                                */
 /* ------------------------------------------------------------------ */
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no field \"%s\" in %.300s", key,
-			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	return v;
-}
-
-static int64_t get_int(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	if (!json_object_is_type(v, json_type_int))
-		fail_msg("\"%s\" is not an integer", key);
-	return json_object_get_int64(v);
-}
 
 static double get_num(json_object *o, const char *key)
 {
@@ -2101,13 +2010,6 @@ static int teardown_test(void **state)
 	return 0;
 }
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 /* Is prog runnable through PATH? */
 static bool in_path(const char *prog)
 {
@@ -2132,7 +2034,6 @@ static int setup_group(void **state)
 {
 	static const char *const tools[] = { "go", "node", "xmllint" };
 	char *modules;
-	const char *t;
 	bool ok = true;
 
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
@@ -2141,10 +2042,7 @@ static int setup_group(void **state)
 	demo_bin = env_or("HEAPTRACE_DEMO", ".output/demo");
 	svg_script = env_or("HEAPTRACE_SVG_SCRIPT", "tests/svg/inspect.js");
 	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
-	t = getenv("HEAPTRACE_TEST_TIMEOUT");
-	cmd_timeout = t ? atof(t) : 60;
-	if (cmd_timeout <= 0)
-		cmd_timeout = 60;
+	cmd_timeout = test_timeout(60);
 
 	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin };
 
@@ -2196,32 +2094,6 @@ static int setup_group(void **state)
 	return 0;
 }
 
-static int remove_tree(const char *path)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-
-	if (lstat(path, &st))
-		return -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path);
-	d = opendir(path);
-	if (d) {
-		while ((e = readdir(d))) {
-			char *p;
-
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			p = xasprintf("%s/%s", path, e->d_name);
-			remove_tree(p);
-			free(p);
-		}
-		closedir(d);
-	}
-	return rmdir(path);
-}
-
 static int teardown_group(void **state)
 {
 	kill_children();
@@ -2234,10 +2106,7 @@ static int teardown_group(void **state)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(go_env); i++)
 		free(go_env[i]);
-	if (getenv("HEAPTRACE_TEST_KEEP"))
-		fprintf(stderr, "formats_it: outputs kept in %s\n", tmpdir);
-	else
-		remove_tree(tmpdir);
+	finish_tmpdir("formats_it", "outputs", tmpdir);
 	(void)state;
 	return 0;
 }
@@ -2262,11 +2131,7 @@ int main(int argc, char **argv)
 		T(test_full_disk_exit_1_no_partial_files),
 	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+	if (!set_test_filter(argc, argv))
 		return 2;
-	}
-	if (argc == 2)
-		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("formats", tests, setup_group, teardown_group);
 }

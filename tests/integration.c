@@ -37,7 +37,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testlib.h"
 
 static const char *heaptrace_bin;
 static const char *known_bin;
@@ -50,196 +50,9 @@ static int run_seq;
 /* Child processes                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Everything we started and have not reaped; teardown kills leftovers. */
-static pid_t children[16];
-
-static void track_child(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
-		if (children[i] == 0) {
-			children[i] = pid;
-			return;
-		}
-	}
-	fail_msg("too many child processes");
-}
-
-static void untrack_child(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-static void kill_children(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
-		if (children[i] > 0) {
-			kill(children[i], SIGKILL);
-			waitpid(children[i], NULL, 0);
-			children[i] = 0;
-		}
-	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Start argv[0] (a path) with the given descriptors as its stdin, stdout
- * and stderr (-1: /dev/null). All our pipes are O_CLOEXEC, so the child
- * keeps only these three.
- */
-static pid_t spawn(char *const argv[], int in, int out, int err)
-{
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		int fds[3] = { in, out, err };
-
-		for (int i = 0; i < 3; i++) {
-			if (dup2(fds[i] >= 0 ? fds[i] : null, i) < 0)
-				_exit(126);
-		}
-		signal(SIGPIPE, SIG_DFL);
-		execv(argv[0], argv);
-		dprintf(2, "integration: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	track_child(pid);
-	return pid;
-}
-
-struct buf {
-	char data[65536];
-	size_t len;
-};
-
-/* Append what fd has now; false at end of file or error. */
-static bool drain(int fd, struct buf *b)
-{
-	for (;;) {
-		size_t room = sizeof(b->data) - 1 - b->len;
-		char scratch[4096];
-		ssize_t n = read(fd, room ? b->data + b->len : scratch, room ? room : sizeof(scratch));
-
-		if (n > 0) {
-			if (room) {
-				b->len += (size_t)n;
-				b->data[b->len] = '\0';
-			}
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		return n < 0 && errno == EAGAIN;
-	}
-}
-
-static int pipe_nonblock(int fds[2])
-{
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	return fcntl(fds[0], F_SETFL, O_NONBLOCK);
-}
-
-/*
- * Wait up to `timeout` seconds for pid, collecting fd (if >= 0) into b.
- * Returns the exit code, 128 + signal number if it was killed, or -1 if it
- * did not end in time (it is then killed).
- */
-static int wait_for(pid_t pid, double timeout, int fd, struct buf *b)
-{
-	double deadline = now() + timeout;
-
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid) {
-			untrack_child(pid);
-			if (fd >= 0)
-				drain(fd, b);
-			if (WIFEXITED(status))
-				return WEXITSTATUS(status);
-			return 128 + WTERMSIG(status);
-		}
-		if (r < 0 && errno != EINTR)
-			fail_msg("waitpid(%d): %s", (int)pid, strerror(errno));
-		if (now() > deadline) {
-			print_error("process %d still running after %.0f s; killing it\n",
-				    (int)pid, timeout);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			untrack_child(pid);
-			return -1;
-		}
-		if (fd >= 0) {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			if (poll(&p, 1, 20) > 0)
-				drain(fd, b);
-		} else {
-			usleep(10000);
-		}
-	}
-}
-
-/* Read fd into b until `needle` shows up; false on end of file or timeout. */
-static bool wait_for_text(int fd, struct buf *b, const char *needle, double timeout)
-{
-	double deadline = now() + timeout;
-
-	while (!strstr(b->data, needle)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int left = (int)((deadline - now()) * 1000);
-
-		if (left <= 0 || poll(&p, 1, left) <= 0)
-			return false;
-		if (!drain(fd, b) && !strstr(b->data, needle))
-			return false;
-	}
-	return true;
-}
-
-/* Read one byte from fd within timeout seconds; -1 if none came. */
-static int read_byte(int fd, double timeout)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	unsigned char c;
-
-	if (poll(&p, 1, (int)(timeout * 1000)) <= 0)
-		return -1;
-	return read(fd, &c, 1) == 1 ? c : -1;
-}
-
-static void write_byte(int fd, char c)
-{
-	assert_int_equal(write(fd, &c, 1), 1);
-}
-
 static void tmp_path(char *path, size_t size, const char *what, const char *ext)
 {
 	snprintf(path, size, "%s/%03d-%s.%s", tmpdir, run_seq, what, ext);
-}
-
-static void read_file(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	b->len = 0;
-	b->data[0] = '\0';
-	if (fd < 0)
-		return;
-	drain(fd, b);
-	close(fd);
 }
 
 /*
@@ -265,7 +78,7 @@ static int run_heaptrace(const char *const args[], struct buf *out, struct buf *
 	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(out_fd >= 0 && err_fd >= 0);
-	pid = spawn(argv, -1, out_fd, err_fd);
+	pid = spawn(argv, NULL, -1, out_fd, err_fd);
 	close(out_fd);
 	close(err_fd);
 	code = wait_for(pid, run_timeout, -1, NULL);
@@ -277,26 +90,6 @@ static int run_heaptrace(const char *const args[], struct buf *out, struct buf *
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */
 /* ------------------------------------------------------------------ */
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("report: no field \"%s\" in %s", key,
-			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	return v;
-}
-
-static int64_t get_int(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	if (!json_object_is_type(v, json_type_int))
-		fail_msg("report: \"%s\" is not an integer: %s", key,
-			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-	return json_object_get_int64(v);
-}
 
 static const char *get_string_or_null(json_object *o, const char *key)
 {
@@ -589,13 +382,6 @@ static bool has_stack(json_object *r, const char *fn)
 			return true;
 	}
 	return false;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
 }
 
 /*
@@ -1124,13 +910,6 @@ struct attach_run {
 
 static struct attach_run att = { .to_workload = -1, .from_workload = -1, .tracer_err = -1 };
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /*
  * Start `known attach`, wait until it has made its pre-attach blocks,
  * attach `heaptrace EXTRA... --json FILE -p PID` and wait for its
@@ -1148,7 +927,7 @@ static void attach_start(const char *const extra[])
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	assert_int_equal(pipe_nonblock(err), 0);
-	att.workload = spawn(known_argv, in[0], out[1], -1);
+	att.workload = spawn(known_argv, NULL, in[0], out[1], -1);
 	close(in[0]);
 	close(out[1]);
 	att.to_workload = in[1];
@@ -1172,7 +951,7 @@ static void attach_start(const char *const extra[])
 	assert_true(out_fd >= 0);
 	att.err.len = 0;
 	att.err.data[0] = '\0';
-	att.tracer = spawn(argv, -1, out_fd, err[1]);
+	att.tracer = spawn(argv, NULL, -1, out_fd, err[1]);
 	close(out_fd);
 	close(err[1]);
 	att.tracer_err = err[0];
@@ -1344,13 +1123,6 @@ static int teardown_test(void **state)
 	return 0;
 }
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 static int setup_group(void **state)
 {
 	struct stat st;
@@ -1358,9 +1130,7 @@ static int setup_group(void **state)
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
 	known_bin = env_or("HEAPTRACE_KNOWN", ".output/tests/known");
 	known_src = env_or("HEAPTRACE_KNOWN_SRC", "tests/workloads/known.c");
-	run_timeout = atof(env_or("HEAPTRACE_TEST_TIMEOUT", "120"));
-	if (run_timeout <= 0)
-		run_timeout = 120;
+	run_timeout = test_timeout(120);
 
 	if (stat(heaptrace_bin, &st) != 0 || stat(known_bin, &st) != 0 ||
 	    stat(known_src, &st) != 0) {
@@ -1382,26 +1152,11 @@ static int setup_group(void **state)
 
 static int teardown_group(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-
 	for (size_t i = 0; i < ARRAY_SIZE(reports); i++) {
 		if (reports[i].report)
 			json_object_put(reports[i].report);
 	}
-	if (getenv("HEAPTRACE_TEST_KEEP")) {
-		fprintf(stderr, "integration: outputs kept in %s\n", tmpdir);
-		return 0;
-	}
-	d = opendir(tmpdir);
-	if (d) {
-		while ((e = readdir(d))) {
-			if (e->d_name[0] != '.')
-				unlinkat(dirfd(d), e->d_name, 0);
-		}
-		closedir(d);
-	}
-	rmdir(tmpdir);
+	finish_tmpdir("integration", "outputs", tmpdir);
 	(void)state;
 	return 0;
 }
@@ -1441,11 +1196,7 @@ int main(int argc, char **argv)
 		T(test_unknown_option_is_usage_error_exit_2),
 	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+	if (!set_test_filter(argc, argv))
 		return 2;
-	}
-	if (argc == 2)
-		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("integration", tests, setup_group, teardown_group);
 }

@@ -27,9 +27,9 @@ $(REL_OTHER): tests/workloads/rel_other.c | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
-$(REL_BIN): tests/reliability.c | $(TEST_OUT) $(DEPS_STAMP)
+$(REL_BIN): tests/reliability.c tests/testlib.h $(TEST_OUT)/testlib.o | $(TEST_OUT) $(DEPS_STAMP)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(INTEGRATION_CFLAGS) -o $@ $< $(INTEGRATION_LIBS)
+	$(Q)$(CC) $(INTEGRATION_CFLAGS) -o $@ $< $(TEST_OUT)/testlib.o $(INTEGRATION_LIBS)
 
 reliability-tests: heaptrace $(REL_BIN) $(REL_WORK) $(REL_NOPIE) $(REL_OTHER)
 	$(call msg,TEST,$@)

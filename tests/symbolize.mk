@@ -76,10 +76,11 @@ $(TEST_OUT)/cpp_alloc_O%: tests/workloads/cpp_alloc.cc
 SYMBOLIZE_IT     := $(TEST_OUT)/symbolize_integration
 SYMBOLIZE_FILTER ?=
 
-$(SYMBOLIZE_IT): tests/symbolize_integration.c | $(DEPS_STAMP)
+$(SYMBOLIZE_IT): tests/symbolize_integration.c tests/testlib.h $(TEST_OUT)/testlib.o \
+		| $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -o $@ $< $(INTEGRATION_LIBS)
+	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -o $@ $< $(TEST_OUT)/testlib.o $(INTEGRATION_LIBS)
 
 .PHONY: symbolize-tests
 symbolize-tests: heaptrace $(SYMBOLIZE_IT) $(CPP_ALLOC_BINS) $(TEST_OUT)/known $(TEST_OUT)/jit

@@ -39,7 +39,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testlib.h"
 
 static const char *heaptrace_bin, *cpp_o0, *cpp_o2, *cpp_src, *known_bin, *jit_bin;
 static double run_timeout;
@@ -49,14 +49,6 @@ static int run_seq;
 /* ------------------------------------------------------------------ */
 /* Running heaptrace                                                   */
 /* ------------------------------------------------------------------ */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Run heaptrace with args and --json into a file; the parsed report. */
 static json_object *trace(const char *const args[])
@@ -139,33 +131,11 @@ static json_object *cpp_report(bool o2, bool no_demangle)
 /* Reports                                                             */
 /* ------------------------------------------------------------------ */
 
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("report: no \"%s\" in %s", key,
-			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	return v;
-}
-
-static int64_t get_int(json_object *o, const char *key)
-{
-	return json_object_get_int64(get(o, key));
-}
-
 static const char *get_str(json_object *o, const char *key)
 {
 	json_object *v = get(o, key);
 
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = path ? strrchr(path, '/') : NULL;
-
-	return slash ? slash + 1 : path;
 }
 
 static size_t nframes(json_object *stack)
@@ -651,13 +621,6 @@ static void jit_code_is_named_by_its_perf_map(void **state)
 /* Main                                                                */
 /* ------------------------------------------------------------------ */
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 static int setup(void **state)
 {
 	const char *const need[] = { "HEAPTRACE", "HEAPTRACE_CPP_O0", "HEAPTRACE_CPP_O2",
@@ -677,9 +640,7 @@ static int setup(void **state)
 		}
 		*paths[i] = abs_paths[i];
 	}
-	run_timeout = atof(env_or("HEAPTRACE_TEST_TIMEOUT", "120"));
-	if (run_timeout <= 0)
-		run_timeout = 120;
+	run_timeout = test_timeout(120);
 	if (!mkdtemp(tmpdir))
 		return -1;
 	(void)state;
@@ -688,24 +649,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct dirent *e;
-	DIR *d;
-
 	for (size_t i = 0; i < ARRAY_SIZE(runs); i++)
 		if (runs[i].report)
 			json_object_put(runs[i].report);
-	if (getenv("HEAPTRACE_TEST_KEEP")) {
-		fprintf(stderr, "symbolize_integration: reports kept in %s\n", tmpdir);
-		return 0;
-	}
-	d = opendir(tmpdir);
-	if (d) {
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(tmpdir);
+	finish_tmpdir("symbolize_integration", "reports", tmpdir);
 	(void)state;
 	return 0;
 }
@@ -726,12 +673,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(jit_code_is_named_by_its_perf_map),
 	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+	if (!set_test_filter(argc, argv))
 		return 2;
-	}
-	if (argc == 2)
-		cmocka_set_test_filter(argv[1]);
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

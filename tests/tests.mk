@@ -31,11 +31,19 @@ $(TEST_OUT)/%: tests/workloads/%.c | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
+# Helpers shared by the cmocka test programs (tests/testlib.h); every
+# program links it.
+TESTLIB_O       := $(TEST_OUT)/testlib.o
+
+$(TESTLIB_O): tests/testlib.c | $(TEST_OUT) $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
+
 $(TEST_OUT)/integration.o: tests/integration.c | $(TEST_OUT) $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
 
-$(INTEGRATION_BIN): $(TEST_OUT)/integration.o
+$(INTEGRATION_BIN): $(TEST_OUT)/integration.o $(TESTLIB_O)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
 

@@ -46,7 +46,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "testlib.h"
 
 static const char *heaptrace_bin, *c_bin, *cxx_bin, *gdb_bin;
 static double run_timeout;
@@ -58,34 +58,6 @@ static int run_seq;
 /* Processes                                                           */
 /* ------------------------------------------------------------------ */
 
-static pid_t children[8];
-
-static void forget_child(pid_t pid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (children[i] == pid)
-			children[i] = 0;
-}
-
-static void kill_children(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(children); i++) {
-		if (children[i] > 0) {
-			kill(children[i], SIGKILL);
-			waitpid(children[i], NULL, 0);
-			children[i] = 0;
-		}
-	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Run argv (argv[0] looked up in PATH) with stdin /dev/null, stdout and
  * stderr into the given files and address-space randomisation off, to
@@ -94,12 +66,8 @@ static double now(void)
 static int run(char *const argv[], const char *out_path, const char *err_path)
 {
 	double deadline = now() + run_timeout;
-	size_t slot;
 	pid_t pid;
 
-	for (slot = 0; slot < ARRAY_SIZE(children) && children[slot]; slot++)
-		;
-	assert_true(slot < ARRAY_SIZE(children));
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -121,13 +89,13 @@ static int run(char *const argv[], const char *out_path, const char *err_path)
 		dprintf(2, "unwind: cannot execute %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	children[slot] = pid;
+	track_child(pid);
 	for (;;) {
 		int status;
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
 		if (r == pid) {
-			forget_child(pid);
+			untrack_child(pid);
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}
 		if (r < 0 && errno != EINTR)
@@ -137,7 +105,7 @@ static int run(char *const argv[], const char *out_path, const char *err_path)
 				    run_timeout);
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
-			forget_child(pid);
+			untrack_child(pid);
 			return -1;
 		}
 		usleep(5000);
@@ -170,35 +138,9 @@ static void tmp_path(char *path, size_t size, int seq, const char *what)
 	snprintf(path, size, "%s/%03d-%s", tmpdir, seq, what);
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* ------------------------------------------------------------------ */
 /* heaptrace reports                                                   */
 /* ------------------------------------------------------------------ */
-
-static json_object *get(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("report: no field \"%s\" in %s", key,
-			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	return v;
-}
-
-static int64_t get_int(json_object *o, const char *key)
-{
-	json_object *v = get(o, key);
-
-	if (!json_object_is_type(v, json_type_int))
-		fail_msg("report: \"%s\" is not an integer", key);
-	return json_object_get_int64(v);
-}
 
 static const char *get_str(json_object *o, const char *key)
 {
@@ -1159,13 +1101,6 @@ static int teardown_test(void **state)
 	return 0;
 }
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 static int setup_group(void **state)
 {
 	struct stat st;
@@ -1175,9 +1110,7 @@ static int setup_group(void **state)
 	c_bin = env_or("HEAPTRACE_UNWIND_C", ".output/tests/unwind_c");
 	cxx_bin = env_or("HEAPTRACE_UNWIND_CXX", ".output/tests/unwind_cxx");
 	gdb_bin = env_or("HEAPTRACE_GDB", "gdb");
-	run_timeout = atof(env_or("HEAPTRACE_TEST_TIMEOUT", "120"));
-	if (run_timeout <= 0)
-		run_timeout = 120;
+	run_timeout = test_timeout(120);
 	if (stat(heaptrace_bin, &st) != 0 || stat(c_bin, &st) != 0 || stat(cxx_bin, &st) != 0) {
 		fprintf(stderr, "unwind: need %s, %s and %s (set HEAPTRACE, HEAPTRACE_UNWIND_C, "
 			"HEAPTRACE_UNWIND_CXX)\n", heaptrace_bin, c_bin, cxx_bin);
@@ -1202,24 +1135,10 @@ static int setup_group(void **state)
 
 static int teardown_group(void **state)
 {
-	DIR *d;
-	struct dirent *e;
-
 	for (size_t i = 0; i < ARRAY_SIZE(reports); i++)
 		if (reports[i].report)
 			json_object_put(reports[i].report);
-	if (getenv("HEAPTRACE_TEST_KEEP")) {
-		fprintf(stderr, "unwind: outputs kept in %s\n", tmpdir);
-		return 0;
-	}
-	d = opendir(tmpdir);
-	if (d) {
-		while ((e = readdir(d)))
-			if (e->d_name[0] != '.')
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(tmpdir);
+	finish_tmpdir("unwind", "outputs", tmpdir);
 	(void)state;
 	return 0;
 }
@@ -1246,11 +1165,7 @@ int main(int argc, char **argv)
 		T(test_stack_window_size),
 	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
+	if (!set_test_filter(argc, argv))
 		return 2;
-	}
-	if (argc == 2)
-		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("unwind", tests, setup_group, teardown_group);
 }

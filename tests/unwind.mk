@@ -43,7 +43,7 @@ $(TEST_OUT)/unwind.o: tests/unwind.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
 
-$(UNWIND_BIN): $(TEST_OUT)/unwind.o
+$(UNWIND_BIN): $(TEST_OUT)/unwind.o $(TEST_OUT)/testlib.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
 
