@@ -37,11 +37,21 @@ struct ht_modules *modules__new(int pid)
 	return ms;
 }
 
+static void free_ext(struct ht_module *m)
+{
+	for (size_t k = 0; k < __HT_MOD_SLOTS; k++) {
+		if (m->ext[k].free)
+			m->ext[k].free(m->ext[k].data);
+		m->ext[k] = (struct ht_module_ext){ NULL, NULL };
+	}
+}
+
 void modules__free(struct ht_modules *ms)
 {
 	if (!ms)
 		return;
 	for (size_t i = 0; i < ms->nmods; i++) {
+		free_ext(&ms->mods[i]);
 		ht_elf__close(ms->mods[i].elf);
 		if (ms->mods[i].fd >= 0)
 			close(ms->mods[i].fd);
@@ -60,11 +70,6 @@ size_t modules__count(const struct ht_modules *ms)
 struct ht_module *modules__get(struct ht_modules *ms, size_t i)
 {
 	return i < ms->nmods ? &ms->mods[i] : NULL;
-}
-
-size_t modules__index(const struct ht_modules *ms, const struct ht_module *m)
-{
-	return (size_t)(m - ms->mods);
 }
 
 int modules__pid(const struct ht_modules *ms)
@@ -293,8 +298,10 @@ int modules__refresh(struct ht_modules *ms)
 void modules__forget_mappings(struct ht_modules *ms)
 {
 	ms->nranges = 0;
-	for (size_t i = 0; i < ms->nmods; i++)
+	for (size_t i = 0; i < ms->nmods; i++) {
 		ms->mods[i].bias_known = false;  /* mapped elsewhere now, if at all */
+		free_ext(&ms->mods[i]);          /* may hold the old bias */
+	}
 }
 
 struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr)

@@ -33,10 +33,13 @@
 /* Debug files in the target's root too, when that is not ours. */
 #define DEBUGINFO_PATH ":.debug:/usr/lib/debug"
 
+/* A module's libdwfl view, kept in its HT_MOD_SYMBOLS slot. */
 struct symmod {
+	Dwfl_Callbacks cb;            /* libdwfl keeps a pointer to it */
+	char *debuginfo_path;
 	Dwfl *dwfl;
 	Dwfl_Module *dm;
-	bool tried, syms_tried;
+	bool syms_tried;
 	struct ht_symidx *syms;       /* built on first use */
 	struct ht_scopeidx *scopes;   /* CUs indexed on first use */
 };
@@ -59,8 +62,6 @@ struct ht_symbolizer {
 	Dwfl_Callbacks cb;
 	char *debuginfo_path;
 	char *root;             /* "/proc/PID/root" when the target's root isn't ours */
-	struct symmod *mods;    /* by module index */
-	size_t nmods;
 	struct ht_perfmap *perfmap;
 	struct strtab strs;
 	struct cached *cache;   /* open addressing by address */
@@ -188,13 +189,6 @@ void symbolizer__free(struct ht_symbolizer *s)
 		if (s->cache[i].addr)
 			free(s->cache[i].f);
 	free(s->cache);
-	for (size_t i = 0; i < s->nmods; i++) {
-		symidx__free(s->mods[i].syms);
-		scopeidx__free(s->mods[i].scopes);
-		if (s->mods[i].dwfl)
-			dwfl_end(s->mods[i].dwfl);
-	}
-	free(s->mods);
 	strtab_free(&s->strs);
 	perfmap__free(s->perfmap);
 	free(s->root);
@@ -222,32 +216,47 @@ static void debuglink_base(const struct ht_symbolizer *s, const struct ht_module
 	snprintf(buf, len, "%s%s", s->root, m->path);
 }
 
-/* The module's libdwfl view, reported the first time it is needed. */
+static void symmod_free(void *data)
+{
+	struct symmod *sm = data;
+
+	symidx__free(sm->syms);
+	scopeidx__free(sm->scopes);
+	if (sm->dwfl)
+		dwfl_end(sm->dwfl);
+	free(sm->debuginfo_path);
+	free(sm);
+}
+
+/*
+ * The module's libdwfl view, reported the first time it is needed (once
+ * the module is open and placed) and kept with the module: symbolizers
+ * over one table share it.
+ */
 static struct symmod *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 {
-	size_t idx = modules__index(s->ms, m), n = modules__count(s->ms);
-	struct symmod *sm;
+	struct ht_module_ext *x = &m->ext[HT_MOD_SYMBOLS];
+	struct symmod *sm = x->data;
 	char path[4096];
 	int fd;
 
-	if (idx >= n)
-		return NULL;
-	if (n > s->nmods) {
-		struct symmod *p = realloc(s->mods, n * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		memset(p + s->nmods, 0, (n - s->nmods) * sizeof(*p));
-		s->mods = p;
-		s->nmods = n;
-	}
-	sm = &s->mods[idx];
-	if (sm->tried)
-		return sm->dm ? sm : NULL;
-	sm->tried = true;
 	if (m->fd < 0 || !m->bias_known)
+		return NULL;  /* unreadable, or not placed (yet) */
+	if (x->free)
+		return sm->dm ? sm : NULL;
+	sm = calloc(1, sizeof(*sm));
+	if (!sm)
 		return NULL;
-	sm->dwfl = dwfl_begin(&s->cb);
+	sm->cb = s->cb;
+	sm->debuginfo_path = s->debuginfo_path ? strdup(s->debuginfo_path) : NULL;
+	sm->cb.debuginfo_path = &sm->debuginfo_path;
+	if (s->debuginfo_path && !sm->debuginfo_path) {
+		free(sm);
+		return NULL;
+	}
+	x->data = sm;
+	x->free = symmod_free;
+	sm->dwfl = dwfl_begin(&sm->cb);
 	if (!sm->dwfl)
 		return NULL;
 	fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
