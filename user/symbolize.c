@@ -44,16 +44,10 @@ struct symmod {
 	struct ht_scopeidx *scopes;   /* CUs indexed on first use */
 };
 
+/* The frames of one address, innermost first. */
 struct cached {
-	uint64_t addr;          /* 0 = empty */
-	int n;                  /* frames, innermost first */
+	int n;
 	struct ht_frame *f;
-};
-
-/* Interned strings: many addresses share a function or a file. */
-struct strtab {
-	char **slots;
-	size_t nslots, n;
 };
 
 struct ht_symbolizer {
@@ -63,74 +57,15 @@ struct ht_symbolizer {
 	char *debuginfo_path;
 	char *root;             /* "/proc/PID/root" when the target's root isn't ours */
 	struct ht_perfmap *perfmap;
-	struct strtab strs;
-	struct cached *cache;   /* open addressing by address */
-	size_t nslots, ncached;
+	struct ht_strtab strs;  /* many addresses share a function or a file */
+	struct ht_u64map by_addr;  /* address -> index in cache */
+	struct cached *cache;
+	size_t ncached, cap_cache;
 };
 
-static uint64_t hash_str(const char *s, size_t len)
+static const char *intern(struct ht_symbolizer *s, const char *str)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return hash_u64(h);
-}
-
-static int strtab_grow(struct strtab *t)
-{
-	size_t n = t->nslots ? t->nslots * 2 : 1024, mask = n - 1;
-	char **slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->nslots; i++) {
-		char *str = t->slots[i];
-		size_t j;
-
-		if (!str)
-			continue;
-		j = hash_str(str, strlen(str)) & mask;
-		while (slots[j])
-			j = (j + 1) & mask;
-		slots[j] = str;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = n;
-	return 0;
-}
-
-/* The interned copy of str[0..len); NULL on -ENOMEM. */
-static const char *intern_n(struct strtab *t, const char *str, size_t len)
-{
-	size_t mask, i;
-	char *copy;
-
-	if ((t->n + 1) * 2 > t->nslots && strtab_grow(t))
-		return NULL;
-	mask = t->nslots - 1;
-	for (i = hash_str(str, len) & mask; t->slots[i]; i = (i + 1) & mask)
-		if (!strncmp(t->slots[i], str, len) && t->slots[i][len] == '\0')
-			return t->slots[i];
-	copy = strndup(str, len);
-	if (!copy)
-		return NULL;
-	t->slots[i] = copy;
-	t->n++;
-	return copy;
-}
-
-static const char *intern(struct strtab *t, const char *str)
-{
-	return intern_n(t, str, strlen(str));
-}
-
-static void strtab_free(struct strtab *t)
-{
-	for (size_t i = 0; i < t->nslots; i++)
-		free(t->slots[i]);
-	free(t->slots);
+	return strtab__str(&s->strs, str);
 }
 
 /* Is the target's root directory another one than ours (a container)? */
@@ -170,9 +105,7 @@ struct ht_symbolizer *symbolizer__new(struct ht_modules *ms,
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->perfmap = pid > 0 ? perfmap__new(pid) : NULL;
-	s->nslots = 1024;
-	s->cache = calloc(s->nslots, sizeof(*s->cache));
-	if ((pid > 0 && !s->perfmap) || !s->cache || strtab_grow(&s->strs))
+	if (pid > 0 && !s->perfmap)
 		goto err;
 	return s;
 err:
@@ -185,11 +118,11 @@ void symbolizer__free(struct ht_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; s->cache && i < s->nslots; i++)
-		if (s->cache[i].addr)
-			free(s->cache[i].f);
+	for (size_t i = 0; i < s->ncached; i++)
+		free(s->cache[i].f);
 	free(s->cache);
-	strtab_free(&s->strs);
+	u64map__free(&s->by_addr);
+	strtab__free(&s->strs);
 	perfmap__free(s->perfmap);
 	free(s->root);
 	free(s->debuginfo_path);
@@ -321,7 +254,7 @@ static const char *show_name(struct ht_symbolizer *s, const char *name)
 	free(unquoted);
 	if (!d)
 		return NULL;
-	r = intern(&s->strs, d);
+	r = intern(s, d);
 	free(d);
 	return r;
 }
@@ -377,7 +310,7 @@ static void call_site(struct ht_symbolizer *s, Dwarf_Die *inl, struct ht_frame *
 	file = dwarf_filesrc(files, idx, NULL, NULL);
 	if (!file)
 		return;
-	f->file = intern(&s->strs, file);
+	f->file = intern(s, file);
 	f->line = f->file ? (int)line : 0;
 }
 
@@ -393,7 +326,7 @@ static void pc_line(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc, struc
 	file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 	if (!file || line <= 0)
 		return;
-	f->file = intern(&s->strs, file);
+	f->file = intern(s, file);
 	f->line = f->file ? line : 0;
 }
 
@@ -412,7 +345,7 @@ static const char *placeholder(struct ht_symbolizer *s, const struct ht_module *
 	if (len > 400)
 		len = 400;
 	snprintf(buf, sizeof(buf), "%.*s+0x%llx", (int)len, base, (unsigned long long)off);
-	return intern(&s->strs, buf);
+	return intern(s, buf);
 }
 
 /*
@@ -456,7 +389,7 @@ static int dwarf_frames(struct ht_symbolizer *s, struct symmod *sm, Dwarf_Die *c
 			f->function = show_name(s, name);
 			f->known = f->function != NULL;
 		} else if (inl) {
-			f->function = intern(&s->strs, "[inlined]");
+			f->function = intern(s, "[inlined]");
 		}
 		if (i == 0)
 			pc_line(s, sm->dm, pc, f);
@@ -490,12 +423,12 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
 		/* JIT code, named by the target's perf map, or nothing. */
 		name = s->perfmap ? perfmap__lookup(s->perfmap, pc) : NULL;
 		if (name) {
-			fr[0].function = intern(&s->strs, name);
+			fr[0].function = intern(s, name);
 			fr[0].module = perfmap__display(s->perfmap);
 			fr[0].known = true;
 		} else {
 			snprintf(buf, sizeof(buf), "[unknown]+0x%llx", (unsigned long long)addr);
-			fr[0].function = intern(&s->strs, buf);
+			fr[0].function = intern(s, buf);
 		}
 		n = 1;
 		goto out;
@@ -554,60 +487,37 @@ out:
 	return n;
 }
 
-static size_t cache_slot(const struct ht_symbolizer *s, uint64_t addr)
-{
-	size_t mask = s->nslots - 1, i = hash_u64(addr) & mask;
-
-	while (s->cache[i].addr && s->cache[i].addr != addr)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int cache_grow(struct ht_symbolizer *s)
-{
-	struct cached *old = s->cache;
-	size_t n = s->nslots;
-
-	s->cache = calloc(n * 2, sizeof(*s->cache));
-	if (!s->cache) {
-		s->cache = old;
-		return -ENOMEM;
-	}
-	s->nslots = n * 2;
-	for (size_t i = 0; i < n; i++)
-		if (old[i].addr)
-			s->cache[cache_slot(s, old[i].addr)] = old[i];
-	free(old);
-	return 0;
-}
-
 /* The cache entry of addr (!= 0), resolved on first use. */
 static int lookup(struct ht_symbolizer *s, uint64_t addr, const struct cached **out)
 {
 	struct ht_frame fr[HT_MAX_INLINE];
 	struct cached *c;
-	size_t i;
+	uint64_t *idx;
+	bool added;
 	int n;
 
-	i = cache_slot(s, addr);
-	c = &s->cache[i];
-	if (!c->addr) {
-		if ((s->ncached + 1) * 2 > s->nslots) {
-			if (cache_grow(s))
-				return -ENOMEM;
-			c = &s->cache[cache_slot(s, addr)];
-		}
-		n = resolve(s, addr, fr);
-		if (n < 0)
-			return n;
-		c->f = malloc((size_t)n * sizeof(*c->f));
-		if (!c->f)
-			return -ENOMEM;
-		memcpy(c->f, fr, (size_t)n * sizeof(*c->f));
-		c->n = n;
-		c->addr = addr;
-		s->ncached++;
+	idx = u64map__find(&s->by_addr, addr);
+	if (idx) {
+		*out = &s->cache[*idx];
+		return 0;
 	}
+	if (grow_array((void **)&s->cache, &s->cap_cache, s->ncached + 1, sizeof(*s->cache)))
+		return -ENOMEM;
+	n = resolve(s, addr, fr);
+	if (n < 0)
+		return n;
+	c = &s->cache[s->ncached];
+	c->f = malloc((size_t)n * sizeof(*c->f));
+	if (!c->f)
+		return -ENOMEM;
+	idx = u64map__insert(&s->by_addr, addr, &added);
+	if (!idx) {
+		free(c->f);
+		return -ENOMEM;
+	}
+	memcpy(c->f, fr, (size_t)n * sizeof(*c->f));
+	c->n = n;
+	*idx = s->ncached++;
 	*out = c;
 	return 0;
 }
