@@ -193,15 +193,13 @@ static void xml_str(FILE *f, const char *s)
  * function keeps its colour across graphs. */
 static void colour(const char *name, char *buf, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 
 	if (name[0] == '[') {
 		snprintf(buf, len, "rgb(190,190,190)");
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	h = hash_u64(h);
+	h = hash_str(name, strlen(name));
 	snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (unsigned int)(h % 51),
 		 (unsigned int)((h >> 16) % 231), (unsigned int)((h >> 32) % 56));
 }
