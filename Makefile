@@ -85,12 +85,12 @@ $(SOLIB): $(LIB_OBJS) scripts/libheaptrace.map
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=scripts/libheaptrace.map \
 		$(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
 
-heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The same CLI with ASan+UBSan, built in its own output directory.
-$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -114,6 +114,7 @@ sanitize-tests: $(INTEGRATION_DEPS)
 -include tests/symbolize.mk
 -include tests/alloc.mk
 -include tests/reliability.mk
+-include tests/cli.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
@@ -136,7 +137,7 @@ valgrind-tests: $(UNIT_TESTS)
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests valgrind-tests
+test: all unit integration cli-tests examples-tests formats-tests unwind-tests symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests valgrind-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)

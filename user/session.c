@@ -45,6 +45,7 @@ struct ht_session {
 	uint64_t start_unix_ns;
 	uint64_t model_errors;
 	uint64_t frozen_bad;
+	int frozen_record_err;
 	uint64_t frozen_counters[__HT_C_MAX];
 	ht_observer_fn observer;
 	void *observer_ctx;
@@ -370,6 +371,10 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 			 "this kernel requires for uprobes)", strerror(-err));
 		return err;
 	}
+	if (err == -ESRCH) {
+		snprintf(msg, len, "PID %d exited while heaptrace was attaching", s->target.pid);
+		return err;
+	}
 	if (err) {
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
@@ -440,6 +445,11 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	return s->observer_err;
 }
 
+int ht_session_record_error(const struct ht_session *s)
+{
+	return s->stream ? stream__record_error(s->stream) : s->frozen_record_err;
+}
+
 bool ht_session_target_done(const struct ht_session *s)
 {
 	return s->target.exited || s->execed;
@@ -452,6 +462,7 @@ void ht_session_stop(struct ht_session *s)
 	stream__drain(s->stream);
 	probes__counters(s->probes, s->frozen_counters);
 	s->frozen_bad = stream__bad_records(s->stream);
+	s->frozen_record_err = stream__record_error(s->stream);
 	if (!s->target.exited && !maps_replaced(s))
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
@@ -598,6 +609,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.command = ti.command;
 	in.exited = ti.exited;
 	in.execed = ti.execed;
+	in.launched = ti.launched;
 	in.exit_known = ti.exit_known;
 	in.exit_status = ti.exit_status;
 	in.duration_s = ti.duration_s;
