@@ -13,7 +13,6 @@
 #include "probes.h"
 #include "heaptrace.h"
 #include "report.h"
-#include "report_formats.h"
 #include "stacks.h"
 #include "stream.h"
 #include "symbolize.h"
