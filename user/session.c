@@ -16,7 +16,6 @@
 #include "log.h"
 #include "modules.h"
 #include "report.h"
-#include "report_formats.h"
 #include "session.h"
 #include "stacks.h"
 #include "symbolize.h"
