@@ -11,7 +11,7 @@
 # tests/workloads/rel_*.c are built by tests.mk's workload rule; the exec
 # tests also need non-PIE builds of rel_work and rel_other.
 
-REL_BIN            := $(TEST_OUT)/reliability
+REL_BIN            := $(TEST_OUT)/reliability_it
 REL_WORK           := $(TEST_OUT)/rel_work
 REL_NOPIE          := $(TEST_OUT)/rel_work_nopie
 REL_OTHER          := $(TEST_OUT)/rel_other_nopie
@@ -27,7 +27,7 @@ $(REL_OTHER): tests/workloads/rel_other.c | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
-$(REL_BIN): tests/reliability.c tests/testlib.h $(TEST_OUT)/testlib.o | $(TEST_OUT) $(DEPS_STAMP)
+$(REL_BIN): tests/reliability_it.c tests/testlib.h $(TEST_OUT)/testlib.o | $(TEST_OUT) $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(INTEGRATION_CFLAGS) -o $@ $< $(TEST_OUT)/testlib.o $(INTEGRATION_LIBS)
 

@@ -8,7 +8,7 @@
 #    file named by .gnu_debuglink, and static (run in a chroot). Built
 #    -g -O2 -rdynamic.
 #  - cpp_alloc (tests/workloads/cpp_alloc.cc) at -O0 and -O2, and the
-#    end-to-end suite tests/symbolize_integration.c (root: it runs
+#    end-to-end suite tests/symbolize_it.c (root: it runs
 #    heaptrace), which also traces tests/workloads/jit.c and known.
 #
 #   make symbolize-tests                              build all, run as root
@@ -73,10 +73,10 @@ $(TEST_OUT)/cpp_alloc_O%: tests/workloads/cpp_alloc.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -O$* $(CPP_ALLOC_FLAGS) -o $@ $<
 
-SYMBOLIZE_IT     := $(TEST_OUT)/symbolize_integration
+SYMBOLIZE_IT     := $(TEST_OUT)/symbolize_it
 SYMBOLIZE_FILTER ?=
 
-$(SYMBOLIZE_IT): tests/symbolize_integration.c tests/testlib.h $(TEST_OUT)/testlib.o \
+$(SYMBOLIZE_IT): tests/symbolize_it.c tests/testlib.h $(TEST_OUT)/testlib.o \
 		| $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

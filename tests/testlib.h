@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the cmocka integration test programs (integration,
- * reliability, unwind, alloc_it, formats_it, symbolize_integration):
+ * Helpers shared by the cmocka integration test programs (tests/NAME_it.c):
  * child processes with timeouts, pipes and buffers, files, heaptrace's
  * JSON reports, the command line and the temporary directory.
  *

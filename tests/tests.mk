@@ -10,7 +10,7 @@
 TEST_OUT        := $(OUTPUT)/tests
 WORKLOAD_SRCS   := $(wildcard tests/workloads/*.c)
 WORKLOADS       := $(patsubst tests/workloads/%.c,$(TEST_OUT)/%,$(WORKLOAD_SRCS))
-INTEGRATION_BIN := $(TEST_OUT)/integration
+INTEGRATION_BIN := $(TEST_OUT)/integration_it
 TEST_BINS       := $(WORKLOADS) $(INTEGRATION_BIN)
 INTEGRATION_DEPS := heaptrace $(TEST_BINS)
 
@@ -39,11 +39,11 @@ $(TESTLIB_O): tests/testlib.c | $(TEST_OUT) $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
 
-$(TEST_OUT)/integration.o: tests/integration.c | $(TEST_OUT) $(DEPS_STAMP)
+$(TEST_OUT)/integration_it.o: tests/integration_it.c | $(TEST_OUT) $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
 
-$(INTEGRATION_BIN): $(TEST_OUT)/integration.o $(TESTLIB_O)
+$(INTEGRATION_BIN): $(TEST_OUT)/integration_it.o $(TESTLIB_O)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
 

@@ -20,7 +20,7 @@ CXX              ?= g++
 
 UNWIND_C_BIN   := $(TEST_OUT)/unwind_c
 UNWIND_CXX_BIN := $(TEST_OUT)/unwind_cxx
-UNWIND_BIN     := $(TEST_OUT)/unwind
+UNWIND_BIN     := $(TEST_OUT)/unwind_it
 UNWIND_FILTER  ?=
 
 # Optimised, and explicitly without frame pointers (gcc's x86-64 default
@@ -38,12 +38,12 @@ $(UNWIND_CXX_BIN): tests/workloads/unwind_cxx.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(UNWIND_CXX_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
-$(TEST_OUT)/unwind.o: tests/unwind.c | $(DEPS_STAMP)
+$(TEST_OUT)/unwind_it.o: tests/unwind_it.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
 
-$(UNWIND_BIN): $(TEST_OUT)/unwind.o $(TEST_OUT)/testlib.o
+$(UNWIND_BIN): $(TEST_OUT)/unwind_it.o $(TEST_OUT)/testlib.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
 

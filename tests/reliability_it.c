@@ -1858,7 +1858,7 @@ static int setup_group(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
 		if (stat(*bins[i], &st) != 0 || !realpath(*bins[i], abs[i])) {
 			fprintf(stderr, "reliability: need %s (see the usage at the top of "
-				"tests/reliability.c)\n", *bins[i]);
+				"tests/reliability_it.c)\n", *bins[i]);
 			return -1;
 		}
 		*(const char **)bins[i] = abs[i];

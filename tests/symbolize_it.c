@@ -7,7 +7,7 @@
  * file:line of each allocating statement, inlined calls as frames of
  * their own ("inlined": true), libc's frames through libc6-dbg.
  *
- * Usage: symbolize_integration [FILTER]
+ * Usage: symbolize_it [FILTER]
  * Environment (defaults are relative to the repository root):
  *   HEAPTRACE              heaptrace binary          (./heaptrace)
  *   HEAPTRACE_CPP_O0       cpp_alloc built -O0       (.output/tests/cpp_alloc_O0)
