@@ -1875,7 +1875,6 @@ static int setup_group(void **state)
 	chmod(tmpdir, 0711);
 	/* descendants whose parent dies (heaptrace) become ours to reap */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -1925,7 +1924,6 @@ int main(int argc, char **argv)
 		T(test_container_symlinks_never_lead_outside),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("reliability", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "reliability", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }

@@ -673,8 +673,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(jit_code_is_named_by_its_perf_map),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return test_main(argc, argv, "symbolize", tests, ARRAY_SIZE(tests), setup, teardown);
 }
