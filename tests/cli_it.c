@@ -769,7 +769,5 @@ int main(int argc, char **argv)
 		T(test_target_exiting_during_attach_gives_one_line),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("cli", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "cli", tests, ARRAY_SIZE(tests), setup_group, teardown_group);
 }
