@@ -707,6 +707,36 @@ static void test_target_exiting_during_attach_gives_one_line(void **state)
 	(void)state;
 }
 
+/* ---- 4. launch mode: the command's life is the trace's ---- */
+
+/* -d ends a launched command as timeout(1) would: SIGTERM, then traced to
+ * its exit; nothing keeps running after the report. */
+static void test_duration_in_launch_mode_ends_the_command(void **state)
+{
+	char *argv[] = { (char *)heaptrace_bin, "-d", "0.3", "--", "/bin/sleep", "30", NULL };
+	char want[160], path[64];
+	struct result r;
+	int pid;
+	const char *p;
+
+	run(argv, &r);
+	expect_code(&r, 0);
+	p = strstr(r.out.data, "heaptrace: PID ");
+	assert_non_null(p);
+	pid = atoi(p + strlen("heaptrace: PID "));
+	assert_true(pid > 0);
+	snprintf(want, sizeof(want), "heaptrace: --duration reached: sent SIGTERM to PID %d "
+		 "(/bin/sleep), tracing its exit for up to 10 s", pid);
+	expect_line(&r, want);
+	snprintf(want, sizeof(want), "heaptrace: PID %d (/bin/sleep), traced", pid);
+	assert_non_null(strstr(r.out.data, want));
+	assert_non_null(strstr(r.out.data, "target killed by signal 15\n"));
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (exists(path))
+		fail_msg("the command (PID %d) still runs after the report", pid);
+	(void)state;
+}
+
 /* ------------------------------------------------------------------ */
 
 static int setup_group(void **state)
@@ -760,6 +790,7 @@ int main(int argc, char **argv)
 		T(test_output_dir_naming_a_file_refused_before_tracing),
 		T(test_keep_without_interval_is_a_usage_error),
 		T(test_attach_to_ptraced_target_warns_naming_the_tracer),
+		T(test_duration_in_launch_mode_ends_the_command),
 		T(test_pid_of_a_thread_traces_its_process),
 		T(test_pid_of_heaptrace_itself_is_refused),
 		T(test_pid_range_messages_agree),

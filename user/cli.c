@@ -56,7 +56,9 @@ static const char usage_text[] =
 "  -p, --pid PID          attach to a running process; with -- COMMAND instead,\n"
 "                         start COMMAND with the probes in place\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until the target\n"
-"                         exits, or Ctrl-C / SIGTERM)\n"
+"                         exits, or Ctrl-C / SIGTERM); a launched COMMAND\n"
+"                         then gets SIGTERM and is traced to its exit (for\n"
+"                         up to 10 s), as timeout(1) would end it\n"
 "      --run-as-root      under sudo, run COMMAND as root instead of as the\n"
 "                         invoking user\n"
 "\n"
@@ -483,6 +485,9 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* How long a launched command may take to exit after -d's SIGTERM. */
+#define TERM_GRACE_S 10
+
 enum sig_action { SIG_NONE = 0, SIG_STOP = 1, SIG_SNAPSHOT = 2 };
 
 static int read_signals(int sfd)
@@ -508,7 +513,11 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 	double deadline = cfg->duration_s > 0 ? start + cfg->duration_s : 0;
 	double next_snap = cfg->interval_s > 0 ? start + cfg->interval_s : 0;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
+	struct ht_target_info ti;
+	bool grace = false;
 	int ep, err = 0;
+
+	ht_session_target_info(s, &ti);
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -522,8 +531,20 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 		double now = mono_s(), wake = now + 0.05;
 		int act;
 
-		if (deadline && now >= deadline)
-			break;
+		if (deadline && now >= deadline) {
+			if (!ti.launched || grace)
+				break;
+			/* A launched command ends with the trace, as under timeout(1):
+			 * asked to stop, and traced to its exit. */
+			if (ht_session_signal_target(s, SIGTERM))
+				break;
+			fprintf(stderr, "heaptrace: --duration reached: sent SIGTERM to PID %d (%s), "
+				"tracing its exit for up to %d s\n", ti.pid, ti.command,
+				TERM_GRACE_S);
+			grace = true;
+			deadline = now + TERM_GRACE_S;
+			continue;
+		}
 		if (deadline && deadline < wake)
 			wake = deadline;
 		if (next_snap && next_snap < wake)
@@ -546,6 +567,9 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 		}
 	}
 	close(ep);
+	if (grace && !ht_session_target_done(s))
+		fprintf(stderr, "heaptrace: PID %d (%s) still runs %d s after SIGTERM: left running "
+			"untraced\n", ti.pid, ti.command, TERM_GRACE_S);
 	return err;
 }
 

@@ -267,6 +267,11 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	return s->observer_err;
 }
 
+int ht_session_signal_target(struct ht_session *s, int sig)
+{
+	return s->target.launched ? target__signal(&s->target, sig) : -EPERM;
+}
+
 int ht_session_record_error(const struct ht_session *s)
 {
 	return s->stream ? stream__record_error(s->stream) : s->frozen_record_err;
