@@ -39,31 +39,34 @@ static uint64_t wall_ns(void)
 }
 
 /*
- * Probe the allocators of objects mapped since discovery (dlopen, or the
- * launched command's own objects the prediction missed).
+ * Allocator discovery after open, its one trigger: probe the allocators of
+ * objects mapped since the last look (dlopen, or the launched command's
+ * own objects the prediction missed). ht_session_poll runs it, never the
+ * event path: once a second (reread: the maps are read again first), and
+ * after a drain whose stacks brought new objects into the module table.
  */
-void session__probe_new_objects(struct ht_session *s)
+static void discover_new_objects(struct ht_session *s, bool reread)
 {
 	size_t n = s->set.n, nfound = s->set.nfound;
 	char desc[512];
 	int err;
 
 	if (!s->probes || !s->started || s->stopped || session__maps_replaced(s) ||
-	    modules__refresh(s->probe_mods))
+	    (reread && modules__refresh(s->mods)))
 		return;
-	if (allocators__discover_new(s->probe_mods, &s->aopts, &s->set) <= 0)
+	if (allocators__discover_new(s->mods, &s->aopts, &s->set) <= 0)
 		return;
-	err = probes__attach_from(s->probes, s->probe_mods, &s->set, n);
+	err = probes__attach_from(s->probes, s->mods, &s->set, n);
 	if (err) {
 		pr_warn("can't attach probes to %s: %s\n",
-			allocators__describe(s->probe_mods, &s->set, nfound, desc, sizeof(desc)),
+			allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
 			strerror(-err));
 		allocators__truncate(&s->set, n, nfound);
 		return;
 	}
 	pr_info("tracing %s (mapped later)\n",
-		allocators__describe(s->probe_mods, &s->set, nfound, desc, sizeof(desc)));
-	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
 static int open_target(struct ht_session *s, char *msg, size_t len)
@@ -114,13 +117,12 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 
 	/* Find the allocators in what the target maps. */
-	s->probe_mods = modules__new(s->target.pid);
 	s->mods = modules__new(s->target.pid);
 	s->heap = heap__new();
 	s->stacks = stacks__new();
 	s->unwinder = unwinder__new(s->mods, s->opts.unwind);
 	s->frames = calloc(HT_MAX_FRAMES + 1, sizeof(*s->frames));
-	if (!s->probe_mods || !s->mods || !s->heap || !s->stacks || !s->unwinder ||
+	if (!s->mods || !s->heap || !s->stacks || !s->unwinder ||
 	    !s->frames) {
 		err = -ENOMEM;
 		snprintf(msg, len, "out of memory");
@@ -128,8 +130,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	/* A launched command has not mapped its objects yet: find them as
 	 * the loader will (if the program can't be found, exec will say). */
-	if (!s->target.launched || allocators__add_command(s->probe_mods, s->opts.argv))
-		err = modules__refresh(s->probe_mods);
+	if (!s->target.launched || allocators__add_command(s->mods, s->opts.argv))
+		err = modules__refresh(s->mods);
 	if (err) {
 		snprintf(msg, len, "can't read the memory map of PID %d: %s", s->target.pid,
 			 strerror(-err));
@@ -137,16 +139,14 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	s->aopts.allocator = s->opts.allocator;
 	s->aopts.symbol_prefix = s->opts.symbol_prefix;
-	err = allocators__discover(s->probe_mods, &s->aopts, &s->set, s->alloc_desc,
+	err = allocators__discover(s->mods, &s->aopts, &s->set, s->alloc_desc,
 				   sizeof(s->alloc_desc));
 	if (err) {
 		snprintf(msg, len, "PID %d (%s): %s", s->target.pid, s->target.command,
 			 s->alloc_desc);
 		goto err;
 	}
-	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
-	if (!s->target.launched)
-		modules__refresh(s->mods);
+	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 
 	/* Load the BPF programs for this target. */
 	po.pid = s->target.pid;
@@ -184,7 +184,7 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
 
-	err = probes__attach(s->probes, s->probe_mods, &s->set);
+	err = probes__attach(s->probes, s->mods, &s->set);
 	if (err == -EACCES || err == -EPERM) {
 		/* Kernels with the fix to c9e0924e5c2b ("perf/core: open access
 		 * to probes for CAP_PERFMON") create uprobes for CAP_SYS_ADMIN
@@ -244,6 +244,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 int ht_session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
+	uint64_t now;
 	int n;
 
 	if (s->stopped)
@@ -257,10 +258,16 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
-	/* A dlopen'd allocator calls nothing traced yet: look once a second. */
-	if (!s->target.exited && now_ns() >= s->next_maps_check) {
-		s->next_maps_check = now_ns() + 1000000000ULL;
-		session__probe_new_objects(s);
+	/* A dlopen'd allocator calls nothing traced yet: look once a second,
+	 * and at once when stacks pointed into new objects. */
+	now = now_ns();
+	if (!s->target.exited && (s->new_objects || now >= s->next_maps_check)) {
+		bool reread = now >= s->next_maps_check;
+
+		if (reread)
+			s->next_maps_check = now + 1000000000ULL;
+		s->new_objects = false;
+		discover_new_objects(s, reread);
 	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
@@ -490,7 +497,6 @@ void ht_session_close(struct ht_session *s)
 	free(s->frames);
 	free(s->unmapped_pages);
 	allocators__free(&s->set);
-	modules__free(s->probe_mods);
 	modules__free(s->mods);
 	heap__free(s->heap);
 	stacks__free(s->stacks);

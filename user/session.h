@@ -20,8 +20,7 @@
 struct ht_session {
 	struct ht_session_opts opts;
 	struct ht_target target;
-	struct ht_modules *probe_mods;  /* the objects probes were placed in */
-	struct ht_modules *mods;        /* the objects stacks point into */
+	struct ht_modules *mods;        /* the target's objects: probed, unwound, named */
 	struct ht_probe_set set;
 	struct ht_probes *probes;
 	struct ht_stream *stream;
@@ -32,6 +31,8 @@ struct ht_session {
 	uint64_t *frames;               /* scratch for one unwound stack */
 	uint64_t *unmapped_pages;       /* code pages known not to be in a file */
 	size_t nunmapped, cap_unmapped;
+	uint64_t placed[1024];          /* frames found in mods lately, by hash */
+	bool new_objects;               /* the sink's map reads added objects */
 	bool started, stopped;
 	bool launch_exec_seen;          /* the launch's own execve */
 	bool execed;                    /* the target replaced its program */
@@ -63,8 +64,5 @@ static inline bool session__maps_replaced(const struct ht_session *s)
 {
 	return s->execed || (s->probes && probes__exec_count(s->probes) != s->execs_seen);
 }
-
-/* Probe the allocators of objects mapped since discovery (session.c). */
-void session__probe_new_objects(struct ht_session *s);
 
 #endif

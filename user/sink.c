@@ -5,6 +5,7 @@
  * on to the caller's observer.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "heap.h"
 #include "modules.h"
 #include "session.h"
@@ -25,30 +26,52 @@ static double next_unit(uint64_t *state)
 }
 
 /*
- * Make sure the module table covers pc: a library loaded since the last
- * look sends us back to /proc/PID/maps. Pages found in no file (JIT code,
- * a stack gone bad) are remembered so they don't cost a re-read each time.
+ * Is pc in the module table? A library loaded since the last look sends
+ * us back to /proc/PID/maps - and tells the session's discovery trigger
+ * that there are objects to look at (it runs from ht_session_poll: the
+ * event path never probes). Pages found in no file (JIT code, a stack gone
+ * bad) are remembered so they don't cost a re-read each time.
  */
-static void ensure_mapped(struct ht_session *s, uint64_t pc)
+static bool ensure_mapped(struct ht_session *s, uint64_t pc)
 {
 	uint64_t page = pc >> 12;
+	size_t before = modules__count(s->mods);
 
 	if (modules__find(s->mods, pc))
-		return;
+		return true;
 	for (size_t i = 0; i < s->nunmapped; i++)
 		if (s->unmapped_pages[i] == page)
-			return;
+			return false;
 	if (session__maps_replaced(s))
-		return;  /* its program is gone: unknown, never misnamed */
+		return false;  /* its program is gone: unknown, never misnamed */
 	modules__refresh(s->mods);
-	session__probe_new_objects(s);
+	if (modules__count(s->mods) != before)
+		s->new_objects = true;
 	if (modules__find(s->mods, pc))
-		return;
+		return true;
 	if (s->nunmapped >= 4096)
 		s->nunmapped = 0;
 	if (!grow_array((void **)&s->unmapped_pages, &s->cap_unmapped, s->nunmapped + 1,
 			sizeof(*s->unmapped_pages)))
 		s->unmapped_pages[s->nunmapped++] = page;
+	return false;
+}
+
+/*
+ * Make sure the module table covers the frames BPF walked, before the
+ * unwinder looks for their CFI. Most stacks repeat: a frame placed lately
+ * is remembered (by hash, one slot each) and not looked up again - a
+ * placed frame stays placed, the table only grows.
+ */
+static void place_frames(struct ht_session *s, const struct ht_alloc_event *e)
+{
+	for (uint32_t i = 0; i < e->nr_ips; i++) {
+		uint64_t pc = e->ips[i];
+		uint64_t *slot = &s->placed[hash_u64(pc) & (ARRAY_SIZE(s->placed) - 1)];
+
+		if (*slot != pc && ensure_mapped(s, pc))
+			*slot = pc;
+	}
 }
 
 static const char *func_name(const struct ht_session *s, uint32_t func)
@@ -76,8 +99,7 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 
 	if (s->execed)
 		return 0;  /* the program exec'd into: not the traced one */
-	for (uint32_t i = 0; i < e->nr_ips; i++)
-		ensure_mapped(s, e->ips[i]);
+	place_frames(s, e);
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
 	if (e->sample_thr) {
 		/* A sample stands for 1/p allocations of its size. */
@@ -131,9 +153,12 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 
 	s->execs_seen++;
 	if (s->target.launched && !s->launch_exec_seen) {
-		/* The command starting: whatever came before is not its heap. */
+		/* The command starting: whatever came before is not its heap,
+		 * and the addresses read before it are not its mappings. */
 		s->launch_exec_seen = true;
 		heap__clear_live(s->heap);
+		modules__forget_mappings(s->mods);
+		memset(s->placed, 0, sizeof(s->placed));
 		return 0;
 	}
 	s->execed = true;
