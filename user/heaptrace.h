@@ -212,7 +212,8 @@ struct ht_loss {
 	uint64_t unsampled;            /* allocations left out by sampling (not a loss) */
 	uint64_t bad_records;          /* malformed ring buffer records */
 	uint64_t model_errors;         /* events the model had no memory for */
-	uint64_t lost_events;          /* all the losses above that make numbers lower bounds */
+	uint64_t lost_events;          /* all the losses that make numbers lower bounds */
+	uint64_t ringbuf_full_execs;   /* exec records lost: the old heap may look live */
 };
 
 void ht_session_loss(const struct ht_session *s, struct ht_loss *out);

@@ -131,7 +131,7 @@ out:
 
 void report__bounds(const struct ht_loss *l, struct report_bounds *out)
 {
-	uint64_t known = l->ringbuf_full_allocs + l->ringbuf_full_frees;
+	uint64_t known = l->ringbuf_full_allocs + l->ringbuf_full_frees + l->ringbuf_full_execs;
 	uint64_t either = l->lost_events > known ? l->lost_events - known : 0;
 
 	out->allocs_missing = l->ringbuf_full_allocs + either;

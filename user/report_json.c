@@ -137,13 +137,14 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
-		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
+		"\"ringbuf_full_execs\": %llu, \"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
 		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s, "
 		"\"allocs_missing_max\": %llu, \"frees_missing_max\": %llu },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
+		(unsigned long long)l->ringbuf_full_execs,
 		(unsigned long long)l->no_thread_state,
 		(unsigned long long)l->unreadable_results,
 		(unsigned long long)l->bad_records, (unsigned long long)l->model_errors,

@@ -171,6 +171,10 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 			in->exited ? "leaked" : "live", (unsigned long long)bd.frees_missing,
 			(unsigned long long)bd.allocs_missing);
 	}
+	if (in->loss.ringbuf_full_execs)
+		fprintf(f, "WARNING: %llu exec records were lost (ring buffer full): blocks of the "
+			"program before the exec may show as live.\n",
+			(unsigned long long)in->loss.ringbuf_full_execs);
 	if (in->loss.stacks_truncated)
 		fprintf(f, "note: %llu stacks were cut at the depth limit (--max-depth)\n",
 			(unsigned long long)in->loss.stacks_truncated);

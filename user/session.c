@@ -328,6 +328,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 		memcpy(c, s->frozen_counters, sizeof(c));
 	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
 	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
+	out->ringbuf_full_execs = c[HT_C_RINGBUF_FULL_EXEC];
 	out->no_thread_state = c[HT_C_NO_STATE];
 	out->unreadable_results = c[HT_C_OUT_READ_FAIL];
 	out->stale_calls = c[HT_C_STALE_CALL];
@@ -341,6 +342,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
+			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
 			   out->model_errors + out->sampled_map_full;
 }
