@@ -226,6 +226,9 @@ struct ht_target_info {
 	bool launched;       /* started by the session */
 	bool exited;
 	bool execed;         /* replaced its program: its old heap is gone */
+	const char *exec_chain; /* launched: the programs run before this one
+				 * ("env > nice"; "" if none): each exec'd the
+				 * next, and the report is of the last */
 	bool exit_known;     /* exit_status is meaningful (launched only) */
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */

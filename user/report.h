@@ -29,6 +29,7 @@ struct ht_report_input {
 	bool exited;          /* the target has exited (live = leaked) */
 	bool execed;          /* the target exec'd another program */
 	bool launched;        /* heaptrace started the target: it saw every call */
+	const char *exec_chain; /* programs the launched command ran before this one */
 	bool exit_known;      /* exit_status is meaningful */
 	int exit_status;      /* wait status */
 	double duration_s;

@@ -116,6 +116,10 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	json_str(f, in->command);
 	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->exited ? "true" : "false",
 		in->execed ? "true" : "false");
+	if (in->exec_chain && *in->exec_chain) {
+		fputs(", \"run_by\": ", f);
+		json_str(f, in->exec_chain);
+	}
 	if (in->exit_known && WIFEXITED(in->exit_status))
 		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
 	else if (in->exit_known && WIFSIGNALED(in->exit_status))

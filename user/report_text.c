@@ -123,6 +123,9 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 	else if (in->exited)
 		fprintf(f, ", target exited");
 	fprintf(f, "\n");
+	if (in->exec_chain && *in->exec_chain)
+		fprintf(f, "run by %s, which exec'd it: this report is of %s from its start\n",
+			in->exec_chain, in->command);
 	if (in->sample_bytes)
 		fprintf(f, "sampled every %llu bytes on average: counts and sizes are estimates\n"
 			"(allocations of %llu bytes or more are exact)\n",
