@@ -1376,6 +1376,23 @@ static void storm_with(const char *const opts[])
 			 json_object_to_json_string_ext(loss, JSON_C_TO_STRING_PLAIN));
 	expect_text(&ht.out, "WARNING: ", "the text report");
 	expect_text(&ht.out, "lower bounds", "the text report");
+	{
+		/* Each number says which way it can be off, and by how much. */
+		int64_t lost = get_int(get(r, "totals"), "lost_events");
+		int64_t either = lost - get_int(loss, "ringbuf_full_allocs") -
+				 get_int(loss, "ringbuf_full_frees") -
+				 get_int(loss, "ringbuf_full_execs");
+		char line[160];
+
+		assert_int_equal(get_int(loss, "allocs_missing_max"),
+				 get_int(loss, "ringbuf_full_allocs") + either);
+		assert_int_equal(get_int(loss, "frees_missing_max"),
+				 get_int(loss, "ringbuf_full_frees") + either);
+		snprintf(line, sizeof(line), "leaked blocks may be too high by up to %lld (lost "
+			 "frees) or too low by up to %lld", (long long)get_int(loss, "frees_missing_max"),
+			 (long long)get_int(loss, "allocs_missing_max"));
+		expect_text(&ht.out, line, "the text report");
+	}
 
 	stacks = get(r, "stacks");
 	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
