@@ -114,7 +114,7 @@ struct ht_free_event {
 	__u32 pad;
 };
 
-/* Per-CPU counters of everything the BPF side could not record. */
+/* Counters of everything the BPF side could not record, by index. */
 enum ht_counter {
 	HT_C_RINGBUF_FULL_ALLOC, /* allocation records dropped: ring full */
 	HT_C_RINGBUF_FULL_FREE,  /* free records dropped: ring full */

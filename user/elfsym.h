@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading the ELF facts heaptrace needs from a mapped object: its type,
- * load segments (to turn addresses into file offsets and back) and
- * function symbols from .symtab and .dynsym (to find allocator entry
- * points). Backed by libelf; all reads are bounded by the file's size.
+ * load segments (to turn addresses into file offsets and back), its code
+ * and function symbols from .symtab and .dynsym (where functions start,
+ * for probe placement). Backed by libelf; all reads are bounded by the
+ * file's size.
  */
 #ifndef HEAPTRACE_ELFSYM_H
 #define HEAPTRACE_ELFSYM_H

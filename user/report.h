@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Reports of a heap profile: text for people, JSON for scripts. */
+/*
+ * Reports of a heap profile: what every report and export reads (struct
+ * ht_report_input), the text report for people, the JSON report for
+ * scripts and the per-stack rows the exports share; the exports
+ * themselves are in report_formats.h.
+ */
 #ifndef HEAPTRACE_REPORT_H
 #define HEAPTRACE_REPORT_H
 
