@@ -89,12 +89,12 @@ $(SOLIB): $(LIB_OBJS) scripts/libheaptrace.map
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=scripts/libheaptrace.map \
 		$(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
 
-heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The same CLI with ASan+UBSan, built in its own output directory.
-$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -112,6 +112,7 @@ include tests/unwind.mk
 include tests/symbolize.mk
 include tests/alloc.mk
 include tests/reliability.mk
+include tests/cli.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
@@ -160,7 +161,7 @@ examples-tests: $(EXAMPLES_DEPS)
 
 # make test: the unit tests, then every suite that traces real
 # processes, in this order.
-TEST_SUITES := unit integration examples-tests formats-tests unwind-tests \
+TEST_SUITES := unit integration cli-tests examples-tests formats-tests unwind-tests \
 	       symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests \
 	       valgrind-tests
 .PHONY: test-programs

@@ -114,7 +114,7 @@ struct ht_free_event {
 	__u32 pad;
 };
 
-/* Counters of everything the BPF side could not record, by index. */
+/* Per-CPU counters of everything the BPF side could not record. */
 enum ht_counter {
 	HT_C_RINGBUF_FULL_ALLOC, /* allocation records dropped: ring full */
 	HT_C_RINGBUF_FULL_FREE,  /* free records dropped: ring full */
@@ -128,6 +128,7 @@ enum ht_counter {
 	HT_C_UNSAMPLED,          /* allocations left out by sampling (not a loss) */
 	HT_C_WINDOW_DROPPED,     /* raw stack windows left out: ring nearly full */
 	HT_C_FILTERED,           /* allocations outside --min-size/--max-size */
+	HT_C_RINGBUF_FULL_EXEC,  /* exec records dropped: ring full */
 	__HT_C_MAX,
 };
 

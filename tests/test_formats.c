@@ -21,7 +21,7 @@
 #include "heap.h"
 #include "modules.h"
 #include "profile.pb-c.h"
-#include "report_formats.h"
+#include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
 

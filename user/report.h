@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reports of a heap profile: what every report and export reads (struct
- * ht_report_input), the text report for people, the JSON report for
- * scripts and the per-stack rows the exports share; the exports
- * themselves are in report_formats.h.
+ * Reports of a heap profile: text for people, JSON for scripts, and exports
+ * to other tools' formats: folded stacks (flamegraph.pl, speedscope,
+ * inferno), a self-contained SVG flame graph, pprof's gzip-compressed
+ * profile.proto, and DHAT's JSON for dh_view.html. All of them walk the
+ * same struct ht_report_input; none changes it (the symbolizer's cache
+ * aside). report.c holds the walks they share.
  */
 #ifndef HEAPTRACE_REPORT_H
 #define HEAPTRACE_REPORT_H
@@ -26,6 +28,7 @@ struct ht_report_input {
 	const char *command;
 	bool exited;          /* the target has exited (live = leaked) */
 	bool execed;          /* the target exec'd another program */
+	bool launched;        /* heaptrace started the target: it saw every call */
 	bool exit_known;      /* exit_status is meaningful */
 	int exit_status;      /* wait status */
 	double duration_s;
@@ -42,9 +45,30 @@ struct ht_report_input {
 	const struct ht_stats *since_totals;
 };
 
-
 int report__text(FILE *f, const struct ht_report_input *in);
 int report__json(FILE *f, const struct ht_report_input *in);
+
+/* "live_bytes", "peak_bytes", "alloc_bytes", "allocs" (used in file
+ * names); NULL for an unknown metric. */
+const char *report__metric_name(enum ht_metric m);
+
+/* The metric's value in one stack's statistics. */
+uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m);
+
+/* "stack;frames;outermost;first value" lines, identical symbolized stacks
+ * merged, sorted bytewise. */
+int report__folded(FILE *f, const struct ht_report_input *in, enum ht_metric m);
+
+/* An interactive flame graph (SVG with inline script, no external refs). */
+int report__svg(FILE *f, const struct ht_report_input *in, enum ht_metric m);
+
+/* pprof: perftools.profiles.Profile, gzip-compressed. */
+int report__pprof(FILE *f, const struct ht_report_input *in);
+
+/* DHAT's JSON (dhatFileVersion 2), as Valgrind's dh_view.html loads it. */
+int report__dhat(FILE *f, const struct ht_report_input *in);
+
+/* --- shared by the reports ------------------------------------------- */
 
 /* One row per stack with its statistics, for exporters. */
 struct ht_report_row {
@@ -52,8 +76,77 @@ struct ht_report_row {
 	struct ht_stats s;
 };
 
+/*
+ * How far the totals can be off after a loss. A lost allocation record
+ * leaves allocations and live blocks short; a lost free leaves frees short
+ * and live blocks too high. Losses of an unknown kind (no thread state,
+ * bad records, model errors) count on both sides.
+ */
+struct report_bounds {
+	uint64_t allocs_missing;   /* allocations (and live blocks) short by at most */
+	uint64_t frees_missing;    /* frees short, live blocks too high, by at most */
+};
+
+void report__bounds(const struct ht_loss *l, struct report_bounds *out);
+
 /* All stacks that ever allocated; *rows is malloc'ed. -ENOMEM on failure. */
 int report__rows(const struct ht_report_input *in, struct ht_report_row **rows,
 		 size_t *n);
+
+/* One stack with a non-zero metric, symbolized: frame names outermost
+ * first (strings owned by the symbolizer, or literals). */
+struct ht_named_stack {
+	const char **names;
+	const char **modules;   /* per frame; NULL entries when unmapped */
+	uint32_t nr;            /* >= 1: a stack never captured is "[no stack]" */
+	uint64_t value;
+};
+
+struct ht_named_stacks {
+	struct ht_named_stack *v;
+	size_t n;
+	const char **names;     /* storage behind every v[i].names */
+	const char **modules;
+};
+
+/* Every stack whose metric m is non-zero, in stack id order. 0 or -errno;
+ * free with report__named_stacks_free() either way. */
+int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
+			 struct ht_named_stacks *out);
+void report__named_stacks_free(struct ht_named_stacks *ns);
+
+/*
+ * Length of the valid UTF-8 sequence at p (1..4), or 0 when p does not
+ * start one. Text formats must stay valid UTF-8 whatever bytes a symbol
+ * name holds, or XML and JSON parsers reject the whole file.
+ */
+static inline size_t report__utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	c = p[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
 
 #endif

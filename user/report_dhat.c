@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "report_formats.h"
+#include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
 

@@ -103,9 +103,11 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	const struct ht_loss *l = &in->loss;
 	struct ht_report_row *rows;
 	struct ht_heap_totals t;
+	struct report_bounds bd;
 	size_t n;
 	int err;
 
+	report__bounds(l, &bd);
 	err = report__rows(in, &rows, &n);
 	if (err)
 		return err;
@@ -135,12 +137,14 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
-		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
+		"\"ringbuf_full_execs\": %llu, \"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
-		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s },\n",
+		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s, "
+		"\"allocs_missing_max\": %llu, \"frees_missing_max\": %llu },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
+		(unsigned long long)l->ringbuf_full_execs,
 		(unsigned long long)l->no_thread_state,
 		(unsigned long long)l->unreadable_results,
 		(unsigned long long)l->bad_records, (unsigned long long)l->model_errors,
@@ -149,7 +153,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->stacks_broken,
 		(unsigned long long)t.replaced, (unsigned long long)l->sampled_map_full,
 		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
-		l->lost_events ? "true" : "false");
+		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
+		(unsigned long long)bd.frees_missing);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n    { " : "\n    { ", f);

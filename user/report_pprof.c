@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
-#include "report_formats.h"
+#include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
 #include "util.h"

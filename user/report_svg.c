@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "report_formats.h"
+#include "report.h"
 #include "util.h"
 
 #define IMG_W      1200
