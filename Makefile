@@ -32,6 +32,7 @@ BPF_OBJ    := $(OUTPUT)/heaptrace.bpf.o
 SKEL       := $(OUTPUT)/heaptrace.skel.h
 LIB_SRCS   := $(filter-out user/cli%.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CLI_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(wildcard user/cli*.c))
 LIB        := $(OUTPUT)/libheaptrace.a
 SOLIB      := $(OUTPUT)/libheaptrace.so
 SONAME     := libheaptrace.so.0
@@ -89,12 +90,12 @@ $(SOLIB): $(LIB_OBJS) scripts/libheaptrace.map
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=scripts/libheaptrace.map \
 		$(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
 
-heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
+heaptrace: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The same CLI with ASan+UBSan, built in its own output directory.
-$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
+$(OUTPUT)/heaptrace-asan: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -46,19 +46,20 @@ $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
 
-$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c | $(ALLOC_DEPS_STAMP)
+$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workloads/common.h \
+		| $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
 $(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl: \
-		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c | $(ALLOC_DEPS_STAMP)
+		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
 $(ALLOC_OUT)/cxx $(ALLOC_OUT)/cxx_tc $(ALLOC_OUT)/cxx_mi: tests/workloads/alloc_cxx.cc \
-		| $(ALLOC_DEPS_STAMP)
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(ALLOC_CXXFLAGS) -o $@ $< $(LIBS_ALLOC)

@@ -19,11 +19,11 @@ TEST_PROGRAMS      += $(RELIABILITY_DEPS)
 
 .PHONY: reliability-tests fuzz fuzz-corpus soak
 
-$(REL_NOPIE): tests/workloads/rel_work.c | $(TEST_OUT)
+$(REL_NOPIE): tests/workloads/rel_work.c tests/workloads/common.h | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
-$(REL_OTHER): tests/workloads/rel_other.c | $(TEST_OUT)
+$(REL_OTHER): tests/workloads/rel_other.c tests/workloads/common.h | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 

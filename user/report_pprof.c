@@ -6,8 +6,9 @@
  * alloc_objects, alloc_space, inuse_objects, inuse_space.
  *
  * Locations are deduplicated by address, functions by (name, file) and
- * mappings by module path. Each location has one Line: the symbolizer
- * does not report inlined frames yet.
+ * mappings by module path. Each location has one Line, from
+ * symbolizer__resolve(): the frames inlined at an address, which the text
+ * and JSON reports show (symbolizer__resolve_inline), are not in it yet.
  */
 #include <errno.h>
 #include <limits.h>
