@@ -29,12 +29,14 @@ $(FORMATS_IT): $(TEST_OUT)/formats_it.o $(TEST_OUT)/testlib.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS) -lm
 
-formats-tests: heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow $(OUTPUT)/demo test-deps
+formats-tests: heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow $(OUTPUT)/demo \
+		$(TEST_OUT)/cpp_alloc_O2 test-deps
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
 		HEAPTRACE_GROW=$(abspath $(TEST_OUT)/grow) \
 		HEAPTRACE_DEMO=$(abspath $(OUTPUT)/demo) \
+		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

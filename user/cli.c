@@ -31,11 +31,12 @@ struct config {
 	struct ht_session_opts session;
 	double duration_s;
 	double interval_s;
-	unsigned int top_n;
+	struct ht_report_opts report;   /* every report's options but format and metric */
 	const char *json_path;
 	const char *output_dir;
 	unsigned int formats;     /* OUT_* written as files */
 	unsigned int keep;
+	const char **alloc_fns;         /* --alloc-fn, behind report.alloc_fns */
 	int verbosity;
 };
 
@@ -70,6 +71,11 @@ static const char usage_text[] =
 "                         heaptrace-PID-NNNNNN.EXT; SIGUSR1 writes one now\n"
 "      --keep N           keep only the last N periodic snapshots\n"
 "      --no-demangle      show raw C++/Rust symbol names\n"
+"      --keep-alloc-frames  keep the allocator's frames (operator new, strdup,\n"
+"                         ...) on top of the stacks in folded, svg, pprof and\n"
+"                         dhat files (text and JSON always show them)\n"
+"      --alloc-fn GLOB    also leave out the program's own allocation wrappers\n"
+"                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
 "\n"
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
@@ -167,7 +173,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
-	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
+	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_KEEP_ALLOC_FRAMES, OPT_ALLOC_FN, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
 	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -181,6 +187,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "ring-size", required_argument, NULL, OPT_RING },
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+		{ "keep-alloc-frames", no_argument, NULL, OPT_KEEP_ALLOC_FRAMES },
+		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -200,7 +208,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	const char *bad;
 	int c, badlen;
 
-	cfg->top_n = 10;
+	cfg->report.sz = sizeof(cfg->report);
+	cfg->report.top_n = 10;
 	cfg->session.sz = sizeof(cfg->session);
 	while ((c = getopt_long(argc, argv, "+p:d:n:f:o:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -220,7 +229,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case 'n':
 			if (parse_uint(optarg, 1000000, &v))
 				return usage_error("invalid row count '%s'", optarg);
-			cfg->top_n = (unsigned int)v;
+			cfg->report.top_n = (unsigned int)v;
 			break;
 		case OPT_JSON:
 			cfg->json_path = optarg;
@@ -308,6 +317,18 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return EXIT_USAGE;
 			}
 			output__give_to_sudo_user(cfg->session.record_fd);
+			break;
+		case OPT_KEEP_ALLOC_FRAMES:
+			cfg->report.keep_alloc_frames = true;
+			break;
+		case OPT_ALLOC_FN:
+			/* At most one per argument: argc bounds the list. */
+			if (!cfg->alloc_fns)
+				cfg->alloc_fns = calloc((size_t)argc, sizeof(*cfg->alloc_fns));
+			if (!cfg->alloc_fns)
+				return usage_error("out of memory for --alloc-fn '%s'", optarg);
+			cfg->alloc_fns[cfg->report.nalloc_fns++] = optarg;
+			cfg->report.alloc_fns = cfg->alloc_fns;
 			break;
 		case 'v':
 			cfg->verbosity++;
@@ -431,22 +452,22 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 
 static int write_reports(struct ht_session *s, const struct config *cfg, struct output *out)
 {
-	struct ht_report_opts ro = { .sz = sizeof(ro), .top_n = cfg->top_n };
+	const struct ht_report_opts *ro = &cfg->report;
 	bool json_stdout = cfg->json_path && !strcmp(cfg->json_path, "-");
 	int err = 0, e;
 
 	if (cfg->json_path) {
 		if (json_stdout)
-			err = ht_session_write_report(s, HT_FORMAT_JSON, stdout, &ro);
+			err = ht_session_write_report(s, HT_FORMAT_JSON, stdout, ro);
 		else
-			err = output__write_file(cfg->json_path, s, HT_FORMAT_JSON, &ro);
+			err = output__write_file(cfg->json_path, s, HT_FORMAT_JSON, ro);
 	}
 	if (out->formats) {
 		e = output__snapshot(out, s, true);
 		err = err ? err : e;
 	}
 	if (!json_stdout) {
-		e = ht_session_write_report(s, HT_FORMAT_TEXT, stdout, &ro);
+		e = ht_session_write_report(s, HT_FORMAT_TEXT, stdout, ro);
 		if (e)
 			fprintf(stderr, "heaptrace: can't write the report: %s\n", strerror(-e));
 		err = err ? err : e;
@@ -524,6 +545,7 @@ int main(int argc, char **argv)
 	out.formats = cfg.formats;
 	out.keep = cfg.keep;
 	out.pid = ti.pid;
+	out.report = &cfg.report;
 
 	/* Trace until the target ends, a signal, or --duration. */
 	err = run_loop(s, &cfg, &out, sfd);
@@ -535,6 +557,7 @@ int main(int argc, char **argv)
 	rc = write_reports(s, &cfg, &out) || err || out.errors ? EXIT_FAILURE_RT : EXIT_OK;
 	ht_session_close(s);
 	output__free(&out);
+	free(cfg.alloc_fns);
 	close(sfd);
 	return rc;
 }
