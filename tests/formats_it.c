@@ -2307,7 +2307,6 @@ static int setup_group(void **state)
 		return -1;
 	}
 	chmod(tmpdir, 0755);
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -2352,7 +2351,6 @@ int main(int argc, char **argv)
 		T(test_full_disk_exit_1_no_partial_files),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("formats", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "formats", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }

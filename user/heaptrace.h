@@ -138,6 +138,14 @@ int ht_session_poll(struct ht_session *s, int timeout_ms);
 /* Has the target exited or exec'd another program? */
 bool ht_session_target_done(const struct ht_session *s);
 
+/* Send sig to the command heaptrace launched (only to that: -EPERM for an
+ * attached process); tracing goes on, so its exit is seen. 0 or -errno. */
+int ht_session_signal_target(struct ht_session *s, int sig);
+
+/* 0, or the -errno of the first failed write to opts.record_fd (the
+ * recording stopped there; tracing went on). */
+int ht_session_record_error(const struct ht_session *s);
+
 /* Detach the probes after consuming what is left; the model stays. */
 void ht_session_stop(struct ht_session *s);
 

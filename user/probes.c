@@ -148,8 +148,9 @@ static int attach_one(struct ht_probes *p, struct ht_modules *ms, int pid,
 	link = bpf_program__attach_uprobe_opts(prog, pid, path, pt->offset, &uo);
 	if (!link) {
 		err = -errno;
-		/* a permission error is the caller's one-line message */
-		if (err == -EACCES || err == -EPERM)
+		/* a permission error, or the target gone, is the caller's
+		 * one-line message */
+		if (err == -EACCES || err == -EPERM || err == -ESRCH)
 			pr_info("can't attach %s '%s' in '%s': %s\n", ret ? "uretprobe" : "uprobe",
 				pt->func, mod->path, strerror(errno));
 		else

@@ -355,3 +355,12 @@ size_t report__utf8_chars(const char *s)
 	}
 	return n;
 }
+
+void report__bounds(const struct ht_loss *l, struct report_bounds *out)
+{
+	uint64_t known = l->ringbuf_full_allocs + l->ringbuf_full_frees;
+	uint64_t either = l->lost_events > known ? l->lost_events - known : 0;
+
+	out->allocs_missing = l->ringbuf_full_allocs + either;
+	out->frees_missing = l->ringbuf_full_frees + either;
+}

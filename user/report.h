@@ -28,6 +28,7 @@ struct ht_report_input {
 	const char *command;
 	bool exited;          /* the target has exited (live = leaked) */
 	bool execed;          /* the target exec'd another program */
+	bool launched;        /* heaptrace started the target: it saw every call */
 	bool exit_known;      /* exit_status is meaningful */
 	int exit_status;      /* wait status */
 	double duration_s;
@@ -78,6 +79,19 @@ struct ht_report_row {
 	uint32_t stack;
 	struct ht_stats s;
 };
+
+/*
+ * How far the totals can be off after a loss. A lost allocation record
+ * leaves allocations and live blocks short; a lost free leaves frees short
+ * and live blocks too high. Losses of an unknown kind (no thread state,
+ * bad records, model errors) count on both sides.
+ */
+struct report_bounds {
+	uint64_t allocs_missing;   /* allocations (and live blocks) short by at most */
+	uint64_t frees_missing;    /* frees short, live blocks too high, by at most */
+};
+
+void report__bounds(const struct ht_loss *l, struct report_bounds *out);
 
 /* All stacks that ever allocated; *rows is malloc'ed. -ENOMEM on failure. */
 int report__rows(const struct ht_report_input *in, struct ht_report_row **rows,

@@ -60,9 +60,11 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	struct ht_report_stack st = { 0 };
 	struct ht_report_row *rows;
 	struct ht_heap_totals t;
+	struct report_bounds bd;
 	size_t n;
 	int err;
 
+	report__bounds(l, &bd);
 	err = report__rows(in, &rows, &n);
 	if (err)
 		return err;
@@ -95,7 +97,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
-		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s },\n",
+		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s, "
+		"\"allocs_missing_max\": %llu, \"frees_missing_max\": %llu },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
 		(unsigned long long)l->no_thread_state,
@@ -106,7 +109,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->stacks_broken,
 		(unsigned long long)t.replaced, (unsigned long long)l->sampled_map_full,
 		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
-		l->lost_events ? "true" : "false");
+		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
+		(unsigned long long)bd.frees_missing);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		err = report__stack(in, rows[i].stack, &st);

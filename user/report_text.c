@@ -62,18 +62,19 @@ static int print_row(FILE *f, const struct ht_report_input *in, size_t rank,
 
 	fprintf(f, "#%zu ", rank);
 	if (off == offsetof(struct ht_stats, peak_bytes))
-		fprintf(f, "%s in %llu blocks at peak", human_bytes(r->s.peak_bytes, a, sizeof(a)),
-			(unsigned long long)r->s.peak_blocks);
+		fprintf(f, "%s in %llu %s at peak", human_bytes(r->s.peak_bytes, a, sizeof(a)),
+			(unsigned long long)r->s.peak_blocks, r->s.peak_blocks == 1 ? "block" : "blocks");
 	else if (off == offsetof(struct ht_stats, live_bytes))
-		fprintf(f, "%s in %llu blocks live", human_bytes(r->s.live_bytes, a, sizeof(a)),
-			(unsigned long long)r->s.live_blocks);
+		fprintf(f, "%s in %llu %s live", human_bytes(r->s.live_bytes, a, sizeof(a)),
+			(unsigned long long)r->s.live_blocks, r->s.live_blocks == 1 ? "block" : "blocks");
 	else if (off == offsetof(struct ht_stats, allocs))
-		fprintf(f, "%llu allocations, %s; %llu freed (%s)",
-			(unsigned long long)r->s.allocs, human_bytes(r->s.alloc_bytes, a, sizeof(a)),
+		fprintf(f, "%llu %s, %s; %llu freed (%s)", (unsigned long long)r->s.allocs,
+			r->s.allocs == 1 ? "allocation" : "allocations", human_bytes(r->s.alloc_bytes, a, sizeof(a)),
 			(unsigned long long)r->s.frees, human_bytes(r->s.freed_bytes, b, sizeof(b)));
 	else
-		fprintf(f, "%llu temporary of %llu allocations (%s allocated)",
+		fprintf(f, "%llu temporary of %llu %s (%s allocated)",
 			(unsigned long long)r->s.temporary, (unsigned long long)r->s.allocs,
+			r->s.allocs == 1 ? "allocation" : "allocations",
 			human_bytes(r->s.alloc_bytes, c, sizeof(c)));
 	fputc('\n', f);
 	return print_stack(f, in, r->stack, st);
@@ -142,16 +143,30 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 	fprintf(f, "  peak          %12llu  %s\n", (unsigned long long)t.s.peak_blocks,
 		human_bytes(t.s.peak_bytes, d, sizeof(d)));
 	fprintf(f, "  temporary     %12llu\n", (unsigned long long)t.s.temporary);
-	fprintf(f, "  unknown frees %12llu  (blocks allocated before tracing began)\n",
-		(unsigned long long)t.unknown_frees);
+	/* Launched, heaptrace saw every call from the start: what is left are
+	 * the allocator's own blocks (glibc frees its per-thread cache, and
+	 * the chunks it still holds, at thread exit). */
+	fprintf(f, "  unknown frees %12llu  (%s)\n", (unsigned long long)t.unknown_frees,
+		in->launched ? "the allocator's own blocks, e.g. glibc's thread cache at thread exit"
+			     : "blocks allocated before tracing began, or the allocator's own");
 	fprintf(f, "  lost events   %12llu\n", (unsigned long long)in->loss.lost_events);
 	fprintf(f, "  stacks        %12u\n", stacks__count(in->stacks));
-	if (in->loss.lost_events)
+	if (in->loss.lost_events) {
+		struct report_bounds bd;
+
+		report__bounds(&in->loss, &bd);
 		fprintf(f, "\nWARNING: %llu events were lost (ring buffer full: %llu allocs, "
-			"%llu frees); all numbers are lower bounds.\n",
-			(unsigned long long)in->loss.lost_events,
+			"%llu frees):\n", (unsigned long long)in->loss.lost_events,
 			(unsigned long long)in->loss.ringbuf_full_allocs,
 			(unsigned long long)in->loss.ringbuf_full_frees);
+		fprintf(f, "  allocation and free counts and bytes are lower bounds (at most %llu "
+			"allocations and %llu frees missing);\n", (unsigned long long)bd.allocs_missing,
+			(unsigned long long)bd.frees_missing);
+		fprintf(f, "  %s blocks may be too high by up to %llu (lost frees) or too low by up "
+			"to %llu; peak and temporary may be off either way.\n",
+			in->exited ? "leaked" : "live", (unsigned long long)bd.frees_missing,
+			(unsigned long long)bd.allocs_missing);
+	}
 	if (in->loss.stacks_truncated)
 		fprintf(f, "note: %llu stacks were cut at the depth limit (--max-depth)\n",
 			(unsigned long long)in->loss.stacks_truncated);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * jit: allocations from generated code, named by a perf map, for
- * tests/symbolize_integration.c. Like a JIT compiler, it writes machine
+ * tests/symbolize_it.c. Like a JIT compiler, it writes machine
  * code into an anonymous mapping and describes it in /tmp/perf-PID.map
  * ("START SIZE name", hex). The map is left behind for heaptrace to read
  * at report time; the test removes it.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * known: a workload whose heap profile is known exactly, one mode per
- * scenario. Run as `known MODE`; tests/integration.c traces it with
+ * scenario. Run as `known MODE`; tests/integration_it.c traces it with
  * heaptrace and compares the report against the numbers documented here.
  *
  * Rules that keep the profile exact:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * rel_work: workloads for the reliability suite (tests/reliability.c).
+ * rel_work: workloads for the reliability suite (tests/reliability_it.c).
  * Run as `rel_work MODE`; each allocation site is a named noinline
  * function with one allocator call, so the suite can compare heaptrace's
  * report with the exact numbers documented here.

@@ -2,7 +2,7 @@
 /*
  * unwind_c: allocation sites in C code built WITHOUT frame pointers
  * (-O2 -g -fomit-frame-pointer, see tests/unwind.mk), and allocations made
- * inside glibc on behalf of the workload. tests/unwind.c traces it with
+ * inside glibc on behalf of the workload. tests/unwind_it.c traces it with
  * heaptrace and compares each site's stack with gdb's backtrace at the
  * allocator, frame for frame.
  *

@@ -1858,7 +1858,7 @@ static int setup_group(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
 		if (stat(*bins[i], &st) != 0 || !realpath(*bins[i], abs[i])) {
 			fprintf(stderr, "reliability: need %s (see the usage at the top of "
-				"tests/reliability.c)\n", *bins[i]);
+				"tests/reliability_it.c)\n", *bins[i]);
 			return -1;
 		}
 		*(const char **)bins[i] = abs[i];
@@ -1875,7 +1875,6 @@ static int setup_group(void **state)
 	chmod(tmpdir, 0711);
 	/* descendants whose parent dies (heaptrace) become ours to reap */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -1925,7 +1924,6 @@ int main(int argc, char **argv)
 		T(test_container_symlinks_never_lead_outside),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("reliability", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "reliability", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }
