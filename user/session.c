@@ -507,6 +507,9 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.since = o.since;
 	in.nsince = o.nsince;
 	in.since_totals = o.since_totals;
+	in.keep_alloc_frames = o.keep_alloc_frames;
+	in.alloc_fns = o.alloc_fns;
+	in.nalloc_fns = o.nalloc_fns;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;
