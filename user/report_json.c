@@ -75,7 +75,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		in->execed ? "true" : "false");
 	if (in->exec_chain && *in->exec_chain) {
 		fputs(", \"run_by\": ", f);
-		json_str(f, in->exec_chain);
+		report__json_str(f, in->exec_chain);
 	}
 	if (in->exit_known && WIFEXITED(in->exit_status))
 		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
