@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "heap.h"
 #include "log.h"
 #include "modules.h"
 #include "report.h"
-#include "report_formats.h"
 #include "session.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -68,6 +68,52 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 	pr_info("tracing %s (mapped later)\n",
 		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+}
+
+void session__follow_exec(struct ht_session *s)
+{
+	struct ht_heap *heap = heap__new();
+	struct ht_stacks *stacks = stacks__new();
+	struct ht_unwinder *unw = unwinder__new(s->mods, s->opts.unwind);
+	size_t used = strlen(s->exec_chain);
+	char link[64], exe[sizeof(s->target.command)];
+	ssize_t n;
+
+	if (!heap || !stacks || !unw) {
+		/* Can't start afresh: stop at the exec, as attach mode does. */
+		heap__free(heap);
+		stacks__free(stacks);
+		unwinder__free(unw);
+		s->model_errors++;
+		s->execed = true;
+		return;
+	}
+	snprintf(s->exec_chain + used, sizeof(s->exec_chain) - used, "%s%s", used ? " > " : "",
+		 s->target.command);
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->target.pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(s->target.command, sizeof(s->target.command), "%s", exe);
+	}
+	pr_info("PID %d exec'd %s: tracing it from its start\n", s->target.pid,
+		s->target.command);
+	/* The old program's stacks point into code that is gone: the model,
+	 * the stacks and everything learnt about addresses start again. */
+	heap__free(s->heap);
+	s->heap = heap;
+	stacks__free(s->stacks);
+	s->stacks = stacks;
+	unwinder__free(s->unwinder);
+	s->unwinder = unw;
+	symbolizer__free(s->sym);
+	s->sym = NULL;  /* made again when a report needs it */
+	modules__forget_mappings(s->mods);
+	memset(s->placed, 0, sizeof(s->placed));
+	s->nunmapped = 0;
+	/* Its objects (an allocator of its own?) are looked at on the next
+	 * poll. */
+	s->new_objects = true;
 }
 
 static int open_target(struct ht_session *s, char *msg, size_t len)
@@ -194,6 +240,10 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 			 "this kernel requires for uprobes)", strerror(-err));
 		return err;
 	}
+	if (err == -ESRCH) {
+		snprintf(msg, len, "PID %d exited while heaptrace was attaching", s->target.pid);
+		return err;
+	}
 	if (err) {
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
@@ -271,6 +321,16 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	return s->observer_err;
 }
 
+int ht_session_signal_target(struct ht_session *s, int sig)
+{
+	return s->target.launched ? target__signal(&s->target, sig) : -EPERM;
+}
+
+int ht_session_record_error(const struct ht_session *s)
+{
+	return s->stream ? stream__record_error(s->stream) : s->frozen_record_err;
+}
+
 bool ht_session_target_done(const struct ht_session *s)
 {
 	return s->target.exited || s->execed;
@@ -283,6 +343,7 @@ void ht_session_stop(struct ht_session *s)
 	stream__drain(s->stream);
 	probes__counters(s->probes, s->frozen_counters);
 	s->frozen_bad = stream__bad_records(s->stream);
+	s->frozen_record_err = stream__record_error(s->stream);
 	if (!s->target.exited && !session__maps_replaced(s))
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
@@ -314,6 +375,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 		memcpy(c, s->frozen_counters, sizeof(c));
 	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
 	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
+	out->ringbuf_full_execs = c[HT_C_RINGBUF_FULL_EXEC];
 	out->no_thread_state = c[HT_C_NO_STATE];
 	out->unreadable_results = c[HT_C_OUT_READ_FAIL];
 	out->stale_calls = c[HT_C_STALE_CALL];
@@ -327,6 +389,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
+			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
 			   out->model_errors + out->sampled_map_full;
 }
@@ -385,6 +448,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->launched = s->target.launched;
 	out->exited = s->target.exited;
 	out->execed = s->execed;
+	out->exec_chain = s->exec_chain;
 	out->exit_known = s->target.launched && s->target.exited;
 	out->exit_status = s->target.exit_status;
 	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
@@ -429,6 +493,8 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.command = ti.command;
 	in.exited = ti.exited;
 	in.execed = ti.execed;
+	in.launched = ti.launched;
+	in.exec_chain = ti.exec_chain;
 	in.exit_known = ti.exit_known;
 	in.exit_status = ti.exit_status;
 	in.duration_s = ti.duration_s;
@@ -441,6 +507,9 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.since = o.since;
 	in.nsince = o.nsince;
 	in.since_totals = o.since_totals;
+	in.keep_alloc_frames = o.keep_alloc_frames;
+	in.alloc_fns = o.alloc_fns;
+	in.nalloc_fns = o.nalloc_fns;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;
