@@ -6,7 +6,6 @@
 #include <string.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "elfsym.h"
@@ -77,15 +76,9 @@ int modules__pid(const struct ht_modules *ms)
 	return ms->pid;
 }
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-
 static int openat2_path(int dirfd, const char *path, uint64_t resolve)
 {
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = resolve };
-
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return sys_openat2(dirfd, path, O_PATH | O_CLOEXEC, resolve);
 }
 
 /*

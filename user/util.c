@@ -3,7 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include "util.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 uint64_t hash_words(const uint64_t *w, size_t n)
 {
@@ -190,6 +197,13 @@ const char *human_bytes(uint64_t bytes, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.1f %s", v, units[u]);
 	return buf;
+}
+
+int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how = { .flags = flags, .resolve = resolve };
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
 int grow_array(void **arr, size_t *cap, size_t need, size_t esz)

@@ -76,6 +76,10 @@ void strtab__free(struct ht_strtab *t);
 /* Format a byte count as "1.5 MiB"; returns buf. */
 const char *human_bytes(uint64_t bytes, char *buf, size_t len);
 
+/* openat2(2) with these open flags and RESOLVE_* flags: an fd, or -1
+ * with errno set (ENOSYS before Linux 5.6). */
+int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve);
+
 /* Grow *arr (element size esz) so that it holds at least need elements. */
 int grow_array(void **arr, size_t *cap, size_t need, size_t esz);
 
