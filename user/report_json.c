@@ -69,28 +69,28 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	if (err)
 		return err;
 	heap__totals(in->heap, &t);
-	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->pid);
-	report__json_str(f, in->command);
-	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->exited ? "true" : "false",
-		in->execed ? "true" : "false");
-	if (in->exec_chain && *in->exec_chain) {
+	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->target.pid);
+	report__json_str(f, in->target.command);
+	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->target.exited ? "true" : "false",
+		in->target.execed ? "true" : "false");
+	if (in->target.exec_chain && *in->target.exec_chain) {
 		fputs(", \"run_by\": ", f);
-		report__json_str(f, in->exec_chain);
+		report__json_str(f, in->target.exec_chain);
 	}
-	if (in->exit_known && WIFEXITED(in->exit_status))
-		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
-	else if (in->exit_known && WIFSIGNALED(in->exit_status))
-		fprintf(f, ", \"signal\": %d", WTERMSIG(in->exit_status));
-	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->duration_s);
-	if (in->sample_bytes)
+	if (in->target.exit_known && WIFEXITED(in->target.exit_status))
+		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->target.exit_status));
+	else if (in->target.exit_known && WIFSIGNALED(in->target.exit_status))
+		fprintf(f, ", \"signal\": %d", WTERMSIG(in->target.exit_status));
+	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->target.duration_s);
+	if (in->target.sample_bytes)
 		fprintf(f, "  \"sampling\": { \"sample_bytes\": %llu, \"estimates\": true },\n",
-			(unsigned long long)in->sample_bytes);
+			(unsigned long long)in->target.sample_bytes);
 	else
 		fputs("  \"sampling\": null,\n", f);
-	if (in->min_size || in->max_size)
+	if (in->target.min_size || in->target.max_size)
 		fprintf(f, "  \"size_filter\": { \"min_size\": %llu, \"max_size\": %llu, "
-			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->min_size,
-			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
+			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->target.min_size,
+			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
 	if (in->since_totals)

@@ -475,7 +475,6 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts)
 {
 	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
-	struct ht_target_info ti;
 	struct ht_report_input in = {};
 	struct keep_adapter ka;
 
@@ -483,25 +482,12 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (!o.top_n)
 		o.top_n = 10;
-	ht_session_target_info(s, &ti);
+	ht_session_target_info(s, &in.target);
 	in.heap = s->heap;
 	in.stacks = s->stacks;
 	in.sym = symbolizer(s);
 	if (!in.sym)
 		return -ENOMEM;
-	in.pid = ti.pid;
-	in.command = ti.command;
-	in.exited = ti.exited;
-	in.execed = ti.execed;
-	in.launched = ti.launched;
-	in.exec_chain = ti.exec_chain;
-	in.exit_known = ti.exit_known;
-	in.exit_status = ti.exit_status;
-	in.duration_s = ti.duration_s;
-	in.start_unix_ns = ti.start_unix_ns;
-	in.sample_bytes = ti.sample_bytes;
-	in.min_size = ti.min_size;
-	in.max_size = ti.max_size;
 	ht_session_loss(s, &in.loss);
 	in.top_n = o.top_n;
 	in.since = o.since;
