@@ -748,7 +748,6 @@ int main(int argc, char **argv)
 	rc = write_reports(s, &cfg, &out, &broken_pipe) || err || out.errors ? EXIT_FAILURE_RT
 									    : EXIT_OK;
 	ht_session_close(s);
-	output__free(&out);
 	free(cfg.alloc_fns);
 	close(sfd);
 	if (broken_pipe) {

@@ -32,9 +32,7 @@ struct ht_report_input {
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
 	void *keep_ctx;
-	const struct ht_stats *since;       /* churn baseline per stack, or NULL */
-	uint32_t nsince;
-	const struct ht_stats *since_totals;
+	bool interval;        /* JSON: churn since the heap's interval mark too */
 	/* Allocator frames: see report__stack(). */
 	bool keep_alloc_frames;
 	const char *const *alloc_fns;       /* the program's own wrappers (globs) */

@@ -16,20 +16,14 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		(unsigned long long)s->temporary);
 }
 
-/* Churn since the baseline (0 where the baseline had nothing). */
-static void json_interval(FILE *f, const struct ht_stats *now, const struct ht_stats *then)
+/* The churn of the current interval (heap__interval_stats()). */
+static void json_interval(FILE *f, const struct ht_stats *iv)
 {
-	static const struct ht_stats zero;
-
-	if (!then)
-		then = &zero;
 	fprintf(f, ", \"interval\": { \"allocs\": %llu, \"alloc_bytes\": %llu, \"frees\": %llu, "
 		"\"freed_bytes\": %llu, \"temporary\": %llu }",
-		(unsigned long long)(now->allocs - then->allocs),
-		(unsigned long long)(now->alloc_bytes - then->alloc_bytes),
-		(unsigned long long)(now->frees - then->frees),
-		(unsigned long long)(now->freed_bytes - then->freed_bytes),
-		(unsigned long long)(now->temporary - then->temporary));
+		(unsigned long long)iv->allocs, (unsigned long long)iv->alloc_bytes,
+		(unsigned long long)iv->frees, (unsigned long long)iv->freed_bytes,
+		(unsigned long long)iv->temporary);
 }
 
 static void json_frames(FILE *f, const struct ht_report_stack *st)
@@ -60,6 +54,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	struct ht_report_stack st = { 0 };
 	struct ht_report_row *rows;
 	struct ht_heap_totals t;
+	struct ht_stats iv;
 	struct report_bounds bd;
 	size_t n;
 	int err;
@@ -93,8 +88,10 @@ int report__json(FILE *f, const struct ht_report_input *in)
 			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
-	if (in->since_totals)
-		json_interval(f, &t.s, in->since_totals);
+	if (in->interval) {
+		heap__interval_totals(in->heap, &iv);
+		json_interval(f, &iv);
+	}
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
@@ -125,9 +122,10 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
-		if (in->since)
-			json_interval(f, &rows[i].s,
-				      rows[i].stack < in->nsince ? &in->since[rows[i].stack] : NULL);
+		if (in->interval) {
+			heap__interval_stats(in->heap, rows[i].stack, &iv);
+			json_interval(f, &iv);
+		}
 		fputs(" }", f);
 	}
 	fputs(" ] }\n", f);

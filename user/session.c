@@ -438,6 +438,11 @@ int ht_session_stack_frames(struct ht_session *s, uint32_t stack, struct ht_fram
 	return n;
 }
 
+void ht_session_mark_interval(struct ht_session *s)
+{
+	heap__mark_interval(s->heap);
+}
+
 void ht_session_target_info(const struct ht_session *s, struct ht_target_info *out)
 {
 	uint64_t end = s->end_ns ? s->end_ns : now_ns();
@@ -490,9 +495,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 		return -ENOMEM;
 	ht_session_loss(s, &in.loss);
 	in.top_n = o.top_n;
-	in.since = o.since;
-	in.nsince = o.nsince;
-	in.since_totals = o.since_totals;
+	in.interval = o.interval;
 	in.keep_alloc_frames = o.keep_alloc_frames;
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
