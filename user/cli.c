@@ -690,7 +690,7 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;
-	ht_set_verbosity(cfg.verbosity);
+	cfg.session.verbosity = cfg.verbosity;
 	if (cfg.session.pid) {
 		rc = resolve_pid(&cfg);
 		if (rc)

@@ -76,6 +76,8 @@ struct ht_session_opts {
 				    * NULL = detected */
 	uint64_t min_size;       /* record only allocations of min_size bytes or more */
 	uint64_t max_size;       /* ... and at most max_size (0: no limit); in the kernel */
+	int verbosity;           /* this session's messages on stderr: 0 warnings
+				  * and errors, 1 info, 2 debug */
 };
 
 /*
@@ -298,9 +300,6 @@ void ht_session_mark_interval(struct ht_session *s);
 /* Write the model as a report in format fmt; NULL opts = defaults. */
 int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts);
-
-/* Verbosity of libheaptrace's messages on stderr: 0 warnings, 1 info, 2 debug. */
-void ht_set_verbosity(int level);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 				   size_t len, int *errp)
 {
 	struct ht_probes_opts po = {};
+	const struct ht_log *prev;
 	struct ht_session *s;
 	int err;
 
@@ -141,6 +142,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	/* Options from an older, smaller struct keep their defaults. */
 	memcpy(&s->opts, opts, opts->sz && opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
 	s->opts.sz = sizeof(s->opts);
+	s->log.level = ht_log_level_of(s->opts.verbosity);
+	prev = ht_log_enter(&s->log);
 	s->target.pidfd = s->target.go_fd = s->target.err_fd = -1;
 	if (!s->opts.max_depth)
 		s->opts.max_depth = 64;
@@ -219,15 +222,17 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	if (s->opts.record_fd > 0)
 		stream__record_to(s->stream, s->opts.record_fd);
+	ht_log_leave(prev);
 	return s;
 
 err:
 	*errp = err;
 	ht_session_close(s);
+	ht_log_leave(prev);
 	return NULL;
 }
 
-int ht_session_start(struct ht_session *s, char *msg, size_t len)
+static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
 
@@ -288,7 +293,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 	return 0;
 }
 
-int ht_session_poll(struct ht_session *s, int timeout_ms)
+static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
 	uint64_t now;
@@ -336,7 +341,7 @@ bool ht_session_target_done(const struct ht_session *s)
 	return s->target.exited || s->execed;
 }
 
-void ht_session_stop(struct ht_session *s)
+static void session_stop(struct ht_session *s)
 {
 	if (s->stopped || !s->probes)
 		return;
@@ -364,7 +369,7 @@ static struct ht_symbolizer *symbolizer(struct ht_session *s)
 	return s->sym;
 }
 
-void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+static void session_loss(const struct ht_session *s, struct ht_loss *out)
 {
 	uint64_t c[__HT_C_MAX];
 
@@ -522,16 +527,52 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	return -EINVAL;
 }
 
-void ht_set_verbosity(int level)
+/*
+ * The calls that reach the rooms below (discovery, probes, libbpf) run
+ * with the session's log as their thread's current one.
+ */
+int ht_session_start(struct ht_session *s, char *msg, size_t len)
 {
-	ht_log_set_level(level >= 2 ? HT_LOG_DEBUG : level == 1 ? HT_LOG_INFO : HT_LOG_WARN);
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_start(s, msg, len);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+int ht_session_poll(struct ht_session *s, int timeout_ms)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_poll(s, timeout_ms);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+void ht_session_stop(struct ht_session *s)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_stop(s);
+	ht_log_leave(prev);
+}
+
+void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_loss(s, out);
+	ht_log_leave(prev);
 }
 
 void ht_session_close(struct ht_session *s)
 {
+	const struct ht_log *prev;
+
 	if (!s)
 		return;
-	ht_session_stop(s);
+	prev = ht_log_enter(&s->log);
+	session_stop(s);
 	stream__free(s->stream);
 	probes__destroy(s->probes);
 	target__close(&s->target);
@@ -543,5 +584,6 @@ void ht_session_close(struct ht_session *s)
 	modules__free(s->mods);
 	heap__free(s->heap);
 	stacks__free(s->stacks);
+	ht_log_leave(prev);
 	free(s);
 }
