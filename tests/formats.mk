@@ -13,7 +13,7 @@ FORMATS_IT             := $(TEST_OUT)/formats_it
 FORMATS_FILTER         ?=
 FORMATS_FLAMEGRAPH_PNG ?= $(abspath $(TEST_OUT))/demo-flamegraph.png
 FORMATS_DEPS           := heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow \
-			  $(OUTPUT)/demo test-deps
+			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 test-deps
 TEST_PROGRAMS          += $(FORMATS_DEPS)
 
 .PHONY: formats-tests test-deps
@@ -28,6 +28,7 @@ formats-tests: $(FORMATS_DEPS)
 		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
 		HEAPTRACE_GROW=$(abspath $(TEST_OUT)/grow) \
 		HEAPTRACE_DEMO=$(abspath $(OUTPUT)/demo) \
+		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

@@ -32,11 +32,12 @@ struct config {
 	struct ht_session_opts session;
 	double duration_s;
 	double interval_s;
-	unsigned int top_n;
+	struct ht_report_opts report;   /* every report's options but format and metric */
 	const char *json_path;
 	const char *output_dir;
 	unsigned int formats;     /* OUT_* written as files */
 	unsigned int keep;
+	const char **alloc_fns;         /* --alloc-fn, behind report.alloc_fns */
 	int verbosity;
 	const char *record_path;
 	bool stdout_closed;       /* started with no fd 1 */
@@ -53,8 +54,11 @@ static const char usage_text[] =
 "and which allocate most often (churn).\n"
 "\n"
 "Target:\n"
-"  -p, --pid PID          attach to a running process; with -- COMMAND instead,\n"
-"                         start COMMAND with the probes in place\n"
+"  -p, --pid PID          attach to a running process (a thread's ID means its\n"
+"                         process); with -- COMMAND instead, start COMMAND\n"
+"                         with the probes in place, following it into the\n"
+"                         program it execs (env, nice, sh -c 'exec ...'). An\n"
+"                         attached process that execs ends the trace\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until the target\n"
 "                         exits, or Ctrl-C / SIGTERM); a launched COMMAND\n"
 "                         then gets SIGTERM and is traced to its exit (for\n"
@@ -84,6 +88,11 @@ static const char usage_text[] =
 "                         heaptrace-PID-NNNNNN.EXT; SIGUSR1 writes one now\n"
 "      --keep N           keep only the last N periodic snapshots\n"
 "      --no-demangle      show raw C++/Rust symbol names\n"
+"      --keep-alloc-frames  keep the allocator's frames (operator new, strdup,\n"
+"                         ...) on top of the stacks in folded, svg, pprof and\n"
+"                         dhat files (text and JSON always show them)\n"
+"      --alloc-fn GLOB    also leave out the program's own allocation wrappers\n"
+"                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
 "\n"
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
@@ -188,7 +197,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
 	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
-	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE };
+	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE, OPT_KEEP_ALLOC_FRAMES,
+	       OPT_ALLOC_FN };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -201,6 +211,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "ring-size", required_argument, NULL, OPT_RING },
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+		{ "keep-alloc-frames", no_argument, NULL, OPT_KEEP_ALLOC_FRAMES },
+		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -220,7 +232,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	const char *bad;
 	int c, badlen;
 
-	cfg->top_n = 10;
+	cfg->report.sz = sizeof(cfg->report);
+	cfg->report.top_n = 10;
 	cfg->session.sz = sizeof(cfg->session);
 	while ((c = getopt_long(argc, argv, "+p:d:n:f:o:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -240,7 +253,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case 'n':
 			if (parse_uint(optarg, 1000000, &v))
 				return usage_error("invalid row count '%s'", optarg);
-			cfg->top_n = (unsigned int)v;
+			cfg->report.top_n = (unsigned int)v;
 			break;
 		case OPT_JSON:
 			cfg->json_path = optarg;
@@ -321,6 +334,18 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_RECORD:
 			cfg->record_path = optarg;
+			break;
+		case OPT_KEEP_ALLOC_FRAMES:
+			cfg->report.keep_alloc_frames = true;
+			break;
+		case OPT_ALLOC_FN:
+			/* At most one per argument: argc bounds the list. */
+			if (!cfg->alloc_fns)
+				cfg->alloc_fns = calloc((size_t)argc, sizeof(*cfg->alloc_fns));
+			if (!cfg->alloc_fns)
+				return usage_error("out of memory for --alloc-fn '%s'", optarg);
+			cfg->alloc_fns[cfg->report.nalloc_fns++] = optarg;
+			cfg->report.alloc_fns = cfg->alloc_fns;
 			break;
 		case 'v':
 			cfg->verbosity++;
@@ -602,23 +627,23 @@ static int write_stdout(struct ht_session *s, enum ht_format fmt,
 static int write_reports(struct ht_session *s, const struct config *cfg, struct output *out,
 			 bool *broken_pipe)
 {
-	struct ht_report_opts ro = { .sz = sizeof(ro), .top_n = cfg->top_n };
+	const struct ht_report_opts *ro = &cfg->report;
 	bool json_stdout = cfg->json_path && !strcmp(cfg->json_path, "-");
 	int err = 0, e;
 
 	if (cfg->json_path) {
 		if (json_stdout)
-			err = write_stdout(s, HT_FORMAT_JSON, &ro, cfg->stdout_closed, broken_pipe);
+			err = write_stdout(s, HT_FORMAT_JSON, ro, cfg->stdout_closed, broken_pipe);
 		else
 			err = output__write_file(cfg->json_path, DEST_FOLLOW, s, HT_FORMAT_JSON,
-						 &ro);
+						 ro);
 	}
 	if (out->formats) {
 		e = output__snapshot(out, s, true);
 		err = err ? err : e;
 	}
 	if (!json_stdout && !*broken_pipe) {
-		e = write_stdout(s, HT_FORMAT_TEXT, &ro, cfg->stdout_closed, broken_pipe);
+		e = write_stdout(s, HT_FORMAT_TEXT, ro, cfg->stdout_closed, broken_pipe);
 		err = err ? err : e;
 	}
 	e = ht_session_record_error(s);
@@ -711,6 +736,7 @@ int main(int argc, char **argv)
 	out.formats = cfg.formats;
 	out.keep = cfg.keep;
 	out.pid = ti.pid;
+	out.report = &cfg.report;
 
 	/* Trace until the target ends, a signal, or --duration. */
 	err = run_loop(s, &cfg, &out, sfd);
@@ -723,6 +749,7 @@ int main(int argc, char **argv)
 									    : EXIT_OK;
 	ht_session_close(s);
 	output__free(&out);
+	free(cfg.alloc_fns);
 	close(sfd);
 	if (broken_pipe) {
 		/* Like any filter whose reader left: quietly, by SIGPIPE. */

@@ -226,10 +226,15 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 {
 	/* Before the first snapshot, the baseline is the empty model (no
 	 * stacks: nsince 0), so the interval is the churn since attach. */
-	struct ht_report_opts ro = { .sz = sizeof(ro), .since = o->base ? o->base : &o->base_totals,
-				     .nsince = o->nbase, .since_totals = &o->base_totals };
+	struct ht_report_opts ro = { .sz = sizeof(ro) };
 	char path[PATH_MAX], tag[32];
 	int first = 0, err;
+
+	if (o->report)
+		ro = *o->report;
+	ro.since = o->base ? o->base : &o->base_totals;
+	ro.nsince = o->nbase;
+	ro.since_totals = &o->base_totals;
 
 	if (final)
 		snprintf(tag, sizeof(tag), "final");

@@ -29,6 +29,7 @@ struct output {
 	unsigned int formats;   /* OUT_* */
 	unsigned int keep;      /* keep the last N periodic snapshots (0: all) */
 	int pid;
+	const struct ht_report_opts *report;   /* options of every file, or NULL */
 	unsigned int seq;       /* last periodic snapshot written */
 	unsigned int errors;    /* files that could not be written */
 	/* The model at the previous snapshot: JSON shows the churn since. */

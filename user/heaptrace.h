@@ -226,6 +226,9 @@ struct ht_target_info {
 	bool launched;       /* started by the session */
 	bool exited;
 	bool execed;         /* replaced its program: its old heap is gone */
+	const char *exec_chain; /* launched: the programs run before this one
+				 * ("env > nice"; "" if none): each exec'd the
+				 * next, and the report is of the last */
 	bool exit_known;     /* exit_status is meaningful (launched only) */
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */
@@ -274,6 +277,19 @@ struct ht_report_opts {
 	const struct ht_stats *since;
 	uint32_t nsince;
 	const struct ht_stats *since_totals;
+	/*
+	 * Folded, SVG, pprof and DHAT leave out the allocator's frames at the
+	 * top of each stack (operator new and its variants, strdup-style libc
+	 * wrappers, the malloc family, frames inside an allocator library), so
+	 * that "self" lands on the function that allocated; keep_alloc_frames
+	 * keeps them. alloc_fns (nalloc_fns fnmatch(3) globs, matched with and
+	 * without the parameter list) names the program's own wrappers to
+	 * leave out the same way. Text and JSON show every frame; JSON marks
+	 * that run "alloc_frame": true whether kept or not.
+	 */
+	bool keep_alloc_frames;
+	const char *const *alloc_fns;
+	size_t nalloc_fns;
 };
 
 /* Write the model as a report in format fmt; NULL opts = defaults. */

@@ -29,6 +29,7 @@ struct ht_report_input {
 	bool exited;          /* the target has exited (live = leaked) */
 	bool execed;          /* the target exec'd another program */
 	bool launched;        /* heaptrace started the target: it saw every call */
+	const char *exec_chain; /* programs the launched command ran before this one */
 	bool exit_known;      /* exit_status is meaningful */
 	int exit_status;      /* wait status */
 	double duration_s;
@@ -43,6 +44,10 @@ struct ht_report_input {
 	const struct ht_stats *since;       /* churn baseline per stack, or NULL */
 	uint32_t nsince;
 	const struct ht_stats *since_totals;
+	/* Allocator frames: see report__stack(). */
+	bool keep_alloc_frames;
+	const char *const *alloc_fns;       /* the program's own wrappers (globs) */
+	size_t nalloc_fns;
 };
 
 int report__text(FILE *f, const struct ht_report_input *in);
@@ -93,8 +98,9 @@ void report__bounds(const struct ht_loss *l, struct report_bounds *out);
 int report__rows(const struct ht_report_input *in, struct ht_report_row **rows,
 		 size_t *n);
 
-/* One stack with a non-zero metric, symbolized: frame names outermost
- * first (strings owned by the symbolizer, or literals). */
+/* One stack with a non-zero metric, symbolized for a flame graph: the
+ * frames report__stack() shows, outermost first (strings owned by the
+ * symbolizer, or literals). */
 struct ht_named_stack {
 	const char **names;
 	const char **modules;   /* per frame; NULL entries when unmapped */
@@ -115,38 +121,44 @@ int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
 			 struct ht_named_stacks *out);
 void report__named_stacks_free(struct ht_named_stacks *ns);
 
-/*
- * Length of the valid UTF-8 sequence at p (1..4), or 0 when p does not
- * start one. Text formats must stay valid UTF-8 whatever bytes a symbol
- * name holds, or XML and JSON parsers reject the whole file.
- */
-static inline size_t report__utf8_len(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-	uint32_t c;
+/* One source-level frame of a symbolized stack. */
+struct ht_report_frame {
+	struct ht_frame fr;     /* fr.address: the return address it belongs to */
+	uint32_t pos;           /* its place among that address's frames, innermost 0 */
+	bool alloc;             /* in the allocator or an allocation wrapper */
+};
 
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	c = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return n;
-}
+/*
+ * A stack symbolized for a report, innermost first: at each return
+ * address the functions inlined there, innermost first, then the function
+ * they were inlined into. The leading run of allocator frames (operator
+ * new and its variants, strdup-style libc wrappers, the malloc family,
+ * frames in an allocator library, and in->alloc_fns) is marked alloc;
+ * frames [first, n) are what the exporters show: all of them with
+ * in->keep_alloc_frames, else all but that run (at least one frame is
+ * always shown). n is 0 for a stack that was never captured.
+ */
+struct ht_report_stack {
+	struct ht_report_frame *v;
+	uint32_t n, first;
+	size_t cap;
+};
+
+/* Symbolize stack id into st (reused across calls). 0 or -errno. */
+int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_report_stack *st);
+void report__stack_free(struct ht_report_stack *st);
+
+/* s as a JSON string, quoted ("null" for NULL), valid UTF-8 whatever
+ * bytes s holds: a byte that starts no valid sequence becomes U+FFFD. */
+void report__json_str(FILE *f, const char *s);
+/* The same without the quotes, to build one string from several parts. */
+void report__json_chars(FILE *f, const char *s);
+
+/* At most max characters of s as XML 1.0 text or attribute content:
+ * markup escaped, invalid UTF-8 and control characters as '?'. */
+void report__xml_put(FILE *f, const char *s, size_t max);
+
+/* Characters (not bytes) in s: labels are cut by what fits on screen. */
+size_t report__utf8_chars(const char *s);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "heap.h"
 #include "log.h"
 #include "modules.h"
@@ -67,6 +68,52 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 	pr_info("tracing %s (mapped later)\n",
 		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+}
+
+void session__follow_exec(struct ht_session *s)
+{
+	struct ht_heap *heap = heap__new();
+	struct ht_stacks *stacks = stacks__new();
+	struct ht_unwinder *unw = unwinder__new(s->mods, s->opts.unwind);
+	size_t used = strlen(s->exec_chain);
+	char link[64], exe[sizeof(s->target.command)];
+	ssize_t n;
+
+	if (!heap || !stacks || !unw) {
+		/* Can't start afresh: stop at the exec, as attach mode does. */
+		heap__free(heap);
+		stacks__free(stacks);
+		unwinder__free(unw);
+		s->model_errors++;
+		s->execed = true;
+		return;
+	}
+	snprintf(s->exec_chain + used, sizeof(s->exec_chain) - used, "%s%s", used ? " > " : "",
+		 s->target.command);
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->target.pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(s->target.command, sizeof(s->target.command), "%s", exe);
+	}
+	pr_info("PID %d exec'd %s: tracing it from its start\n", s->target.pid,
+		s->target.command);
+	/* The old program's stacks point into code that is gone: the model,
+	 * the stacks and everything learnt about addresses start again. */
+	heap__free(s->heap);
+	s->heap = heap;
+	stacks__free(s->stacks);
+	s->stacks = stacks;
+	unwinder__free(s->unwinder);
+	s->unwinder = unw;
+	symbolizer__free(s->sym);
+	s->sym = NULL;  /* made again when a report needs it */
+	modules__forget_mappings(s->mods);
+	memset(s->placed, 0, sizeof(s->placed));
+	s->nunmapped = 0;
+	/* Its objects (an allocator of its own?) are looked at on the next
+	 * poll. */
+	s->new_objects = true;
 }
 
 static int open_target(struct ht_session *s, char *msg, size_t len)
@@ -401,6 +448,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->launched = s->target.launched;
 	out->exited = s->target.exited;
 	out->execed = s->execed;
+	out->exec_chain = s->exec_chain;
 	out->exit_known = s->target.launched && s->target.exited;
 	out->exit_status = s->target.exit_status;
 	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
@@ -446,6 +494,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.exited = ti.exited;
 	in.execed = ti.execed;
 	in.launched = ti.launched;
+	in.exec_chain = ti.exec_chain;
 	in.exit_known = ti.exit_known;
 	in.exit_status = ti.exit_status;
 	in.duration_s = ti.duration_s;
@@ -458,6 +507,9 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.since = o.since;
 	in.nsince = o.nsince;
 	in.since_totals = o.since_totals;
+	in.keep_alloc_frames = o.keep_alloc_frames;
+	in.alloc_fns = o.alloc_fns;
+	in.nalloc_fns = o.nalloc_fns;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;

@@ -36,6 +36,8 @@ struct ht_session {
 	bool started, stopped;
 	bool launch_exec_seen;          /* the launch's own execve */
 	bool execed;                    /* the target replaced its program */
+	char exec_chain[1024];          /* launch mode: the programs run before
+					 * this one, "env > nice" */
 	uint64_t execs_seen;            /* exec records read */
 	uint64_t start_ns, end_ns;
 	uint64_t start_unix_ns;
@@ -51,6 +53,12 @@ struct ht_session {
 	char alloc_desc[512];           /* what is traced, for people */
 	uint64_t next_maps_check;       /* when to look for new objects */
 };
+
+/*
+ * A launched command exec'd another program (env, nice, sh -c ...): trace
+ * that one from its first allocation (session.c).
+ */
+void session__follow_exec(struct ht_session *s);
 
 /* The event sink (sink.c): what the stream calls for each record. */
 extern const struct ht_stream_ops sink__ops;
