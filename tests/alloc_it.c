@@ -818,12 +818,9 @@ static int setup_group(void **state)
 			heaptrace_bin, alloc_dir, rust_bin);
 		return -1;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "alloc_it: not root; heaptrace will likely fail\n");
-	if (!mkdtemp(tmpdir)) {
-		perror("alloc_it: mkdtemp");
+	warn_unless_root();
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	(void)state;
 	return 0;
 }

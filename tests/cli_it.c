@@ -793,7 +793,7 @@ static int setup_group(void **state)
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
 	known_bin = env_or("HEAPTRACE_KNOWN", ".output/tests/known");
 	run_timeout = test_timeout(60);
-	if (!mkdtemp(tmpdir))
+	if (make_tmpdir(tmpdir))
 		return -1;
 	chmod(tmpdir, 0755);
 	(void)state;
@@ -813,14 +813,7 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-static int teardown_test(void **state)
-{
-	kill_children();
-	(void)state;
-	return 0;
-}
-
-#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_children)
 
 int main(int argc, char **argv)
 {

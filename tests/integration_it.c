@@ -1139,12 +1139,9 @@ static int setup_group(void **state)
 			heaptrace_bin, known_bin, known_src);
 		return -1;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "integration: not root; heaptrace will likely fail\n");
-	if (!mkdtemp(tmpdir)) {
-		perror("integration: mkdtemp");
+	warn_unless_root();
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	(void)state;
 	return 0;
 }

@@ -1915,10 +1915,8 @@ static int setup_group(void **state)
 		fprintf(stderr, "reliability: must run as root\n");
 		return -1;
 	}
-	if (!mkdtemp(tmpdir)) {
-		perror("reliability: mkdtemp");
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	/* nobody must reach the binaries, and write nothing here */
 	chmod(tmpdir, 0711);
 	/* descendants whose parent dies (heaptrace) become ours to reap */

@@ -63,17 +63,44 @@ uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m)
  * nothrow, array) matches one of the first four.
  */
 static const char *const alloc_fn_globs[] = {
-	"operator new(*", "operator new\\[\\](*", "_Znw*", "_Zna*",
-	"malloc", "calloc", "realloc", "reallocarray", "valloc", "pvalloc", "memalign",
-	"aligned_alloc", "posix_memalign", "__libc_*alloc*", "__libc_memalign",
-	"strdup", "strndup", "__strdup", "__strndup", "wcsdup", "__wcsdup",
-	"asprintf", "vasprintf", "__asprintf*", "__vasprintf*", "___asprintf*",
-	"getline", "getdelim", "__getdelim", "open_memstream", "open_wmemstream",
+	"operator new(*",
+	"operator new\\[\\](*",
+	"_Znw*",
+	"_Zna*",
+	"malloc",
+	"calloc",
+	"realloc",
+	"reallocarray",
+	"valloc",
+	"pvalloc",
+	"memalign",
+	"aligned_alloc",
+	"posix_memalign",
+	"__libc_*alloc*",
+	"__libc_memalign",
+	"strdup",
+	"strndup",
+	"__strdup",
+	"__strndup",
+	"wcsdup",
+	"__wcsdup",
+	"asprintf",
+	"vasprintf",
+	"__asprintf*",
+	"__vasprintf*",
+	"___asprintf*",
+	"getline",
+	"getdelim",
+	"__getdelim",
+	"open_memstream",
+	"open_wmemstream",
 };
 
 /* Allocator libraries: every frame inside them is the allocator's. */
 static const char *const alloc_module_globs[] = {
-	"libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc*.so*",
+	"libjemalloc.so*",
+	"libtcmalloc*.so*",
+	"libmimalloc*.so*",
 };
 
 static bool match_any(const char *const *globs, size_t n, const char *s)
