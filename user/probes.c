@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "heaptrace.skel.h"
 #include "log.h"
@@ -48,7 +49,7 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	}
 	p->skel->rodata->target_tgid = (uint32_t)opts->pid;
 	p->skel->rodata->max_depth = opts->max_depth;
-	p->skel->rodata->wakeup_bytes = opts->ring_bytes / 4;
+	p->skel->rodata->ring_bytes = opts->ring_bytes;
 	p->skel->rodata->stack_bytes = opts->stack_bytes;
 	p->skel->rodata->min_size = opts->min_size;
 	p->skel->rodata->max_size = opts->max_size;
@@ -63,7 +64,6 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 		}
 	}
 	if (opts->sample_bytes || opts->min_size || opts->max_size) {
-		p->skel->rodata->track_blocks = 1;
 		err = bpf_map__set_max_entries(p->skel->maps.sampled, opts->sampled_max);
 		if (err)
 			goto err_destroy;
@@ -148,8 +148,9 @@ static int attach_one(struct ht_probes *p, struct ht_modules *ms, int pid,
 	link = bpf_program__attach_uprobe_opts(prog, pid, path, pt->offset, &uo);
 	if (!link) {
 		err = -errno;
-		/* a permission error is the caller's one-line message */
-		if (err == -EACCES || err == -EPERM)
+		/* a permission error, or the target gone, is the caller's
+		 * one-line message */
+		if (err == -EACCES || err == -EPERM || err == -ESRCH)
 			pr_info("can't attach %s '%s' in '%s': %s\n", ret ? "uretprobe" : "uprobe",
 				pt->func, mod->path, strerror(errno));
 		else
@@ -203,10 +204,29 @@ int probes__ringbuf_fd(const struct ht_probes *p)
 	return bpf_map__fd(p->skel->maps.events);
 }
 
-void probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX])
+int probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX])
 {
-	for (int i = 0; i < __HT_C_MAX; i++)
-		out[i] = __atomic_load_n(&p->skel->bss->counters[i], __ATOMIC_RELAXED);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t (*per_cpu)[__HT_C_MAX];
+	uint32_t zero = 0;
+
+	int err = 0;
+
+	memset(out, 0, sizeof(uint64_t) * __HT_C_MAX);
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters), &zero, per_cpu))
+		err = -errno;
+	for (int cpu = 0; cpu < ncpu && !err; cpu++)
+		for (int i = 0; i < __HT_C_MAX; i++)
+			out[i] += per_cpu[cpu][i];
+	free(per_cpu);
+	if (err)
+		pr_err("can't read BPF counters: %s\n", strerror(-err));
+	return err;
 }
 
 uint64_t probes__exec_count(const struct ht_probes *p)

@@ -39,8 +39,9 @@ int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
 /* The ring buffer map's fd, for the event stream. */
 int probes__ringbuf_fd(const struct ht_probes *p);
 
-/* Read the BPF side's loss counters (enum ht_counter). */
-void probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX]);
+/* Read the BPF side's loss counters (enum ht_counter), summed over CPUs.
+ * 0 or -errno (then out is all zero). */
+int probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX]);
 
 size_t probes__nr_links(const struct ht_probes *p);
 
