@@ -63,7 +63,8 @@ $(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl: \
 
 # An allocator heaptrace does not know: in a program's executable, and
 # as an LD_PRELOAD object (optimised: its entry points tail-call).
-$(ALLOC_OUT)/own: tests/workloads/alloc_own.c tests/workloads/alloc_bump.h | $(ALLOC_DEPS_STAMP)
+$(ALLOC_OUT)/own: tests/workloads/alloc_own.c tests/workloads/alloc_bump.h \
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $<

@@ -14,10 +14,8 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
-#include <unistd.h>
 #include "alloc_bump.h"
-
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 void *own_keep(void);
 void *own_churn(void);
@@ -46,13 +44,5 @@ NOINLINE void run_own(void)
 
 int main(int argc, char **argv)
 {
-	char c;
-	int wait = argc > 1 && !strcmp(argv[1], "wait");
-
-	if (wait && (write(1, "R", 1) != 1 || read(0, &c, 1) != 1))
-		return 1;
-	run_own();
-	if (wait && write(1, "D", 1) != 1)
-		return 1;
-	return 0;
+	return alloc_workload_main(argc, argv, true, run_own);
 }
