@@ -162,12 +162,13 @@ void report__stack_free(struct ht_report_stack *st)
 int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_report_stack *st)
 {
 	struct ht_frame fr[HT_MAX_INLINE];
+	struct ht_frame_src src[HT_MAX_INLINE];
 	uint32_t nr = 0, nalloc;
 	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
 
 	st->n = st->first = 0;
 	for (uint32_t i = 0; ips && i < nr; i++) {
-		int k = symbolizer__resolve_inline(in->sym, ips[i], fr, HT_MAX_INLINE);
+		int k = symbolizer__resolve_src(in->sym, ips[i], fr, src, HT_MAX_INLINE);
 
 		if (k < 0)
 			return k;
@@ -178,6 +179,7 @@ int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_repor
 
 			f->fr = fr[j];
 			f->fr.address = ips[i];
+			f->src = src[j];
 			f->pos = (uint32_t)j;
 			f->alloc = false;
 		}

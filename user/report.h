@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include "heap.h"
 #include "heaptrace.h"
+#include "symbolize.h"
 
 struct ht_stacks;
 struct ht_symbolizer;
@@ -124,6 +125,7 @@ void report__named_stacks_free(struct ht_named_stacks *ns);
 /* One source-level frame of a symbolized stack. */
 struct ht_report_frame {
 	struct ht_frame fr;     /* fr.address: the return address it belongs to */
+	struct ht_frame_src src;
 	uint32_t pos;           /* its place among that address's frames, innermost 0 */
 	bool alloc;             /* in the allocator or an allocation wrapper */
 };
