@@ -5,7 +5,8 @@ set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev
 libcapstone-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
-libcmocka-dev libjson-c-dev libxml2-utils pkg-config make gcc g++ gdb binutils libc6-dbg libclang-rt-14-dev valgrind bpftrace"
+libcmocka-dev libjson-c-dev libxml2-utils pkg-config make gcc g++ gdb binutils libc6-dbg libclang-rt-14-dev valgrind bpftrace
+time"
 
 missing=""
 for p in $PKGS; do

@@ -3,9 +3,6 @@
 # C++, its non-standard API), tcmalloc, mimalloc (also dlopen'd late), a
 # static glibc program and a Rust program on `_rjem_`-prefixed jemalloc -
 # traced by heaptrace and compared exactly (tests/alloc_it.c).
-# Included by the top-level Makefile after tests/tests.mk, whose TEST_OUT,
-# TEST_SUDO, TEST_WARN, WORKLOAD_CFLAGS and INTEGRATION_LIBS it reuses
-# (with the same defaults, should it come first).
 #
 #   make alloc-tests                          build all, run as root (sudo if needed)
 #   make alloc-tests ALLOC_FILTER='*rust*'    run matching tests only
@@ -15,13 +12,6 @@
 # (the allocator APIs are then weak and those builds never run); the
 # programs here go to $(TEST_OUT)/alloc/, built against each allocator.
 
-TEST_OUT         ?= $(OUTPUT)/tests
-TEST_WARN        ?= -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
-INTEGRATION_LIBS ?= -lcmocka -ljson-c
-TEST_SUDO        ?= $(if $(filter 0,$(shell id -u)),,sudo)
-WORKLOAD_CFLAGS  ?= -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-inline \
-		    -fno-optimize-sibling-calls -pthread $(TEST_WARN)
-CXX              ?= g++
 CARGO            ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
 ALLOC_OUT        := $(TEST_OUT)/alloc
@@ -36,6 +26,8 @@ RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
 ALLOC_STD        := std_je std_jes std_tc std_mi std_static
 ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi)
+ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
+TEST_PROGRAMS    += $(ALLOC_DEPS)
 
 $(ALLOC_DEPS_STAMP): scripts/install-alloc-deps.sh
 	$(Q)scripts/install-alloc-deps.sh
@@ -54,19 +46,20 @@ $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
 
-$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c | $(ALLOC_DEPS_STAMP)
+$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workloads/common.h \
+		| $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
 $(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl: \
-		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c | $(ALLOC_DEPS_STAMP)
+		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
 $(ALLOC_OUT)/cxx $(ALLOC_OUT)/cxx_tc $(ALLOC_OUT)/cxx_mi: tests/workloads/alloc_cxx.cc \
-		| $(ALLOC_DEPS_STAMP)
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(ALLOC_CXXFLAGS) -o $@ $< $(LIBS_ALLOC)
@@ -83,17 +76,8 @@ $(RUST_BIN): tests/rust/Cargo.toml tests/rust/.cargo/config.toml tests/rust/src/
 		--target-dir $(abspath $(ALLOC_OUT))/rust
 	$(Q)touch $@
 
-$(TEST_OUT)/alloc_it.o: tests/alloc_it.c | $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
-
-$(ALLOC_BIN): $(TEST_OUT)/alloc_it.o $(TEST_OUT)/testlib.o
-	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
-
 .PHONY: alloc-tests
-alloc-tests: heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
+alloc-tests: $(ALLOC_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_ALLOC_DIR=$(abspath $(ALLOC_OUT)) \

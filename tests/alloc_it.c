@@ -805,13 +805,6 @@ static void test_symbol_prefix_not_found_is_an_error(void **state)
 /* Fixtures and main                                                   */
 /* ------------------------------------------------------------------ */
 
-static int teardown_test(void **state)
-{
-	kill_children();
-	(void)state;
-	return 0;
-}
-
 static int setup_group(void **state)
 {
 	struct stat st;
@@ -831,7 +824,6 @@ static int setup_group(void **state)
 		perror("alloc_it: mkdtemp");
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -846,7 +838,7 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_children)
 
 int main(int argc, char **argv)
 {
@@ -873,7 +865,6 @@ int main(int argc, char **argv)
 		T(test_symbol_prefix_not_found_is_an_error),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("alloc", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "alloc", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }

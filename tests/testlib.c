@@ -70,6 +70,13 @@ void kill_children(void)
 	}
 }
 
+int teardown_children(void **state)
+{
+	kill_children();
+	(void)state;
+	return 0;
+}
+
 pid_t spawn(char *const argv[], char *const envp[], int in, int out, int err)
 {
 	pid_t pid = fork();
@@ -269,13 +276,15 @@ double test_timeout(double def)
 	return t > 0 ? t : def;
 }
 
-bool set_test_filter(int argc, char **argv)
+int test_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests,
+	      size_t n, int (*setup)(void **state), int (*teardown)(void **state))
 {
 	if (argc > 2) {
 		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
-		return false;
+		return 2;
 	}
 	if (argc == 2)
 		cmocka_set_test_filter(argv[1]);
-	return true;
+	signal(SIGPIPE, SIG_IGN);
+	return _cmocka_run_group_tests(name, tests, n, setup, teardown);
 }

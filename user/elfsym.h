@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading the ELF facts heaptrace needs from a mapped object: its type,
- * load segments (to turn addresses into file offsets and back) and
- * function symbols from .symtab and .dynsym (to find allocator entry
- * points). Backed by libelf; all reads are bounded by the file's size.
+ * load segments (to turn addresses into file offsets and back), its
+ * function and data symbols from .symtab and .dynsym (one walk, also kept
+ * as an index by name), section bytes, and which symbol a GOT slot or PLT
+ * stub stands for. Backed by libelf; all reads are bounded by the file's
+ * size.
  */
 #ifndef HEAPTRACE_ELFSYM_H
 #define HEAPTRACE_ELFSYM_H
@@ -19,6 +21,17 @@ struct ht_elf_sym {
 	uint64_t vaddr;
 	uint64_t size;
 	bool global;        /* STB_GLOBAL or STB_WEAK */
+	bool func;          /* STT_FUNC (else a data object or an IFUNC) */
+};
+
+/*
+ * An object's defined function and data symbols by name (IFUNCs left
+ * out: their address is a resolver, nothing to probe). Among equal names
+ * global ones come first, functions before data.
+ */
+struct ht_elf_symidx {
+	struct ht_elf_sym *s;
+	size_t n;
 };
 
 /* Open the ELF file behind fd (the fd is duplicated). NULL + errno. */
@@ -30,12 +43,30 @@ bool ht_elf__is_dyn(const struct ht_elf *e);  /* ET_DYN (PIE or library) */
 /* The libelf handle, for libdw (CFI); owned by e. */
 struct Elf *ht_elf__handle(const struct ht_elf *e);
 
-/* Find a defined function symbol; 0 or -ENOENT. */
-int ht_elf__find_func(struct ht_elf *e, const char *name, struct ht_elf_sym *out);
-
-/* Call cb for every defined function symbol (both tables, may repeat). */
+/* Call cb for every defined function symbol, IFUNCs included (both
+ * tables, may repeat); a non-zero return of cb stops and is returned. */
 int ht_elf__foreach_func(struct ht_elf *e,
 			 int (*cb)(const struct ht_elf_sym *s, void *ctx), void *ctx);
+
+/* Build the index of e's symbols (names owned by e); 0 or -ENOMEM. */
+int ht_elf__index_symbols(struct ht_elf *e, struct ht_elf_symidx *ix);
+void ht_elf_symidx__free(struct ht_elf_symidx *ix);
+
+/* The preferred symbol of that name, or NULL. */
+const struct ht_elf_sym *ht_elf_symidx__find(const struct ht_elf_symidx *ix, const char *name);
+
+/* A defined global function of that name, or NULL. */
+const struct ht_elf_sym *ht_elf_symidx__func(const struct ht_elf_symidx *ix, const char *name);
+
+/* The bytes of a section, by name; NULL when absent or without bytes. */
+const uint8_t *ht_elf__section_bytes(const struct ht_elf *e, const char *name, size_t *len);
+
+/* Is vaddr inside a PLT section (.plt, .plt.sec, .plt.got)? */
+bool ht_elf__in_plt(const struct ht_elf *e, uint64_t vaddr);
+
+/* The name of the symbol whose address the dynamic loader stores in the
+ * GOT slot at vaddr got, or NULL. */
+const char *ht_elf__got_symbol(const struct ht_elf *e, uint64_t got);
 
 /* Does any function symbol start in [from, to)? */
 bool ht_elf__symbol_starts_within(struct ht_elf *e, uint64_t from, uint64_t to);

@@ -138,6 +138,14 @@ int ht_session_poll(struct ht_session *s, int timeout_ms);
 /* Has the target exited or exec'd another program? */
 bool ht_session_target_done(const struct ht_session *s);
 
+/* Send sig to the command heaptrace launched (only to that: -EPERM for an
+ * attached process); tracing goes on, so its exit is seen. 0 or -errno. */
+int ht_session_signal_target(struct ht_session *s, int sig);
+
+/* 0, or the -errno of the first failed write to opts.record_fd (the
+ * recording stopped there; tracing went on). */
+int ht_session_record_error(const struct ht_session *s);
+
 /* Detach the probes after consuming what is left; the model stays. */
 void ht_session_stop(struct ht_session *s);
 
@@ -218,6 +226,9 @@ struct ht_target_info {
 	bool launched;       /* started by the session */
 	bool exited;
 	bool execed;         /* replaced its program: its old heap is gone */
+	const char *exec_chain; /* launched: the programs run before this one
+				 * ("env > nice"; "" if none): each exec'd the
+				 * next, and the report is of the last */
 	bool exit_known;     /* exit_status is meaningful (launched only) */
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */
@@ -266,6 +277,19 @@ struct ht_report_opts {
 	const struct ht_stats *since;
 	uint32_t nsince;
 	const struct ht_stats *since_totals;
+	/*
+	 * Folded, SVG, pprof and DHAT leave out the allocator's frames at the
+	 * top of each stack (operator new and its variants, strdup-style libc
+	 * wrappers, the malloc family, frames inside an allocator library), so
+	 * that "self" lands on the function that allocated; keep_alloc_frames
+	 * keeps them. alloc_fns (nalloc_fns fnmatch(3) globs, matched with and
+	 * without the parameter list) names the program's own wrappers to
+	 * leave out the same way. Text and JSON show every frame; JSON marks
+	 * that run "alloc_frame": true whether kept or not.
+	 */
+	bool keep_alloc_frames;
+	const char *const *alloc_fns;
+	size_t nalloc_fns;
 };
 
 /* Write the model as a report in format fmt; NULL opts = defaults. */

@@ -290,6 +290,13 @@ int modules__refresh(struct ht_modules *ms)
 	return procmaps__foreach(ms->pid, refresh_cb, ms);
 }
 
+void modules__forget_mappings(struct ht_modules *ms)
+{
+	ms->nranges = 0;
+	for (size_t i = 0; i < ms->nmods; i++)
+		ms->mods[i].bias_known = false;  /* mapped elsewhere now, if at all */
+}
+
 struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr)
 {
 	size_t lo = 0, hi = ms->nranges;

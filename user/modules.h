@@ -32,6 +32,14 @@ void modules__free(struct ht_modules *ms);
 /* Re-read /proc/PID/maps and add what is new; 0 or -errno. */
 int modules__refresh(struct ht_modules *ms);
 
+/*
+ * Forget every address range and load bias (the modules stay, with their
+ * indexes and open files): what was mapped is not the process's any more - a launched
+ * command's exec replaced the mappings of the child it was forked as. The
+ * next refresh reads them again.
+ */
+void modules__forget_mappings(struct ht_modules *ms);
+
 /* The module mapping addr, or NULL. */
 struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr);
 

@@ -317,8 +317,9 @@ static bool point_has_kind(const struct ht_probe_set *set, size_t i, enum probe_
 
 static void report_attach_error(int err, enum probe_kind k, const char *what, const char *path)
 {
-	/* a permission error is the caller's one-line message */
-	if (err == -EACCES || err == -EPERM)
+	/* a permission error, or the target gone, is the caller's one-line
+	 * message */
+	if (err == -EACCES || err == -EPERM || err == -ESRCH)
 		pr_info("can't attach %s '%s' in '%s': %s\n", kind_name(k), what, path,
 			strerror(-err));
 	else

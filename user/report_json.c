@@ -3,39 +3,6 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include "report.h"
-#include "stacks.h"
-#include "symbolize.h"
-
-static void json_str(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
 
 static void json_stats(FILE *f, const struct ht_stats *s)
 {
@@ -65,35 +32,24 @@ static void json_interval(FILE *f, const struct ht_stats *now, const struct ht_s
 		(unsigned long long)(now->temporary - then->temporary));
 }
 
-static void json_frames(FILE *f, const struct ht_report_input *in, uint32_t id)
+static void json_frames(FILE *f, const struct ht_report_stack *st)
 {
-	uint32_t nr = 0;
-	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
-	struct ht_frame fr[HT_MAX_INLINE];
-	bool first = true;
-
 	fputs("\"frames\": [", f);
-	for (uint32_t i = 0; ips && i < nr; i++) {
-		int n = symbolizer__resolve_inline(in->sym, ips[i], fr, HT_MAX_INLINE);
+	for (uint32_t i = 0; i < st->n; i++) {
+		const struct ht_frame *fr = &st->v[i].fr;
 
-		if (n < 1) {
-			fr[0] = (struct ht_frame){ .address = ips[i], .function = "[unknown]" };
-			n = 1;
-		}
-		for (int k = 0; k < n; k++) {
-			fputs(first ? "\n      { \"function\": " : ",\n      { \"function\": ", f);
-			first = false;
-			json_str(f, fr[k].function);
-			fputs(", \"module\": ", f);
-			json_str(f, fr[k].module);
-			fprintf(f, ", \"address\": \"0x%llx\", \"file\": ", (unsigned long long)ips[i]);
-			json_str(f, fr[k].file);
-			if (fr[k].line)
-				fprintf(f, ", \"line\": %d", fr[k].line);
-			else
-				fputs(", \"line\": null", f);
-			fprintf(f, ", \"inlined\": %s }", fr[k].inlined ? "true" : "false");
-		}
+		fputs(i ? ",\n      { \"function\": " : "\n      { \"function\": ", f);
+		report__json_str(f, fr->function);
+		fputs(", \"module\": ", f);
+		report__json_str(f, fr->module);
+		fprintf(f, ", \"address\": \"0x%llx\", \"file\": ", (unsigned long long)fr->address);
+		report__json_str(f, fr->file);
+		if (fr->line)
+			fprintf(f, ", \"line\": %d", fr->line);
+		else
+			fputs(", \"line\": null", f);
+		fprintf(f, ", \"inlined\": %s, \"alloc_frame\": %s }", fr->inlined ? "true" : "false",
+			st->v[i].alloc ? "true" : "false");
 	}
 	fputs("]", f);
 }
@@ -101,19 +57,26 @@ static void json_frames(FILE *f, const struct ht_report_input *in, uint32_t id)
 int report__json(FILE *f, const struct ht_report_input *in)
 {
 	const struct ht_loss *l = &in->loss;
+	struct ht_report_stack st = { 0 };
 	struct ht_report_row *rows;
 	struct ht_heap_totals t;
+	struct report_bounds bd;
 	size_t n;
 	int err;
 
+	report__bounds(l, &bd);
 	err = report__rows(in, &rows, &n);
 	if (err)
 		return err;
 	heap__totals(in->heap, &t);
 	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->pid);
-	json_str(f, in->command);
+	report__json_str(f, in->command);
 	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->exited ? "true" : "false",
 		in->execed ? "true" : "false");
+	if (in->exec_chain && *in->exec_chain) {
+		fputs(", \"run_by\": ", f);
+		report__json_str(f, in->exec_chain);
+	}
 	if (in->exit_known && WIFEXITED(in->exit_status))
 		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
 	else if (in->exit_known && WIFSIGNALED(in->exit_status))
@@ -138,7 +101,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		"\"ringbuf_full_execs\": %llu, \"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
-		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s },\n",
+		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s, "
+		"\"allocs_missing_max\": %llu, \"frees_missing_max\": %llu },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
 		(unsigned long long)l->ringbuf_full_execs,
@@ -150,11 +114,15 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->stacks_broken,
 		(unsigned long long)t.replaced, (unsigned long long)l->sampled_map_full,
 		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
-		l->lost_events ? "true" : "false");
+		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
+		(unsigned long long)bd.frees_missing);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
+		err = report__stack(in, rows[i].stack, &st);
+		if (err)
+			goto out;
 		fputs(i ? ",\n    { " : "\n    { ", f);
-		json_frames(f, in, rows[i].stack);
+		json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
 		if (in->since)
@@ -163,6 +131,9 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		fputs(" }", f);
 	}
 	fputs(" ] }\n", f);
+	err = ferror(f) ? -EIO : 0;
+out:
+	report__stack_free(&st);
 	free(rows);
-	return ferror(f) ? -EIO : 0;
+	return err;
 }

@@ -6,8 +6,11 @@
  * alloc_objects, alloc_space, inuse_objects, inuse_space.
  *
  * Locations are deduplicated by address, functions by (name, file) and
- * mappings by module path. Each location has one Line: the symbolizer
- * does not report inlined frames yet.
+ * mappings by module path. A location has one Line per source-level frame
+ * at its address, the inlined calls first (innermost first), as pprof
+ * expects. Allocator frames report__stack() hides are left out: a
+ * location that loses only some of its inlined lines to that is a second
+ * location at the same address.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,9 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
-#include "report_formats.h"
-#include "stacks.h"
-#include "symbolize.h"
+#include "report.h"
 #include "util.h"
 
 /* Open addressing from a 64-bit key to a nonzero value; 0 marks a free
@@ -38,10 +39,13 @@ struct strtab {
 struct pprof {
 	const struct ht_report_input *in;
 	struct strtab st;
-	struct u64map loc_by_addr, fn_by_key, map_by_file;
+	/* Locations with every line of their address, and with its
+	 * allocator lines cut (the same count at a given address). */
+	struct u64map loc_by_addr, loc_by_addr_cut, fn_by_key, map_by_file;
 	Perftools__Profiles__Location *locs;
-	Perftools__Profiles__Line *lines;        /* one per location */
-	size_t nlocs, cap_locs, cap_lines;
+	size_t *loc_line;                        /* locs[i]'s first line */
+	Perftools__Profiles__Line *lines;
+	size_t nlocs, cap_locs, cap_loc_line, nlines, cap_lines;
 	Perftools__Profiles__Function *fns;
 	size_t nfns, cap_fns;
 	Perftools__Profiles__Mapping *maps;
@@ -221,40 +225,48 @@ static int function_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 	return 0;
 }
 
-static int location_id(struct pprof *p, uint64_t addr, uint64_t *id)
+/* The location of the frames v[0, n) of one return address. */
+static int location_id(struct pprof *p, const struct ht_report_frame *v, uint32_t n, uint64_t *id)
 {
 	Perftools__Profiles__Location *loc;
-	Perftools__Profiles__Line *line;
 	uint64_t *slot, map, fn;
-	struct ht_frame fr;
 	int err;
 
-	err = map_slot(&p->loc_by_addr, addr, &slot);
+	err = map_slot(v[0].pos ? &p->loc_by_addr_cut : &p->loc_by_addr, v[0].fr.address, &slot);
 	if (err)
 		return err;
 	if (*slot) {
 		*id = *slot;
 		return 0;
 	}
-	err = symbolizer__resolve(p->in->sym, addr, &fr);
-	if (!err)
-		err = mapping_id(p, &fr, &map);
-	if (!err)
-		err = function_id(p, &fr, &fn);
+	/* The real function (last) owns the address's module. */
+	err = mapping_id(p, &v[n - 1].fr, &map);
 	if (err)
 		return err;
 	if (grow_array((void **)&p->locs, &p->cap_locs, p->nlocs + 1, sizeof(*p->locs)) ||
-	    grow_array((void **)&p->lines, &p->cap_lines, p->nlocs + 1, sizeof(*p->lines)))
+	    grow_array((void **)&p->loc_line, &p->cap_loc_line, p->nlocs + 1,
+		       sizeof(*p->loc_line)) ||
+	    grow_array((void **)&p->lines, &p->cap_lines, p->nlines + n, sizeof(*p->lines)))
 		return -ENOMEM;
 	loc = &p->locs[p->nlocs];
-	line = &p->lines[p->nlocs++];
+	p->loc_line[p->nlocs++] = p->nlines;
 	perftools__profiles__location__init(loc);
-	perftools__profiles__line__init(line);
 	loc->id = p->nlocs;
 	loc->mapping_id = map;
-	loc->address = addr;
-	line->function_id = fn;
-	line->line = fr.line;
+	loc->address = v[0].fr.address;
+	loc->n_line = n;
+	for (uint32_t i = 0; i < n; i++) {
+		Perftools__Profiles__Line *line = &p->lines[p->nlines++];
+
+		err = function_id(p, &v[i].fr, &fn);
+		if (err)
+			return err;
+		perftools__profiles__line__init(line);
+		line->function_id = fn;
+		line->line = v[i].fr.line;
+	}
+	if (n > 1 && map)
+		p->maps[map - 1].has_inline_frames = true;
 	*slot = *id = loc->id;
 	return 0;
 }
@@ -335,9 +347,11 @@ static void pprof_free(struct pprof *p)
 	free(p->st.chain);
 	map_free(&p->st.idx);
 	map_free(&p->loc_by_addr);
+	map_free(&p->loc_by_addr_cut);
 	map_free(&p->fn_by_key);
 	map_free(&p->map_by_file);
 	free(p->locs);
+	free(p->loc_line);
 	free(p->lines);
 	free(p->fns);
 	free(p->maps);
@@ -372,38 +386,39 @@ static void arrays_free(struct pprof_arrays *a)
 static int add_samples(struct pprof *p, struct pprof_arrays *a,
 		       const struct ht_report_row *rows, size_t n)
 {
-	size_t nframes = 0, off = 0;
-	int err;
+	struct ht_report_stack st = { 0 };
+	size_t nlocs = 0, cap_ids = 0;
+	int err = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t nr = 0;
-
-		stacks__get(p->in->stacks, rows[i].stack, &nr);
-		nframes += nr;
-	}
 	a->samples = calloc(n ? n : 1, sizeof(*a->samples));
 	a->sample_ptrs = calloc(n ? n : 1, sizeof(*a->sample_ptrs));
 	a->values = calloc(n ? n * NR_VALUES : 1, sizeof(*a->values));
-	a->loc_ids = calloc(nframes ? nframes : 1, sizeof(*a->loc_ids));
-	if (!a->samples || !a->sample_ptrs || !a->values || !a->loc_ids)
+	if (!a->samples || !a->sample_ptrs || !a->values)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		Perftools__Profiles__Sample *s = &a->samples[i];
 		int64_t *v = &a->values[i * NR_VALUES];
-		const uint64_t *ips;
-		uint32_t nr = 0;
 
 		perftools__profiles__sample__init(s);
-		ips = stacks__get(p->in->stacks, rows[i].stack, &nr);
-		/* Both leaf first: the stack table's order is pprof's. */
-		for (uint32_t j = 0; ips && j < nr; j++) {
-			err = location_id(p, ips[j], &a->loc_ids[off + j]);
+		err = report__stack(p->in, rows[i].stack, &st);
+		if (err)
+			goto out;
+		/* Both leaf first: the walk's order is pprof's. One location
+		 * per return address, with the lines shown there. */
+		for (uint32_t j = st.first, k; j < st.n; j = k) {
+			for (k = j + 1; k < st.n && st.v[k].fr.address == st.v[j].fr.address &&
+					st.v[k].pos > st.v[k - 1].pos; k++)
+				;
+			if (grow_array((void **)&a->loc_ids, &cap_ids, nlocs + 1,
+				       sizeof(*a->loc_ids))) {
+				err = -ENOMEM;
+				goto out;
+			}
+			err = location_id(p, &st.v[j], k - j, &a->loc_ids[nlocs++]);
 			if (err)
-				return err;
+				goto out;
+			s->n_location_id++;
 		}
-		s->location_id = &a->loc_ids[off];
-		s->n_location_id = ips ? nr : 0;
-		off += s->n_location_id;
 		v[V_ALLOCS] = (int64_t)rows[i].s.allocs;
 		v[V_ALLOC_BYTES] = (int64_t)rows[i].s.alloc_bytes;
 		v[V_LIVE_BLOCKS] = (int64_t)rows[i].s.live_blocks;
@@ -412,23 +427,31 @@ static int add_samples(struct pprof *p, struct pprof_arrays *a,
 		s->n_value = NR_VALUES;
 		a->sample_ptrs[i] = s;
 	}
-	return 0;
+	/* loc_ids has stopped moving: point each sample into it. */
+	nlocs = 0;
+	for (size_t i = 0; i < n; i++) {
+		a->samples[i].location_id = a->loc_ids ? &a->loc_ids[nlocs] : NULL;
+		nlocs += a->samples[i].n_location_id;
+	}
+out:
+	report__stack_free(&st);
+	return err;
 }
 
 /* Pointer arrays last: the element arrays above moved while growing. */
 static int link_arrays(struct pprof *p, struct pprof_arrays *a)
 {
 	a->loc_ptrs = calloc(p->nlocs ? p->nlocs : 1, sizeof(*a->loc_ptrs));
-	a->line_ptrs = calloc(p->nlocs ? p->nlocs : 1, sizeof(*a->line_ptrs));
+	a->line_ptrs = calloc(p->nlines ? p->nlines : 1, sizeof(*a->line_ptrs));
 	a->fn_ptrs = calloc(p->nfns ? p->nfns : 1, sizeof(*a->fn_ptrs));
 	a->map_ptrs = calloc(p->nmaps ? p->nmaps : 1, sizeof(*a->map_ptrs));
 	if (!a->loc_ptrs || !a->line_ptrs || !a->fn_ptrs || !a->map_ptrs)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nlocs; i++) {
+	for (size_t i = 0; i < p->nlines; i++)
 		a->line_ptrs[i] = &p->lines[i];
+	for (size_t i = 0; i < p->nlocs; i++) {
 		a->loc_ptrs[i] = &p->locs[i];
-		p->locs[i].line = &a->line_ptrs[i];
-		p->locs[i].n_line = 1;
+		p->locs[i].line = &a->line_ptrs[p->loc_line[i]];
 	}
 	for (size_t i = 0; i < p->nfns; i++)
 		a->fn_ptrs[i] = &p->fns[i];
@@ -460,6 +483,8 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	err = map_init(&p.st.idx);
 	if (!err)
 		err = map_init(&p.loc_by_addr);
+	if (!err)
+		err = map_init(&p.loc_by_addr_cut);
 	if (!err)
 		err = map_init(&p.fn_by_key);
 	if (!err)

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "report_formats.h"
+#include "report.h"
 #include "util.h"
 
 #define IMG_W      1200
@@ -128,65 +128,9 @@ out:
 	return err;
 }
 
-/* Characters (not bytes) in s: labels are cut by what fits on screen. */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0, len;
-
-	for (; *s; s += len, n++) {
-		len = report__utf8_len(s);
-		if (!len)
-			len = 1;
-	}
-	return n;
-}
-
-/* Write at most max characters of s as XML text or attribute content.
- * Invalid UTF-8 and control characters are not allowed in XML 1.0. */
-static void xml_put(FILE *f, const char *s, size_t max)
-{
-	size_t len;
-
-	for (; *s && max; s += len, max--) {
-		len = report__utf8_len(s);
-		if (!len) {
-			fputc('?', f);
-			len = 1;
-			continue;
-		}
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			fputc(' ', f);
-			break;
-		default:
-			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				fputc('?', f);
-			else
-				fwrite(s, 1, len, f);
-		}
-	}
-}
-
 static void xml_str(FILE *f, const char *s)
 {
-	xml_put(f, s, SIZE_MAX);
+	report__xml_put(f, s, SIZE_MAX);
 }
 
 /* A "hot" palette colour that only depends on the name (FNV-1a), so a
@@ -237,7 +181,7 @@ static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum
 	double w = total ? (double)nd->value * scale : FRAME_W;
 	double y = TOP + (double)(t->max_depth - nd->depth) * FRAME_H;
 	size_t fit = w > 6 ? (size_t)((w - 6) / CHAR_W) : 0;
-	size_t chars = utf8_chars(nd->name);
+	size_t chars = report__utf8_chars(nd->name);
 	const char *mod = nd->module ? strrchr(nd->module, '/') : NULL;
 	char val[48], fill[24];
 
@@ -262,7 +206,7 @@ static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum
 	if (fit >= 3 && chars <= fit) {
 		xml_str(f, nd->name);
 	} else if (fit >= 3) {
-		xml_put(f, nd->name, fit - 2);
+		report__xml_put(f, nd->name, fit - 2);
 		fputs("..", f);
 	}
 	fputs("</text></g>\n", f);

@@ -327,6 +327,13 @@ bool target__check_exit(struct ht_target *t, void (*at_exit)(void *ctx), void *c
 	return true;
 }
 
+int target__signal(struct ht_target *t, int sig)
+{
+	if (!t->launched || t->exited || t->pidfd < 0)
+		return -ESRCH;
+	return syscall(SYS_pidfd_send_signal, t->pidfd, sig, NULL, 0) ? -errno : 0;
+}
+
 /* Let a still-running launched child go: out of its ptrace hold, not
  * waited for. */
 static void release_child(struct ht_target *t)

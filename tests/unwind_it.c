@@ -1094,13 +1094,6 @@ static void test_stack_window_size(void **state)
 /* Fixtures and main                                                   */
 /* ------------------------------------------------------------------ */
 
-static int teardown_test(void **state)
-{
-	kill_children();
-	(void)state;
-	return 0;
-}
-
 static int setup_group(void **state)
 {
 	struct stat st;
@@ -1128,7 +1121,6 @@ static int setup_group(void **state)
 		perror("unwind: writing the gdb script");
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -1143,7 +1135,7 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_children)
 
 int main(int argc, char **argv)
 {
@@ -1165,7 +1157,6 @@ int main(int argc, char **argv)
 		T(test_stack_window_size),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("unwind", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "unwind", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }

@@ -1259,7 +1259,6 @@ static int setup_group(void **state)
 		perror("integration: mkdtemp");
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -1311,7 +1310,6 @@ int main(int argc, char **argv)
 		T(test_unknown_option_is_usage_error_exit_2),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("integration", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "integration", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }
