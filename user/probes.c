@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -408,6 +409,31 @@ static int attach_multi(struct ht_probes *p, struct ht_modules *ms, int pid,
 	return 0;
 }
 
+/*
+ * A perf-event link refuses a process that is exiting (ESRCH); a multi
+ * link takes it as long as its pid exists, zombie or not. Tell the same.
+ */
+static int check_alive(int pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	return p[2] == 'Z' || p[2] == 'X' ? -ESRCH : 0;
+}
+
 /* Is points[i] the first of points[from..] in its module? */
 static bool first_of_module(const struct ht_probe_set *set, size_t from, size_t i)
 {
@@ -436,6 +462,8 @@ int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
 				err = attach_multi(p, ms, pid, set, from, set->points[i].module, k);
 		}
 	}
+	if (!err && p->mode != HT_LINKS_SINGLE)
+		err = check_alive(pid);
 	if (err) {
 		destroy_links(p->links + nlinks, p->nlinks - nlinks);
 		p->nlinks = nlinks;
