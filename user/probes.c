@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -415,23 +414,18 @@ static int attach_multi(struct ht_probes *p, struct ht_modules *ms, int pid,
  */
 static int check_alive(int pid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char path[64], buf[512], *state = NULL;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	f = fopen(path, "re");
+	if (f && fgets(buf, sizeof(buf), f))
+		state = strrchr(buf, ')');  /* "PID (comm) S ..." */
+	if (f)
+		fclose(f);
+	if (!state || (state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X')))
 		return -ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	return p[2] == 'Z' || p[2] == 'X' ? -ESRCH : 0;
+	return 0;
 }
 
 /* Is points[i] the first of points[from..] in its module? */
