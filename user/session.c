@@ -205,6 +205,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
+	po.links = probes__links_from_env();
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
@@ -456,7 +457,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->sample_bytes = s->opts.sample_bytes;
 	out->min_size = s->opts.min_size;
 	out->max_size = s->opts.max_size;
-	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
+	out->nr_probes = s->probes ? probes__nr_probes(s->probes) : 0;
 }
 
 struct keep_adapter {
