@@ -96,7 +96,7 @@ BUMP_USED void *calloc(size_t n, size_t size)
 BUMP_USED void *realloc(void *p, size_t size)
 {
 	if (p && !size)
-		return NULL;  /* p is freed: nothing to do */
+		return NULL; /* p is freed: nothing to do */
 	return bump_resize(p, size);
 }
 
