@@ -8,6 +8,8 @@
 #include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include "log.h"
 #include "procmaps.h"
 #include "stacks.h"
 #include "stream.h"
@@ -262,6 +264,39 @@ static void strtab_interns_each_string_once(void **state)
 	(void)state;
 }
 
+static void *level_in_thread(void *arg)
+{
+	*(enum ht_log_level *)arg = ht_log_get_level();
+	return NULL;
+}
+
+/* A session's log level holds in its calls only, on its thread only:
+ * sessions nest (an observer calling another session) and restore. */
+static void log_level_is_the_current_sessions(void **state)
+{
+	const struct ht_log debug = { ht_log_level_of(2) }, quiet = { ht_log_level_of(0) };
+	const struct ht_log *outer, *inner;
+	enum ht_log_level other = HT_LOG_DEBUG;
+	pthread_t t;
+
+	assert_int_equal(ht_log_get_level(), HT_LOG_WARN);
+	assert_int_equal(ht_log_level_of(1), HT_LOG_INFO);
+	outer = ht_log_enter(&debug);
+	assert_null(outer);
+	assert_int_equal(ht_log_get_level(), HT_LOG_DEBUG);
+	assert_int_equal(pthread_create(&t, NULL, level_in_thread, &other), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(other, HT_LOG_WARN);
+	inner = ht_log_enter(&quiet);
+	assert_ptr_equal(inner, &debug);
+	assert_int_equal(ht_log_get_level(), HT_LOG_WARN);
+	ht_log_leave(inner);
+	assert_int_equal(ht_log_get_level(), HT_LOG_DEBUG);
+	ht_log_leave(outer);
+	assert_int_equal(ht_log_get_level(), HT_LOG_WARN);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +305,7 @@ int main(void)
 		cmocka_unit_test(empty_stack_is_a_stack),
 		cmocka_unit_test(u64map_keeps_every_key_across_growth),
 		cmocka_unit_test(strtab_interns_each_string_once),
+		cmocka_unit_test(log_level_is_the_current_sessions),
 		cmocka_unit_test(maps_line_with_path_parses),
 		cmocka_unit_test(maps_anonymous_and_special_lines_are_not_files),
 		cmocka_unit_test(maps_deleted_path_keeps_suffix),

@@ -693,7 +693,7 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;
-	ht_set_verbosity(cfg.verbosity);
+	cfg.session.verbosity = cfg.verbosity;
 	if (cfg.session.pid) {
 		rc = resolve_pid(&cfg);
 		if (rc)
@@ -751,7 +751,6 @@ int main(int argc, char **argv)
 	rc = write_reports(s, &cfg, &out, &broken_pipe) || err || out.errors ? EXIT_FAILURE_RT
 									    : EXIT_OK;
 	ht_session_close(s);
-	output__free(&out);
 	free(cfg.alloc_fns);
 	close(sfd);
 	if (broken_pipe) {

@@ -30,9 +30,15 @@ static inline uint32_t block_count(const struct block *b)
 	return (uint32_t)(b->size_count >> SIZE_BITS);
 }
 
+/* The churn counters at the last interval mark. */
+struct churn {
+	uint64_t allocs, alloc_bytes, frees, freed_bytes, temporary;
+};
+
 struct stack_rec {
 	struct ht_stats s;       /* peak_* hold the values saved at mod_epoch */
 	uint64_t mod_epoch;      /* peak epoch of the last change */
+	struct churn mark;
 };
 
 struct ht_heap {
@@ -42,6 +48,7 @@ struct ht_heap {
 	struct stack_rec *stacks;
 	size_t nstacks, cap_stacks;
 	struct ht_stats total;
+	struct churn total_mark;
 	uint64_t unknown_frees, replaced;
 	uint64_t epoch;          /* advances at every new peak */
 };
@@ -321,6 +328,42 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
 	out->s = h->total;
 	out->unknown_frees = h->unknown_frees;
 	out->replaced = h->replaced;
+}
+
+static void churn_mark(struct churn *c, const struct ht_stats *s)
+{
+	*c = (struct churn){ s->allocs, s->alloc_bytes, s->frees, s->freed_bytes, s->temporary };
+}
+
+static void churn_since(struct ht_stats *out, const struct ht_stats *s, const struct churn *c)
+{
+	*out = (struct ht_stats){
+		.allocs = s->allocs - c->allocs,
+		.alloc_bytes = s->alloc_bytes - c->alloc_bytes,
+		.frees = s->frees - c->frees,
+		.freed_bytes = s->freed_bytes - c->freed_bytes,
+		.temporary = s->temporary - c->temporary,
+	};
+}
+
+void heap__mark_interval(struct ht_heap *h)
+{
+	for (size_t i = 0; i < h->nstacks; i++)
+		churn_mark(&h->stacks[i].mark, &h->stacks[i].s);
+	churn_mark(&h->total_mark, &h->total);
+}
+
+void heap__interval_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats *out)
+{
+	if (stack >= h->nstacks)
+		memset(out, 0, sizeof(*out));
+	else
+		churn_since(out, &h->stacks[stack].s, &h->stacks[stack].mark);
+}
+
+void heap__interval_totals(const struct ht_heap *h, struct ht_stats *out)
+{
+	churn_since(out, &h->total, &h->total_mark);
 }
 
 size_t heap__mem_bytes(const struct ht_heap *h)

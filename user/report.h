@@ -25,26 +25,15 @@ struct ht_report_input {
 	const struct ht_heap *heap;
 	const struct ht_stacks *stacks;
 	struct ht_symbolizer *sym;
-	int pid;
-	const char *command;
-	bool exited;          /* the target has exited (live = leaked) */
-	bool execed;          /* the target exec'd another program */
-	bool launched;        /* heaptrace started the target: it saw every call */
-	const char *exec_chain; /* programs the launched command ran before this one */
-	bool exit_known;      /* exit_status is meaningful */
-	int exit_status;      /* wait status */
-	double duration_s;
-	uint64_t start_unix_ns; /* wall clock when tracing began */
-	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
-	uint64_t min_size, max_size;  /* only these sizes were recorded (0: no limit) */
+	/* the target and how it was traced: exited means live = leaked; with
+	 * launched, heaptrace saw every call; sample_bytes > 0: estimates */
+	struct ht_target_info target;
 	struct ht_loss loss;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
 	void *keep_ctx;
-	const struct ht_stats *since;       /* churn baseline per stack, or NULL */
-	uint32_t nsince;
-	const struct ht_stats *since_totals;
+	bool interval;        /* JSON: churn since the heap's interval mark too */
 	/* Allocator frames: see report__stack(). */
 	bool keep_alloc_frames;
 	const char *const *alloc_fns;       /* the program's own wrappers (globs) */

@@ -153,7 +153,7 @@ static void put_pp(FILE *f, const struct ht_report_row *r, const struct dtable *
 
 int report__dhat(FILE *f, const struct ht_report_input *in)
 {
-	double us = in->duration_s > 0 ? in->duration_s * 1e6 + 0.5 : 0;
+	double us = in->target.duration_s > 0 ? in->target.duration_s * 1e6 + 0.5 : 0;
 	unsigned long long te = (unsigned long long)us;
 	struct ht_report_row *rows;
 	struct dtable t = { 0 };
@@ -171,8 +171,8 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 	      ",\"tu\":\"\xc2\xb5s\"\n,\"Mtu\":\"s\"\n"
 	      /* Lifetimes are not measured (tl is 0): the threshold is moot. */
 	      ",\"tuth\":10\n,\"cmd\":\"", f);
-	report__json_chars(f, in->command ? in->command : "");
-	fprintf(f, "\"\n,\"pid\":%d\n", in->pid);
+	report__json_chars(f, in->target.command ? in->target.command : "");
+	fprintf(f, "\"\n,\"pid\":%d\n", in->target.pid);
 	/*
 	 * tg is when the total peak happened. The model knows what was live
 	 * then but not when it was: t-end is written, an upper bound, so the

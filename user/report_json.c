@@ -16,20 +16,14 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		(unsigned long long)s->temporary);
 }
 
-/* Churn since the baseline (0 where the baseline had nothing). */
-static void json_interval(FILE *f, const struct ht_stats *now, const struct ht_stats *then)
+/* The churn of the current interval (heap__interval_stats()). */
+static void json_interval(FILE *f, const struct ht_stats *iv)
 {
-	static const struct ht_stats zero;
-
-	if (!then)
-		then = &zero;
 	fprintf(f, ", \"interval\": { \"allocs\": %llu, \"alloc_bytes\": %llu, \"frees\": %llu, "
 		"\"freed_bytes\": %llu, \"temporary\": %llu }",
-		(unsigned long long)(now->allocs - then->allocs),
-		(unsigned long long)(now->alloc_bytes - then->alloc_bytes),
-		(unsigned long long)(now->frees - then->frees),
-		(unsigned long long)(now->freed_bytes - then->freed_bytes),
-		(unsigned long long)(now->temporary - then->temporary));
+		(unsigned long long)iv->allocs, (unsigned long long)iv->alloc_bytes,
+		(unsigned long long)iv->frees, (unsigned long long)iv->freed_bytes,
+		(unsigned long long)iv->temporary);
 }
 
 static void json_frames(FILE *f, const struct ht_report_stack *st)
@@ -60,6 +54,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	struct ht_report_stack st = { 0 };
 	struct ht_report_row *rows;
 	struct ht_heap_totals t;
+	struct ht_stats iv;
 	struct report_bounds bd;
 	size_t n;
 	int err;
@@ -69,32 +64,34 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	if (err)
 		return err;
 	heap__totals(in->heap, &t);
-	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->pid);
-	report__json_str(f, in->command);
-	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->exited ? "true" : "false",
-		in->execed ? "true" : "false");
-	if (in->exec_chain && *in->exec_chain) {
+	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->target.pid);
+	report__json_str(f, in->target.command);
+	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->target.exited ? "true" : "false",
+		in->target.execed ? "true" : "false");
+	if (in->target.exec_chain && *in->target.exec_chain) {
 		fputs(", \"run_by\": ", f);
-		report__json_str(f, in->exec_chain);
+		report__json_str(f, in->target.exec_chain);
 	}
-	if (in->exit_known && WIFEXITED(in->exit_status))
-		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
-	else if (in->exit_known && WIFSIGNALED(in->exit_status))
-		fprintf(f, ", \"signal\": %d", WTERMSIG(in->exit_status));
-	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->duration_s);
-	if (in->sample_bytes)
+	if (in->target.exit_known && WIFEXITED(in->target.exit_status))
+		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->target.exit_status));
+	else if (in->target.exit_known && WIFSIGNALED(in->target.exit_status))
+		fprintf(f, ", \"signal\": %d", WTERMSIG(in->target.exit_status));
+	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->target.duration_s);
+	if (in->target.sample_bytes)
 		fprintf(f, "  \"sampling\": { \"sample_bytes\": %llu, \"estimates\": true },\n",
-			(unsigned long long)in->sample_bytes);
+			(unsigned long long)in->target.sample_bytes);
 	else
 		fputs("  \"sampling\": null,\n", f);
-	if (in->min_size || in->max_size)
+	if (in->target.min_size || in->target.max_size)
 		fprintf(f, "  \"size_filter\": { \"min_size\": %llu, \"max_size\": %llu, "
-			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->min_size,
-			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
+			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->target.min_size,
+			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
-	if (in->since_totals)
-		json_interval(f, &t.s, in->since_totals);
+	if (in->interval) {
+		heap__interval_totals(in->heap, &iv);
+		json_interval(f, &iv);
+	}
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
@@ -125,9 +122,10 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
-		if (in->since)
-			json_interval(f, &rows[i].s,
-				      rows[i].stack < in->nsince ? &in->since[rows[i].stack] : NULL);
+		if (in->interval) {
+			heap__interval_stats(in->heap, rows[i].stack, &iv);
+			json_interval(f, &iv);
+		}
 		fputs(" }", f);
 	}
 	fputs(" ] }\n", f);

@@ -439,8 +439,8 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 		err = str_id(&p.st, "bytes", &period_type.unit);
 	if (!err)
 		err = str_id(&p.st, "inuse_space", &prof.default_sample_type);
-	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->pid,
-		 in->command ? in->command : "?");
+	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->target.pid,
+		 in->target.command ? in->target.command : "?");
 	if (!err)
 		err = str_id(&p.st, comment[ncomments], &comments[ncomments]);
 	ncomments++;
@@ -473,8 +473,8 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	prof.string_table = p.st.v;
 	prof.n_string_table = p.st.n;
 	/* Collected now: the profile covers the time since tracing began. */
-	prof.duration_nanos = (int64_t)(in->duration_s * 1e9 + 0.5);
-	prof.time_nanos = (int64_t)in->start_unix_ns + prof.duration_nanos;
+	prof.duration_nanos = (int64_t)(in->target.duration_s * 1e9 + 0.5);
+	prof.time_nanos = (int64_t)in->target.start_unix_ns + prof.duration_nanos;
 	prof.period_type = &period_type;
 	prof.period = 1;
 	prof.comment = comments;

@@ -129,6 +129,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 				   size_t len, int *errp)
 {
 	struct ht_probes_opts po = {};
+	const struct ht_log *prev;
 	struct ht_session *s;
 	int err;
 
@@ -141,6 +142,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	/* Options from an older, smaller struct keep their defaults. */
 	memcpy(&s->opts, opts, opts->sz && opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
 	s->opts.sz = sizeof(s->opts);
+	s->log.level = ht_log_level_of(s->opts.verbosity);
+	prev = ht_log_enter(&s->log);
 	s->target.pidfd = s->target.go_fd = s->target.err_fd = -1;
 	if (!s->opts.max_depth)
 		s->opts.max_depth = 64;
@@ -220,15 +223,17 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	if (s->opts.record_fd > 0)
 		stream__record_to(s->stream, s->opts.record_fd);
+	ht_log_leave(prev);
 	return s;
 
 err:
 	*errp = err;
 	ht_session_close(s);
+	ht_log_leave(prev);
 	return NULL;
 }
 
-int ht_session_start(struct ht_session *s, char *msg, size_t len)
+static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
 
@@ -289,7 +294,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 	return 0;
 }
 
-int ht_session_poll(struct ht_session *s, int timeout_ms)
+static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
 	uint64_t now;
@@ -337,7 +342,7 @@ bool ht_session_target_done(const struct ht_session *s)
 	return s->target.exited || s->execed;
 }
 
-void ht_session_stop(struct ht_session *s)
+static void session_stop(struct ht_session *s)
 {
 	if (s->stopped || !s->probes)
 		return;
@@ -365,7 +370,7 @@ static struct ht_symbolizer *symbolizer(struct ht_session *s)
 	return s->sym;
 }
 
-void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+static void session_loss(const struct ht_session *s, struct ht_loss *out)
 {
 	uint64_t c[__HT_C_MAX];
 
@@ -439,6 +444,11 @@ int ht_session_stack_frames(struct ht_session *s, uint32_t stack, struct ht_fram
 	return n;
 }
 
+void ht_session_mark_interval(struct ht_session *s)
+{
+	heap__mark_interval(s->heap);
+}
+
 void ht_session_target_info(const struct ht_session *s, struct ht_target_info *out)
 {
 	uint64_t end = s->end_ns ? s->end_ns : now_ns();
@@ -476,7 +486,6 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts)
 {
 	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
-	struct ht_target_info ti;
 	struct ht_report_input in = {};
 	struct keep_adapter ka;
 
@@ -484,30 +493,15 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (!o.top_n)
 		o.top_n = 10;
-	ht_session_target_info(s, &ti);
+	ht_session_target_info(s, &in.target);
 	in.heap = s->heap;
 	in.stacks = s->stacks;
 	in.sym = symbolizer(s);
 	if (!in.sym)
 		return -ENOMEM;
-	in.pid = ti.pid;
-	in.command = ti.command;
-	in.exited = ti.exited;
-	in.execed = ti.execed;
-	in.launched = ti.launched;
-	in.exec_chain = ti.exec_chain;
-	in.exit_known = ti.exit_known;
-	in.exit_status = ti.exit_status;
-	in.duration_s = ti.duration_s;
-	in.start_unix_ns = ti.start_unix_ns;
-	in.sample_bytes = ti.sample_bytes;
-	in.min_size = ti.min_size;
-	in.max_size = ti.max_size;
 	ht_session_loss(s, &in.loss);
 	in.top_n = o.top_n;
-	in.since = o.since;
-	in.nsince = o.nsince;
-	in.since_totals = o.since_totals;
+	in.interval = o.interval;
 	in.keep_alloc_frames = o.keep_alloc_frames;
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
@@ -534,16 +528,52 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	return -EINVAL;
 }
 
-void ht_set_verbosity(int level)
+/*
+ * The calls that reach the rooms below (discovery, probes, libbpf) run
+ * with the session's log as their thread's current one.
+ */
+int ht_session_start(struct ht_session *s, char *msg, size_t len)
 {
-	ht_log_set_level(level >= 2 ? HT_LOG_DEBUG : level == 1 ? HT_LOG_INFO : HT_LOG_WARN);
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_start(s, msg, len);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+int ht_session_poll(struct ht_session *s, int timeout_ms)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_poll(s, timeout_ms);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+void ht_session_stop(struct ht_session *s)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_stop(s);
+	ht_log_leave(prev);
+}
+
+void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_loss(s, out);
+	ht_log_leave(prev);
 }
 
 void ht_session_close(struct ht_session *s)
 {
+	const struct ht_log *prev;
+
 	if (!s)
 		return;
-	ht_session_stop(s);
+	prev = ht_log_enter(&s->log);
+	session_stop(s);
 	stream__free(s->stream);
 	probes__destroy(s->probes);
 	target__close(&s->target);
@@ -555,5 +585,6 @@ void ht_session_close(struct ht_session *s)
 	modules__free(s->mods);
 	heap__free(s->heap);
 	stacks__free(s->stacks);
+	ht_log_leave(prev);
 	free(s);
 }

@@ -13,12 +13,14 @@
 #include "allocators.h"
 #include "events.h"
 #include "heaptrace.h"
+#include "log.h"
 #include "probes.h"
 #include "stream.h"
 #include "target.h"
 
 struct ht_session {
 	struct ht_session_opts opts;
+	struct ht_log log;              /* opts.verbosity's level */
 	struct ht_target target;
 	struct ht_modules *mods;        /* the target's objects: probed, unwound, named */
 	struct ht_probe_set set;
