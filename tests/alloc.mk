@@ -27,7 +27,7 @@ RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
 ALLOC_STD        := std_je std_jes std_tc std_mi std_static std_glibc
 ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi \
-		    own libbump.so)
+		    own libbump.so quiet)
 ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
 TEST_PROGRAMS    += $(ALLOC_DEPS)
 
@@ -45,6 +45,7 @@ $(ALLOC_OUT)/jex: LIBS_ALLOC := -ljemalloc
 $(ALLOC_OUT)/tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/dl: LIBS_ALLOC :=
+$(ALLOC_OUT)/quiet: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
@@ -55,7 +56,7 @@ $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
-$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl: \
+$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl $(ALLOC_OUT)/quiet: \
 		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)

@@ -16,6 +16,8 @@
  *   - allocators it does not recognise: a program's own malloc (which
  *     libc binds to) and an LD_PRELOAD one, launched and attached to;
  *     glibc's malloc, which nothing calls then, is not probed;
+ *   - a process whose memory grows with no traced call: said on stderr
+ *     and in the reports, with its RssAnon;
  *   - --allocator (also generic, generic:PATH) and --symbol-prefix, and
  *     their errors.
  *
@@ -770,6 +772,22 @@ static void test_rust_allocator_and_prefix_options(void **state)
 /* Allocators heaptrace does not recognise                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The report's "memory" group: RssAnon read, traced live bytes as in the
+ * totals, and whether no traced call was seen (naming then what defines
+ * malloc).
+ */
+static void expect_memory_group(json_object *r, bool no_calls)
+{
+	json_object *m = get(r, "memory");
+
+	if (!json_object_is_type(get(m, "rss_anon_bytes"), json_type_int) ||
+	    get_int(m, "rss_anon_bytes") <= 0)
+		fail_msg("memory.rss_anon_bytes missing: %s", json_object_to_json_string(m));
+	assert_int_equal(get_int(m, "traced_live_bytes"), get_int(get(r, "totals"), "live_bytes"));
+	assert_int_equal(json_object_get_boolean(get(m, "no_traced_calls")), no_calls);
+}
+
 /* alloc_own: the program's own malloc; libc's strdup binds to it too. */
 static const struct site own_sites[] = {
 	KEPT("own_keep", 100, 4000),
@@ -786,6 +804,7 @@ static void expect_own(json_object *r, const struct buf *err)
 	if (strstr(err->data, "malloc in libc.so.6"))
 		fail_msg("glibc's malloc is traced, though nothing binds to it:\n%s", err->data);
 	expect_profile(r, own_sites, ARRAY_SIZE(own_sites), "run_own", FRAME0_ANY);
+	expect_memory_group(r, false);
 	/* own_keep, own_churn: frames[0]; own_strdup below libc's strdup */
 	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
 		json_object *st = json_object_array_get_idx(stacks, i);
@@ -896,6 +915,43 @@ static void test_allocator_generic_path_not_mapped(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Memory heaptrace does not see                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * alloc_quiet maps and touches 70 MiB in 7 s without calling malloc: the
+ * warning comes after 5 s on stderr, and at the end on stderr, in the text
+ * and in the JSON report, naming libc.so.6 as what defines malloc; the
+ * exit status stays 0.
+ */
+static void test_no_traced_calls_is_said(void **state)
+{
+	char out_path[PATH_MAX];
+	struct buf err, out;
+	json_object *r = keep_report(trace(NULL, NULL, workload("quiet"), NULL, &err)), *defs;
+
+	expect_stderr(&err, "no call to the traced entry points in 5 s while the process's "
+		      "anonymous memory grew by ");
+	expect_stderr(&err, "no call to the traced entry points was seen (malloc is defined by: "
+		      "libc.so.6)");
+	tmp_path(out_path, sizeof(out_path), "heaptrace", "stdout");
+	read_file(out_path, &out);
+	if (!strstr(out.data, "WARNING: no call to the traced entry points was seen") ||
+	    !strstr(out.data, "  anon memory "))
+		fail_msg("the text report does not say it:\n%s", out.data);
+	expect_memory_group(r, true);
+	/* 70 MiB touched, read at exit */
+	if (get_int(get(r, "memory"), "rss_anon_bytes") < 70 << 20)
+		fail_msg("rss_anon_bytes = %lld, expected at least 70 MiB",
+			 (long long)get_int(get(r, "memory"), "rss_anon_bytes"));
+	defs = get(get(r, "memory"), "malloc_defined_by");
+	assert_int_equal(json_object_array_length(defs), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(defs, 0)),
+			    "libc.so.6");
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
 /* Choosing and errors                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -906,10 +962,17 @@ static void test_allocator_option_restricts_tracing(void **state)
 	struct buf err;
 	json_object *r = keep_report(trace(NULL, opts, workload("std_je"), NULL, &err));
 
+	const char *line = strstr(err.data, "tracing ");
+
 	expect_stderr(&err, "tracing glibc");
-	if (strstr(err.data, "jemalloc"))
+	/* on its "tracing" line */
+	if (line && memmem(line, strcspn(line, "\n"), "jemalloc", 8))
 		fail_msg("--allocator glibc traces jemalloc too:\n%s", err.data);
 	expect_no_stack(r, "run_std");
+	/* glibc's malloc, which nothing calls, sees nothing: said, with the
+	 * malloc the program binds to */
+	expect_stderr(&err, "no call to the traced entry points was seen (malloc is defined by: "
+		      "libjemalloc.so.2, libc.so.6)");
 	(void)state;
 }
 
@@ -1008,6 +1071,7 @@ int main(int argc, char **argv)
 		T(test_allocator_generic_traces_standard_entry_points),
 		T(test_allocator_generic_path),
 		T(test_allocator_generic_path_not_mapped),
+		T(test_no_traced_calls_is_said),
 		T(test_allocator_option_restricts_tracing),
 		T(test_unknown_allocator_lists_what_was_found),
 		T(test_allocator_not_found_lists_what_was_found),

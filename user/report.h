@@ -29,6 +29,12 @@ struct ht_report_input {
 	 * launched, heaptrace saw every call; sample_bytes > 0: estimates */
 	struct ht_target_info target;
 	struct ht_loss loss;
+	/* What heaptrace cannot see: the process's anonymous memory (RssAnon,
+	 * now or at its exit) next to traced live bytes; and, for a run with
+	 * no traced call, the objects that define malloc. */
+	bool rss_anon_known;
+	uint64_t rss_anon;
+	const char *malloc_defs;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
@@ -64,6 +70,14 @@ int report__pprof(FILE *f, const struct ht_report_input *in);
 int report__dhat(FILE *f, const struct ht_report_input *in);
 
 /* --- shared by the reports ------------------------------------------- */
+
+/* What heaptrace cannot see (report_unseen.c): the summary's RssAnon line
+ * and no-calls warning, and the JSON "memory" group (with its trailing
+ * comma and newline). */
+void report__unseen_text(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
+void report__unseen_json(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
 
 /* One row per stack with its statistics, for exporters. */
 struct ht_report_row {

@@ -70,6 +70,30 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
+/* The traced calls so far: allocations, frees, unknown frees. */
+static uint64_t traced_calls(const struct ht_session *s)
+{
+	struct ht_heap_totals t;
+
+	heap__totals(s->heap, &t);
+	return t.s.allocs + t.s.frees + t.unknown_frees;
+}
+
+/* Never a silently empty report: say when the traced entry points see
+ * nothing while the process's memory grows. */
+static void watch_calls(struct ht_session *s, uint64_t now)
+{
+	char defs[256], grown[32];
+	uint64_t grew;
+
+	if (!alloc_watch__tick(&s->watch, traced_calls(s), now, &grew))
+		return;
+	pr_warn("no call to the traced entry points in %llu s while the process's anonymous "
+		"memory grew by %s: it allocates through something else (malloc is defined by: "
+		"%s)\n", HT_WATCH_QUIET_NS / 1000000000ULL, human_bytes(grew, grown, sizeof(grown)),
+		allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
+}
+
 void session__follow_exec(struct ht_session *s)
 {
 	struct ht_heap *heap = heap__new();
@@ -257,6 +281,7 @@ static int session_start(struct ht_session *s, char *msg, size_t len)
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
+	alloc_watch__init(&s->watch, s->target.pid, s->start_ns);
 	if (s->target.launched) {
 		err = target__start(&s->target, msg, len);
 		if (err)
@@ -281,6 +306,7 @@ static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
 
+	alloc_watch__read(&s->watch);  /* its memory at its end */
 	if (!session__maps_replaced(s))
 		modules__refresh(s->mods);
 	stream__drain(s->stream);
@@ -321,6 +347,8 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 			s->next_maps_check = now + 1000000000ULL;
 		s->new_objects = false;
 		discover_new_objects(s, reread);
+		if (reread)
+			watch_calls(s, now);
 	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
@@ -354,6 +382,12 @@ static void session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
+	if (!traced_calls(s)) {
+		char defs[256];
+
+		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
+			allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
+	}
 	/* Probes go first: the target runs on without them. */
 	stream__free(s->stream);
 	s->stream = NULL;
@@ -488,6 +522,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
 	struct ht_report_input in = {};
 	struct keep_adapter ka;
+	char malloc_defs[256];
 
 	if (opts)
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
@@ -500,6 +535,12 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	if (!in.sym)
 		return -ENOMEM;
 	ht_session_loss(s, &in.loss);
+	if (!ti.exited && !s->stopped)
+		alloc_watch__read(&s->watch);
+	in.rss_anon_known = s->watch.rss_known;
+	in.rss_anon = s->watch.rss_anon;
+	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
+							 sizeof(malloc_defs));
 	in.top_n = o.top_n;
 	in.interval = o.interval;
 	in.keep_alloc_frames = o.keep_alloc_frames;
