@@ -24,7 +24,7 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 
 	if (in->rss_anon_known)
 		fprintf(f, "  anon memory   %12s  RssAnon%s; traced live %s: %s\n",
-			human_bytes(in->rss_anon, a, sizeof(a)), in->exited ? " at exit" : "",
+			human_bytes(in->rss_anon, a, sizeof(a)), in->target.exited ? " at exit" : "",
 			human_bytes(t->s.live_bytes, b, sizeof(b)), gap_note);
 	if (no_calls(t))
 		fprintf(f, "\nWARNING: no call to the traced entry points was seen: the program "

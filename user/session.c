@@ -535,7 +535,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	if (!in.sym)
 		return -ENOMEM;
 	ht_session_loss(s, &in.loss);
-	if (!ti.exited && !s->stopped)
+	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
