@@ -213,15 +213,21 @@ install: heaptrace $(LIB) $(SOLIB)
 $(OUTPUT)/bench/bench_loop: scripts/bench_loop.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -fno-omit-frame-pointer -o $@ $<
+	$(Q)$(CC) -O2 -fno-omit-frame-pointer -pthread -o $@ $<
 
 $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The real programs make bench traces, and heaptrack to compare with.
+BENCH_DEPS_STAMP := $(OUTPUT)/.bench-deps-ok
+$(BENCH_DEPS_STAMP): scripts/install-deps.sh
+	$(Q)scripts/install-deps.sh sqlite3 python3 git heaptrack
+	$(Q)mkdir -p $(@D) && touch $@
+
 bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay \
-       $(BENCH_SYMBOLIZE)
+       $(BENCH_SYMBOLIZE) $(ALLOC_OUT)/mi | $(BENCH_DEPS_STAMP)
 	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)
 	$(Q)echo; echo "symbolization (report time) of 10,000 distinct stacks:"
 	$(Q)$(BENCH_SYMBOLIZE) $(BENCH_SYMBOLIZE_ARGS)
