@@ -28,7 +28,7 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 			human_bytes(t->s.live_bytes, b, sizeof(b)), gap_note);
 	if (no_calls(t))
 		fprintf(f, "\nWARNING: no call to the traced entry points was seen: the program "
-			"allocates through something else (malloc is defined by: %s)\n",
+			   "allocates through something else (malloc is defined by: %s)\n",
 			in->malloc_defs ? in->malloc_defs : "unknown");
 }
 
@@ -43,7 +43,8 @@ void report__unseen_json(FILE *f, const struct ht_report_input *in,
 	else
 		fputs("null", f);
 	fprintf(f, ", \"traced_live_bytes\": %llu, \"no_traced_calls\": %s, "
-		"\"malloc_defined_by\": [", (unsigned long long)t->s.live_bytes,
+		   "\"malloc_defined_by\": [",
+		(unsigned long long)t->s.live_bytes,
 		no_calls(t) ? "true" : "false");
 	for (bool first = true; *p; first = false) {
 		size_t n = strcspn(p, ",");
