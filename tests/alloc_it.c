@@ -685,7 +685,7 @@ static void test_dlopened_allocator_is_probed_when_mapped(void **state)
 	close(errp[1]);
 	if (read_byte(out[0], run_timeout) != 'R')
 		fail_msg("alloc_dl did not report ready");
-	if (!wait_for_text(errp[0], &err, "(mapped later)", 10))
+	if (!wait_for_text(errp[0], &err, "(mapped later", 10))
 		fail_msg("heaptrace did not find the dlopen'd allocator; stderr:\n%s", err.data);
 	expect_stderr(&err, "tracing mimalloc");
 	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
@@ -699,6 +699,26 @@ static void test_dlopened_allocator_is_probed_when_mapped(void **state)
 		fail_msg("heaptrace exited with %d; stderr:\n%s", code, err.data);
 	r = keep_report(load_report(json));
 	/* dlopen allocates inside run_dl too: only the sites are exact */
+	expect_profile(r, sites, ARRAY_SIZE(sites), NULL, FRAME0_SITE);
+	(void)state;
+}
+
+/*
+ * jemalloc dlopen()ed with no handshake: heaptrace learns of it from the
+ * dynamic linker's announcement (its uprobe on _dl_debug_state), says so
+ * by default, and sees every one of the 1000 mallocx calls the workload
+ * makes 300 ms later. (jemalloc's initial-exec TLS needs room in the
+ * static TLS block to be dlopen()ed.)
+ */
+static void test_dlopened_jemalloc_after_announcement(void **state)
+{
+	static const struct site sites[] = { KEPT("dlje_alloc", 1000, 100000) };
+	struct buf err;
+	json_object *r = keep_report(trace("GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536",
+					   NULL, workload("dlje"), NULL, &err));
+
+	expect_stderr(&err, "tracing jemalloc 5.3.0 in libjemalloc.so.2 from ");
+	expect_stderr(&err, " (mapped later: its calls before then are not seen)");
 	expect_profile(r, sites, ARRAY_SIZE(sites), NULL, FRAME0_SITE);
 	(void)state;
 }
@@ -1061,6 +1081,7 @@ int main(int argc, char **argv)
 		T(test_mimalloc_cxx_operators),
 		T(test_launch_finds_preloaded_allocator),
 		T(test_dlopened_allocator_is_probed_when_mapped),
+		T(test_dlopened_jemalloc_after_announcement),
 		T(test_static_program_glibc_inside_executable),
 		T(test_rust_rjem_jemalloc_and_glibc),
 		T(test_rust_allocator_and_prefix_options),

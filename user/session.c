@@ -43,8 +43,9 @@ static uint64_t wall_ns(void)
  * Allocator discovery after open, its one trigger: probe the allocators of
  * objects mapped since the last look (dlopen, or the launched command's
  * own objects the prediction missed). ht_session_poll runs it, never the
- * event path: once a second (reread: the maps are read again first), and
- * after a drain whose stacks brought new objects into the module table.
+ * event path: when the dynamic linker announced a link-map change and
+ * once a second (reread: the maps are read again first), and after a
+ * drain whose stacks brought new objects into the module table.
  */
 static void discover_new_objects(struct ht_session *s, bool reread)
 {
@@ -65,8 +66,10 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 		allocators__truncate(&s->set, n, nfound);
 		return;
 	}
-	pr_info("tracing %s (mapped later)\n",
-		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+	/* Said by default: its calls before now were not seen. */
+	pr_warn("tracing %s from %.3f s (mapped later: its calls before then are not seen)\n",
+		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
+		(double)(now_ns() - s->start_ns) / 1e9);
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
@@ -257,6 +260,26 @@ err:
 	return NULL;
 }
 
+/* Learn of new objects when the dynamic linker announces them (a uprobe
+ * on its _dl_debug_state), not on the next once-a-second look. */
+static void attach_dl_hook(struct ht_session *s)
+{
+	char path[4200];
+	uint64_t off;
+	size_t mi;
+	int err = allocators__dl_hook(s->mods, &mi, &off);
+
+	if (!err)
+		err = modules__probe_path(s->mods, modules__get(s->mods, mi), path, sizeof(path));
+	if (!err)
+		err = probes__attach_dl_hook(s->probes, path, off);
+	if (err)
+		pr_info("no hook on the dynamic linker (%s): new objects are looked for once a "
+			"second\n", strerror(-err));
+	else
+		pr_debug("link-map hook on _dl_debug_state in '%s'\n", path);
+}
+
 static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
@@ -278,6 +301,7 @@ static int session_start(struct ht_session *s, char *msg, size_t len)
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
 	}
+	attach_dl_hook(s);
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
@@ -323,6 +347,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
+	bool announced;
 	uint64_t now;
 	int n;
 
@@ -337,11 +362,15 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
-	/* A dlopen'd allocator calls nothing traced yet: look once a second,
+	/* A dlopen'd allocator calls nothing traced yet: look when the
+	 * dynamic linker announces a change of its link map, once a second,
 	 * and at once when stacks pointed into new objects. */
 	now = now_ns();
-	if (!s->target.exited && (s->new_objects || now >= s->next_maps_check)) {
-		bool reread = now >= s->next_maps_check;
+	announced = s->probes && probes__dl_changes(s->probes) != s->dl_changes;
+	if (announced)
+		s->dl_changes = probes__dl_changes(s->probes);
+	if (!s->target.exited && (s->new_objects || announced || now >= s->next_maps_check)) {
+		bool reread = announced || now >= s->next_maps_check;
 
 		if (reread)
 			s->next_maps_check = now + 1000000000ULL;

@@ -56,6 +56,7 @@ struct ht_session {
 	char alloc_desc[512];           /* what is traced, for people */
 	uint64_t next_maps_check;       /* when to look for new objects */
 	struct ht_alloc_watch watch;    /* RssAnon, traced calls seen */
+	uint64_t dl_changes;            /* link-map announcements handled */
 };
 
 /*
