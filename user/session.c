@@ -411,7 +411,7 @@ static void session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
-	if (!traced_calls(s)) {
+	if (s->started && !traced_calls(s)) {
 		char defs[256];
 
 		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
