@@ -10,6 +10,10 @@
  *   ht_exit   - return of an allocating function: emit the allocation with
  *               the caller's stack, walked through frame pointers here
  *   ht_free   - entry of a freeing function: emit the free
+ *   ht_session - both ht_enter and ht_exit, as one session uprobe (Linux
+ *               6.12+): its entry returns 1 for a call whose return needs no
+ *               look (left out by sampling or a size filter, nested), which
+ *               cancels that return probe - one trap instead of two
  *   ht_exec   - the target called execve(): its old heap is gone
  *
  * A per-thread nesting depth makes each user-level call count once: glibc
@@ -39,6 +43,11 @@ const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
  * it has read to know whether /proc/PID/maps still shows the program its
  * pending events came from. */
 __u64 exec_count = 0;
+
+/* Changes of the target's link map: the dynamic linker calls
+ * _dl_debug_state (r_brk of _r_debug) before and after each dlopen and
+ * dlclose; user space looks for new objects when this moves. */
+__u64 dl_changes = 0;
 
 /* Loss and anomaly counters (enum ht_counter), one set per CPU so that no
  * event writes a shared cache line; user space sums them at report time. */
@@ -78,6 +87,11 @@ struct ht_task {
 	__u64 stack_top;  /* mm->start_stack: no frames live above it */
 	__u64 rng;        /* xorshift64* state; 0 = not seeded yet */
 	__u8 skip;        /* this call was left out by sampling */
+	/* A call whose return probe was cancelled (session uprobes): its
+	 * stack pointer at entry and the return address there, which stays
+	 * in place while the call runs (0: none) */
+	__u64 open_sp;
+	__u64 open_ret;
 	struct ht_alloc_event ev;
 };
 
@@ -150,6 +164,22 @@ static __always_inline __u64 rb_flags(__u64 used)
 	return used >= ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/* Is a call at sp inside the call whose return probe was cancelled? So it
+ * is while the stack is deeper and that call's return address still sits
+ * where its entry found it; else that call is over. */
+static __always_inline int in_cancelled(struct ht_task *t, __u64 sp)
+{
+	__u64 ret;
+
+	if (!t->open_sp)
+		return 0;
+	if (sp < t->open_sp && !bpf_probe_read_user(&ret, sizeof(ret), (void *)t->open_sp) &&
+	    ret == t->open_ret)
+		return 1;
+	t->open_sp = 0;
+	return 0;
+}
+
 /*
  * Decide whether this call is the thread's outermost traced call. A depth
  * left over from a call whose return never came (its frame is gone: the
@@ -158,7 +188,7 @@ static __always_inline __u64 rb_flags(__u64 used)
 static __always_inline int nested(struct ht_task *t, __u64 sp)
 {
 	if (!t->depth)
-		return 0;
+		return in_cancelled(t, sp);
 	if (sp < t->sp)
 		return 1;
 	count(HT_C_STALE_CALL);
@@ -169,25 +199,59 @@ static __always_inline int nested(struct ht_task *t, __u64 sp)
 static __always_inline void emit_free(__u64 addr, __u32 func);
 static __always_inline int take_sampled(__u64 addr);
 
-SEC("uprobe")
-int ht_enter(struct pt_regs *ctx)
+/* A block realloc/xallocx consumes that was recorded: its return matters
+ * even when the call itself was left out. */
+static __always_inline int frees_recorded(struct ht_task *t)
+{
+	switch (t->cookie_lo) {
+	case HT_L_REALLOC:
+	case HT_L_REALLOC_FLAGS:
+	case HT_L_REALLOCARRAY:
+	case HT_L_HEAP_REALLOC:
+	case HT_L_HEAP_REALLOCN:
+	case HT_L_XALLOCX:
+		return t->arg && bpf_map_lookup_elem(&sampled, &t->arg);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A call left out whose return needs no look: with session uprobes, cancel
+ * its return probe (returns 1). Calls it makes are still nested in it.
+ */
+static __always_inline int cancel_return(struct ht_task *t, __u64 sp, int session)
+{
+	if (!session || frees_recorded(t) ||
+	    bpf_probe_read_user(&t->open_ret, sizeof(t->open_ret), (void *)sp))
+		return 0;
+	t->depth = 0;
+	t->open_sp = sp;
+	return 1;
+}
+
+/* The entry of an allocating call. Returns 1 when its return probe may be
+ * cancelled (session uprobes only), else 0. */
+static __always_inline int on_enter(struct pt_regs *ctx, int session)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 layout = HT_COOKIE_LAYOUT(cookie);
 	struct ht_task *t;
 
 	if (!is_target())
-		return 0;
+		return session;
 	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t) {
 		count(HT_C_NO_STATE);
-		return 0;
+		return session;
 	}
 	if (nested(t, PT_REGS_SP(ctx))) {
-		t->depth++;
+		/* with its return cancelled, it needs no depth to undo */
+		if (!session)
+			t->depth++;
 		count(HT_C_NESTED);
-		return 0;
+		return session;
 	}
 
 	t->depth = 1;
@@ -245,18 +309,26 @@ int ht_enter(struct pt_regs *ctx)
 		return 0;
 	default:
 		t->depth = 0;
-		return 0;
+		return session;
 	}
 	if ((min_size && t->size < min_size) || (max_size && t->size > max_size)) {
 		/* In-kernel size filter: no stack, no record, no free record. */
 		t->thr = 0;
 		t->skip = 1;
 		count(HT_C_FILTERED);
-		return 0;
+		return cancel_return(t, PT_REGS_SP(ctx), session);
 	}
 	t->skip = sample_out(t, t->size);
-	if (t->skip)
-		count(HT_C_UNSAMPLED);
+	if (!t->skip)
+		return 0;
+	count(HT_C_UNSAMPLED);
+	return cancel_return(t, PT_REGS_SP(ctx), session);
+}
+
+SEC("uprobe")
+int ht_enter(struct pt_regs *ctx)
+{
+	on_enter(ctx, 0);
 	return 0;
 }
 
@@ -476,8 +548,8 @@ static __always_inline void track(struct ht_task *t, __u64 *addr, __u64 *old)
 		count(HT_C_SAMPLED_MAP_FULL);
 }
 
-SEC("uretprobe")
-int ht_exit(struct pt_regs *ctx)
+/* The return of an allocating call. */
+static __always_inline int on_exit(struct pt_regs *ctx)
 {
 	struct ht_task *t;
 	__u64 addr, old;
@@ -501,6 +573,23 @@ int ht_exit(struct pt_regs *ctx)
 	return 0;
 }
 
+SEC("uretprobe")
+int ht_exit(struct pt_regs *ctx)
+{
+	return on_exit(ctx);
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* Attached by user space only where the kernel has session uprobes. */
+SEC("uprobe")
+int ht_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return())
+		return on_exit(ctx);
+	return on_enter(ctx, 1);
+}
+
 SEC("uprobe")
 int ht_free(struct pt_regs *ctx)
 {
@@ -518,6 +607,14 @@ int ht_free(struct pt_regs *ctx)
 	if (tracking() && !take_sampled(addr))
 		return 0;
 	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+	return 0;
+}
+
+SEC("uprobe")
+int ht_dl_change(struct pt_regs *ctx)
+{
+	if (is_target())
+		__sync_fetch_and_add(&dl_changes, 1);
 	return 0;
 }
 

@@ -13,10 +13,17 @@ FORMATS_IT             := $(TEST_OUT)/formats_it
 FORMATS_FILTER         ?=
 FORMATS_FLAMEGRAPH_PNG ?= $(abspath $(TEST_OUT))/demo-flamegraph.png
 FORMATS_DEPS           := heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow \
-			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 test-deps
+			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 $(TEST_OUT)/cpp_alloc_nopie test-deps
 TEST_PROGRAMS          += $(FORMATS_DEPS)
 
 .PHONY: formats-tests test-deps
+
+# go tool pprof's own disassembler reads executables at their link-time
+# addresses only: -disasm is tested on a non-PIE build.
+$(TEST_OUT)/cpp_alloc_nopie: tests/workloads/cpp_alloc.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -O2 $(CPP_ALLOC_FLAGS) -fno-pie -no-pie -o $@ $<
 
 # go, chromium, node/npm and tests/svg/node_modules; fast when all is there.
 test-deps:
@@ -29,6 +36,7 @@ formats-tests: $(FORMATS_DEPS)
 		HEAPTRACE_GROW=$(abspath $(TEST_OUT)/grow) \
 		HEAPTRACE_DEMO=$(abspath $(OUTPUT)/demo) \
 		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
+		HEAPTRACE_CPP_ALLOC_NOPIE=$(abspath $(TEST_OUT)/cpp_alloc_nopie) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

@@ -19,6 +19,7 @@
  *   HEAPTRACE_GROW        the `grow` workload       (.output/tests/grow)
  *   HEAPTRACE_DEMO        the demo program          (.output/demo)
  *   HEAPTRACE_CPP_ALLOC   C++ sites, -O2 (.output/tests/cpp_alloc_O2)
+ *   HEAPTRACE_CPP_ALLOC_NOPIE  the same, not PIE (.output/tests/cpp_alloc_nopie)
  *   HEAPTRACE_SVG_SCRIPT  tests/svg/inspect.js, with node_modules beside it
  *   HEAPTRACE_FLAMEGRAPH_PNG  where to copy the screenshot of the demo's
  *                         flame graph (default: only in the temporary dir)
@@ -66,6 +67,7 @@
 #define GROW_STEPS      6
 
 static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script, *cpp_bin;
+static const char *cpp_nopie_bin;
 static const char *flamegraph_png;
 static double cmd_timeout;
 static char tmpdir[] = "/tmp/heaptrace-fmt-XXXXXX";
@@ -708,10 +710,11 @@ static struct run_files *run_formats(const char *formats, const char *program, c
 static char *go_env[8];
 
 /* `go tool pprof -symbolize=none ARGS... FILE` with a throw-away Go home:
- * nothing is fetched, nothing outside tmpdir is written. */
-static struct result pprof(const char *const args[], const char *file)
+ * nothing is fetched, nothing outside tmpdir is written. In directory
+ * dir (NULL: ours). */
+static struct result pprof_in(const char *dir, const char *const args[], const char *file)
 {
-	const char *argv[16];
+	const char *argv[20];
 	size_t n = 0;
 
 	if (!go_env[0]) {
@@ -726,6 +729,11 @@ static struct result pprof(const char *const args[], const char *file)
 		go_env[6] = xasprintf("GOTELEMETRY=off");
 		free(home);
 	}
+	if (dir) {
+		argv[n++] = "env";
+		argv[n++] = "-C";
+		argv[n++] = dir;
+	}
 	argv[n++] = "go";
 	argv[n++] = "tool";
 	argv[n++] = "pprof";
@@ -735,6 +743,11 @@ static struct result pprof(const char *const args[], const char *file)
 	argv[n++] = file;
 	argv[n] = NULL;
 	return run_ok(argv, (const char *const *)go_env);
+}
+
+static struct result pprof(const char *const args[], const char *file)
+{
+	return pprof_in(NULL, args, file);
 }
 
 /* One row of `pprof -top`: flat and cum of a function. */
@@ -1289,6 +1302,26 @@ static char *raw_next_line(const char *out, const char *fn)
 	return line;
 }
 
+/* A line of out that contains every one of the strings (NULL-ended). */
+static bool has_line_with(const char *out, const char *const want[])
+{
+	for (const char *p = out; p && *p;) {
+		const char *eol = strchrnul(p, '\n');
+		size_t i;
+
+		for (i = 0; want[i]; i++) {
+			const char *hit = memmem(p, (size_t)(eol - p), want[i], strlen(want[i]));
+
+			if (!hit)
+				break;
+		}
+		if (!want[i])
+			return true;
+		p = *eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
 static void test_cxx_pprof_raw_has_inlined_frames(void **state)
 {
 	static const char *const raw[] = { "-raw", NULL };
@@ -1312,10 +1345,64 @@ static void test_cxx_pprof_raw_has_inlined_frames(void **state)
 	if (strncmp(line, "std::allocator_traits<std::allocator<long> >::allocate(", 55))
 		fail_msg("no inlined allocator_traits frame after __new_allocator: \"%s\"", line);
 	free(line);
-	exe_mapping = xasprintf("%s  [FN][FL][LN][IN]", cpp_bin);
-	if (!strstr(r.out, exe_mapping))
+	exe_mapping = xasprintf(" %s ", cpp_bin);
+	if (!has_line_with(r.out, (const char *const[]){ exe_mapping, "[FN][FL][LN][IN]", NULL }))
 		fail_msg("the executable's mapping is not marked with inline frames:\n%s", r.out);
 	free(exe_mapping);
+	result_free(&r);
+	free(pb);
+	(void)state;
+}
+
+/* -list from / finds the source by its absolute name; the profile is
+ * named after the executable (its mapping first, with its build ID). */
+static void test_cxx_pprof_list_from_another_directory(void **state)
+{
+	static const char *const list[] = { "-list=make_array", "-unit=B",
+					    "-sample_index=alloc_space", NULL };
+	static const char *const raw[] = { "-raw", NULL };
+	static const char *const line45[] = { "1000B", "45:", "new T[n]; // @make_array", NULL };
+	struct run_files *rf = run_formats("json,pprof,folded,svg", cpp_bin, NULL);
+	char *pb = final_path(rf, "pb.gz"), *exe = xasprintf(" %s ", cpp_bin);
+	const char *m1;
+	unsigned long long start, limit, off;
+	char id[64];
+	struct result r;
+
+	r = pprof_in("/", list, pb);
+	if (!strstr(r.out, "ROUTINE ======================== int* app::make_array") ||
+	    !has_line_with(r.out, line45))
+		fail_msg("pprof -list from / shows no source line 45 of make_array:\n%s", r.out);
+	result_free(&r);
+
+	r = pprof(raw, pb);
+	m1 = strstr(r.out, "\nMappings\n1: ");
+	if (!m1 || sscanf(m1, "\nMappings\n1: %llx/%llx/%llx", &start, &limit, &off) != 3 ||
+	    !strstr(m1, exe))
+		fail_msg("the executable is not the first mapping:\n%s", r.out);
+	if (start % 4096 || limit % 4096 || off % 4096 || start >= limit ||
+	    sscanf(strstr(m1, exe) + strlen(exe), "%63s", id) != 1 || strlen(id) != 40)
+		fail_msg("mapping 1 has no page-aligned range or no build ID:\n%s", m1);
+	result_free(&r);
+	free(exe);
+	free(pb);
+	(void)state;
+}
+
+/* -disasm annotates make_array's instructions after the call to new. */
+static void test_cxx_pprof_disasm_from_another_directory(void **state)
+{
+	static const char *const disasm[] = { "-disasm=make_array", "-unit=B",
+					      "-sample_index=alloc_space", NULL };
+	static const char *const ret_line[] = { "1000B", "cpp_alloc.cc:45", NULL };
+	struct run_files *rf = run_formats("json,pprof", cpp_nopie_bin, NULL);
+	char *pb = final_path(rf, "pb.gz");
+	struct result r;
+
+	r = pprof_in("/", disasm, pb);
+	if (!strstr(r.out, "ROUTINE ======================== _ZN3app10make_arrayIiEEPT_m") ||
+	    !has_line_with(r.out, ret_line))
+		fail_msg("pprof -disasm from / does not annotate make_array:\n%s", r.out);
 	result_free(&r);
 	free(pb);
 	(void)state;
@@ -2258,11 +2345,13 @@ static int setup_group(void **state)
 	grow_bin = env_or("HEAPTRACE_GROW", ".output/tests/grow");
 	demo_bin = env_or("HEAPTRACE_DEMO", ".output/demo");
 	cpp_bin = env_or("HEAPTRACE_CPP_ALLOC", ".output/tests/cpp_alloc_O2");
+	cpp_nopie_bin = env_or("HEAPTRACE_CPP_ALLOC_NOPIE", ".output/tests/cpp_alloc_nopie");
 	svg_script = env_or("HEAPTRACE_SVG_SCRIPT", "tests/svg/inspect.js");
 	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
 	cmd_timeout = test_timeout(60);
 
-	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin, cpp_bin };
+	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin, cpp_bin,
+			       cpp_nopie_bin };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
 		if (access(bins[i], X_OK)) {
@@ -2302,10 +2391,8 @@ static int setup_group(void **state)
 	 * of our own (heaptrace and the workloads share it). Best effort. */
 	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		fprintf(stderr, "formats_it: mount --make-rprivate /: %s\n", strerror(errno));
-	if (!mkdtemp(tmpdir)) {
-		perror("formats_it: mkdtemp");
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	chmod(tmpdir, 0755);
 	(void)state;
 	return 0;
@@ -2339,6 +2426,8 @@ int main(int argc, char **argv)
 		T(test_folded_realloc_sums_match_json),
 		T(test_cxx_pprof_top_has_allocating_functions_not_operator_new),
 		T(test_cxx_pprof_raw_has_inlined_frames),
+		T(test_cxx_pprof_list_from_another_directory),
+		T(test_cxx_pprof_disasm_from_another_directory),
 		T(test_cxx_folded_svg_no_operator_new_unless_kept),
 		T(test_svg_xmllint_accepts_every_file),
 		T(test_svg_in_chromium_frames_titles_zoom),

@@ -740,24 +740,56 @@ struct progs {
 	size_t n;
 };
 
-/* The programs heaptrace process ht_pid has attached (bpftool perf list). */
+static void add_prog(struct progs *p, int64_t id)
+{
+	for (size_t k = 0; k < p->n; k++)
+		if (p->id[k] == id)
+			return;
+	if (p->n < ARRAY_SIZE(p->id))
+		p->id[p->n++] = id;
+}
+
+/* The programs whose program or link fds ht_pid holds (uprobe_multi links
+ * are no perf events): "prog_id:" in their fdinfo. */
+static void fd_progs(pid_t ht_pid, struct progs *p)
+{
+	char path[PATH_MAX], line[256];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)ht_pid);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		FILE *f;
+		long long id;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)ht_pid, d->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "prog_id: %lld", &id) == 1)
+				add_prog(p, id);
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+}
+
+/* The programs heaptrace process ht_pid has attached (bpftool perf list,
+ * and the links it holds). */
 static void attached_progs(pid_t ht_pid, struct progs *p)
 {
 	json_object *perf = bpftool("perf", "list");
 
 	p->n = 0;
+	fd_progs(ht_pid, p);
 	for (size_t i = 0; i < json_object_array_length(perf); i++) {
 		json_object *e = json_object_array_get_idx(perf, i);
-		int64_t id;
-		bool seen = false;
 
-		if (get_int(e, "pid") != ht_pid)
-			continue;
-		id = get_int(e, "prog_id");
-		for (size_t k = 0; k < p->n; k++)
-			seen |= p->id[k] == id;
-		if (!seen && p->n < ARRAY_SIZE(p->id))
-			p->id[p->n++] = id;
+		if (get_int(e, "pid") == ht_pid)
+			add_prog(p, get_int(e, "prog_id"));
 	}
 	json_object_put(perf);
 	if (p->n < 3)
@@ -1915,10 +1947,8 @@ static int setup_group(void **state)
 		fprintf(stderr, "reliability: must run as root\n");
 		return -1;
 	}
-	if (!mkdtemp(tmpdir)) {
-		perror("reliability: mkdtemp");
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	/* nobody must reach the binaries, and write nothing here */
 	chmod(tmpdir, 0711);
 	/* descendants whose parent dies (heaptrace) become ours to reap */

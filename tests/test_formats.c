@@ -5,6 +5,7 @@
  * point into this test binary's own functions so that the symbolizer
  * (over this process's modules) gives real names, files and lines.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -511,7 +512,8 @@ static void test_pprof_has_heap_sample_types_in_order(void **state)
 	assert_string_equal(pp_str(p, p->period_type->type), "space");
 	assert_string_equal(pp_str(p, p->period_type->unit), "bytes");
 	assert_int_equal(p->period, 1);
-	assert_int_equal(p->time_nanos, (int64_t)START_NS);
+	/* Collected 1.5 s after tracing began, covering those 1.5 s. */
+	assert_int_equal(p->time_nanos, (int64_t)START_NS + 1500000000);
 	assert_int_equal(p->duration_nanos, 1500000000);
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	free(out);
@@ -560,6 +562,7 @@ static void test_pprof_deduplicates_locations_functions_and_mappings(void **stat
 	const Perftools__Profiles__Location *la = pp_loc(p, a->location_id[0]);
 	const Perftools__Profiles__Location *lb = pp_loc(p, b->location_id[0]);
 	const Perftools__Profiles__Function *fn;
+	Dl_info dl;
 
 	/* 8 distinct addresses; 7 functions (leaf+1 and leaf+4 are one); the
 	 * test binary is the only mapping, unmapped frames have none. */
@@ -569,6 +572,19 @@ static void test_pprof_deduplicates_locations_functions_and_mappings(void **stat
 	assert_int_equal(p->mapping[0]->id, 1);
 	assert_string_equal(pp_str(p, p->mapping[0]->filename), fx->exe);
 	assert_true(p->mapping[0]->has_functions);
+	/* The executable segment holding the code, page-aligned, at its file
+	 * offset, with the build ID the linker wrote. */
+	assert_true(p->mapping[0]->memory_start <= la->address);
+	assert_true(la->address < p->mapping[0]->memory_limit);
+	assert_int_equal(p->mapping[0]->memory_start % 4096, 0);
+	assert_int_equal(p->mapping[0]->memory_limit % 4096, 0);
+	assert_int_equal(p->mapping[0]->file_offset % 4096, 0);
+	/* Here the code's file offsets are its addresses: start - offset is
+	 * where the object is loaded. */
+	assert_int_equal(dladdr((void *)&ht_test_leaf, &dl), 1);
+	assert_int_equal(p->mapping[0]->memory_start - p->mapping[0]->file_offset,
+			 (uint64_t)(uintptr_t)dl.dli_fbase);
+	assert_int_equal(strlen(pp_str(p, p->mapping[0]->build_id)), 40);
 	assert_int_equal(a->location_id[1], b->location_id[1]);
 	assert_int_not_equal(a->location_id[0], b->location_id[0]);
 	assert_int_equal(la->n_line, 1);
@@ -580,8 +596,12 @@ static void test_pprof_deduplicates_locations_functions_and_mappings(void **stat
 	if (fn->filename) {
 		const char *file = pp_str(p, fn->filename);
 
-		assert_non_null(strstr(file, "test_formats.c"));
+		/* Absolute: the compile directory joined with DWARF's name. */
+		assert_int_equal(file[0], '/');
+		assert_int_equal(strcmp(file + strlen(file) - 21, "/tests/test_formats.c"), 0);
+		assert_int_equal(access(file, R_OK), 0);
 		assert_int_equal(la->line[0]->line, leaf_line);
+		assert_int_equal(fn->start_line, leaf_line);
 	}
 	assert_int_equal(pp_loc(p, d->location_id[0])->mapping_id, 0);
 	fn = pp_fn(p, pp_loc(p, d->location_id[0])->line[0]->function_id);

@@ -63,17 +63,44 @@ uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m)
  * nothrow, array) matches one of the first four.
  */
 static const char *const alloc_fn_globs[] = {
-	"operator new(*", "operator new\\[\\](*", "_Znw*", "_Zna*",
-	"malloc", "calloc", "realloc", "reallocarray", "valloc", "pvalloc", "memalign",
-	"aligned_alloc", "posix_memalign", "__libc_*alloc*", "__libc_memalign",
-	"strdup", "strndup", "__strdup", "__strndup", "wcsdup", "__wcsdup",
-	"asprintf", "vasprintf", "__asprintf*", "__vasprintf*", "___asprintf*",
-	"getline", "getdelim", "__getdelim", "open_memstream", "open_wmemstream",
+	"operator new(*",
+	"operator new\\[\\](*",
+	"_Znw*",
+	"_Zna*",
+	"malloc",
+	"calloc",
+	"realloc",
+	"reallocarray",
+	"valloc",
+	"pvalloc",
+	"memalign",
+	"aligned_alloc",
+	"posix_memalign",
+	"__libc_*alloc*",
+	"__libc_memalign",
+	"strdup",
+	"strndup",
+	"__strdup",
+	"__strndup",
+	"wcsdup",
+	"__wcsdup",
+	"asprintf",
+	"vasprintf",
+	"__asprintf*",
+	"__vasprintf*",
+	"___asprintf*",
+	"getline",
+	"getdelim",
+	"__getdelim",
+	"open_memstream",
+	"open_wmemstream",
 };
 
 /* Allocator libraries: every frame inside them is the allocator's. */
 static const char *const alloc_module_globs[] = {
-	"libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc*.so*",
+	"libjemalloc.so*",
+	"libtcmalloc*.so*",
+	"libmimalloc*.so*",
 };
 
 static bool match_any(const char *const *globs, size_t n, const char *s)
@@ -135,12 +162,13 @@ void report__stack_free(struct ht_report_stack *st)
 int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_report_stack *st)
 {
 	struct ht_frame fr[HT_MAX_INLINE];
+	struct ht_frame_src src[HT_MAX_INLINE];
 	uint32_t nr = 0, nalloc;
 	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
 
 	st->n = st->first = 0;
 	for (uint32_t i = 0; ips && i < nr; i++) {
-		int k = symbolizer__resolve_inline(in->sym, ips[i], fr, HT_MAX_INLINE);
+		int k = symbolizer__resolve_src(in->sym, ips[i], fr, src, HT_MAX_INLINE);
 
 		if (k < 0)
 			return k;
@@ -151,6 +179,7 @@ int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_repor
 
 			f->fr = fr[j];
 			f->fr.address = ips[i];
+			f->src = src[j];
 			f->pos = (uint32_t)j;
 			f->alloc = false;
 		}

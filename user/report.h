@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include "heap.h"
 #include "heaptrace.h"
+#include "symbolize.h"
 
 struct ht_stacks;
 struct ht_symbolizer;
@@ -28,6 +29,12 @@ struct ht_report_input {
 	 * launched, heaptrace saw every call; sample_bytes > 0: estimates */
 	struct ht_target_info target;
 	struct ht_loss loss;
+	/* What heaptrace cannot see: the process's anonymous memory (RssAnon,
+	 * now or at its exit) next to traced live bytes; and, for a run with
+	 * no traced call, the objects that define malloc. */
+	bool rss_anon_known;
+	uint64_t rss_anon;
+	const char *malloc_defs;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
@@ -63,6 +70,14 @@ int report__pprof(FILE *f, const struct ht_report_input *in);
 int report__dhat(FILE *f, const struct ht_report_input *in);
 
 /* --- shared by the reports ------------------------------------------- */
+
+/* What heaptrace cannot see (report_unseen.c): the summary's RssAnon line
+ * and no-calls warning, and the JSON "memory" group (with its trailing
+ * comma and newline). */
+void report__unseen_text(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
+void report__unseen_json(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
 
 /* One row per stack with its statistics, for exporters. */
 struct ht_report_row {
@@ -113,6 +128,7 @@ void report__named_stacks_free(struct ht_named_stacks *ns);
 /* One source-level frame of a symbolized stack. */
 struct ht_report_frame {
 	struct ht_frame fr;     /* fr.address: the return address it belongs to */
+	struct ht_frame_src src;
 	uint32_t pos;           /* its place among that address's frames, innermost 0 */
 	bool alloc;             /* in the allocator or an allocation wrapper */
 };

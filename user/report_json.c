@@ -113,6 +113,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
 		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
 		(unsigned long long)bd.frees_missing);
+	report__unseen_json(f, in, &t);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		err = report__stack(in, rows[i].stack, &st);

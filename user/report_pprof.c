@@ -35,7 +35,8 @@ struct pprof {
 	Perftools__Profiles__Function *fns;
 	size_t nfns, cap_fns;
 	Perftools__Profiles__Mapping *maps;
-	size_t nmaps, cap_maps;
+	bool *map_program;                       /* maps[i] is an executable */
+	size_t nmaps, cap_maps, cap_map_program;
 };
 
 /* The value slot of key: *val is 0 when the key is new (the caller must
@@ -62,6 +63,7 @@ static int str_id(struct ht_strtab *st, const char *s, int64_t *out)
 static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 {
 	Perftools__Profiles__Mapping *mp;
+	struct ht_object obj;
 	int64_t file;
 	uint64_t *slot;
 	int err;
@@ -75,18 +77,31 @@ static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 	if (err)
 		return err;
 	if (!*slot) {
-		if (grow_array((void **)&p->maps, &p->cap_maps, p->nmaps + 1, sizeof(*p->maps)))
+		if (grow_array((void **)&p->maps, &p->cap_maps, p->nmaps + 1, sizeof(*p->maps)) ||
+		    grow_array((void **)&p->map_program, &p->cap_map_program, p->nmaps + 1,
+			       sizeof(*p->map_program)))
 			return -ENOMEM;
-		mp = &p->maps[p->nmaps++];
+		mp = &p->maps[p->nmaps];
 		perftools__profiles__mapping__init(mp);
-		/* The address range is not known here; 0 is "unknown". */
-		mp->id = p->nmaps;
+		/* Where the object sits, so that pprof finds the code of an
+		 * address in the file (-disasm, -weblist). */
+		err = symbolizer__object(p->in->sym, fr->address, &obj);
+		if (err && err != -ENOENT)
+			return err;
+		mp->memory_start = obj.start;
+		mp->memory_limit = obj.limit;
+		mp->file_offset = obj.file_offset;
+		err = str_id(&p->st, obj.build_id, &mp->build_id);
+		if (err)
+			return err;
+		p->map_program[p->nmaps] = obj.program;
+		mp->id = ++p->nmaps;
 		mp->filename = file;
 		*slot = mp->id;
 	}
 	mp = &p->maps[*slot - 1];
-	/* Every location has a function, a placeholder at worst: a consumer
-	 * must not re-symbolize with the unknown address range above. */
+	/* Every location has a function, a placeholder at worst: pprof
+	 * need not symbolize it again. */
 	mp->has_functions = true;
 	mp->has_filenames |= fr->file != NULL;
 	mp->has_line_numbers |= fr->line > 0;
@@ -94,16 +109,17 @@ static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 	return 0;
 }
 
-static int function_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
+static int function_id(struct pprof *p, const struct ht_report_frame *f, uint64_t *id)
 {
 	Perftools__Profiles__Function *fn;
 	int64_t name, file;
 	uint64_t *slot;
 	int err;
 
-	err = str_id(&p->st, fr->function, &name);
+	err = str_id(&p->st, f->fr.function, &name);
+	/* Absolute, so that -list finds the source from any directory. */
 	if (!err)
-		err = str_id(&p->st, fr->file, &file);
+		err = str_id(&p->st, f->src.path ? f->src.path : f->fr.file, &file);
 	if (!err)
 		err = map_slot(&p->fn_by_key, (uint64_t)name << 32 | (uint64_t)file, &slot);
 	if (err)
@@ -118,6 +134,7 @@ static int function_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 		/* Names are already demangled; the symbolizer keeps no other. */
 		fn->system_name = name;
 		fn->filename = file;
+		fn->start_line = f->src.start_line;
 		*slot = fn->id;
 	}
 	*id = *slot;
@@ -157,7 +174,7 @@ static int location_id(struct pprof *p, const struct ht_report_frame *v, uint32_
 	for (uint32_t i = 0; i < n; i++) {
 		Perftools__Profiles__Line *line = &p->lines[p->nlines++];
 
-		err = function_id(p, &v[i].fr, &fn);
+		err = function_id(p, &v[i], &fn);
 		if (err)
 			return err;
 		perftools__profiles__line__init(line);
@@ -252,6 +269,7 @@ static void pprof_free(struct pprof *p)
 	free(p->lines);
 	free(p->fns);
 	free(p->maps);
+	free(p->map_program);
 }
 
 enum { V_ALLOCS, V_ALLOC_BYTES, V_LIVE_BLOCKS, V_LIVE_BYTES, NR_VALUES };
@@ -335,6 +353,34 @@ out:
 	return err;
 }
 
+/*
+ * pprof names a profile after its first mapping ("File:") and takes it
+ * for the main binary: the first executable object (not a library)
+ * goes first, the ids following the new order.
+ */
+static void program_first(struct pprof *p, struct pprof_arrays *a)
+{
+	size_t k;
+
+	for (k = 0; k < p->nmaps && !p->map_program[k]; k++)
+		;
+	if (!k || k == p->nmaps)
+		return;
+	memmove(&a->map_ptrs[1], &a->map_ptrs[0], k * sizeof(*a->map_ptrs));
+	a->map_ptrs[0] = &p->maps[k];
+	for (size_t i = 0; i <= k; i++)
+		a->map_ptrs[i]->id = i + 1;
+	/* Old ids 1..k are now 2..k+1; k+1 is 1. */
+	for (size_t i = 0; i < p->nlocs; i++) {
+		uint64_t *m = &p->locs[i].mapping_id;
+
+		if (*m && *m <= k)
+			(*m)++;
+		else if (*m == k + 1)
+			*m = 1;
+	}
+}
+
 /* Pointer arrays last: the element arrays above moved while growing. */
 static int link_arrays(struct pprof *p, struct pprof_arrays *a)
 {
@@ -354,6 +400,7 @@ static int link_arrays(struct pprof *p, struct pprof_arrays *a)
 		a->fn_ptrs[i] = &p->fns[i];
 	for (size_t i = 0; i < p->nmaps; i++)
 		a->map_ptrs[i] = &p->maps[i];
+	program_first(p, a);
 	return 0;
 }
 
@@ -425,8 +472,9 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	prof.n_function = p.nfns;
 	prof.string_table = p.st.v;
 	prof.n_string_table = p.st.n;
-	prof.time_nanos = (int64_t)in->target.start_unix_ns;
+	/* Collected now: the profile covers the time since tracing began. */
 	prof.duration_nanos = (int64_t)(in->target.duration_s * 1e9 + 0.5);
+	prof.time_nanos = (int64_t)in->target.start_unix_ns + prof.duration_nanos;
 	prof.period_type = &period_type;
 	prof.period = 1;
 	prof.comment = comments;

@@ -154,6 +154,7 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 			     : "blocks allocated before tracing began, or the allocator's own");
 	fprintf(f, "  lost events   %12llu\n", (unsigned long long)in->loss.lost_events);
 	fprintf(f, "  stacks        %12u\n", stacks__count(in->stacks));
+	report__unseen_text(f, in, &t);
 	if (in->loss.lost_events) {
 		struct report_bounds bd;
 

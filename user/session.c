@@ -43,8 +43,9 @@ static uint64_t wall_ns(void)
  * Allocator discovery after open, its one trigger: probe the allocators of
  * objects mapped since the last look (dlopen, or the launched command's
  * own objects the prediction missed). ht_session_poll runs it, never the
- * event path: once a second (reread: the maps are read again first), and
- * after a drain whose stacks brought new objects into the module table.
+ * event path: when the dynamic linker announced a link-map change and
+ * once a second (reread: the maps are read again first), and after a
+ * drain whose stacks brought new objects into the module table.
  */
 static void discover_new_objects(struct ht_session *s, bool reread)
 {
@@ -65,9 +66,35 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 		allocators__truncate(&s->set, n, nfound);
 		return;
 	}
-	pr_info("tracing %s (mapped later)\n",
-		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+	/* Said by default: its calls before now were not seen. */
+	pr_warn("tracing %s from %.3f s (mapped later: its calls before then are not seen)\n",
+		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
+		(double)(now_ns() - s->start_ns) / 1e9);
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+}
+
+/* The traced calls so far: allocations, frees, unknown frees. */
+static uint64_t traced_calls(const struct ht_session *s)
+{
+	struct ht_heap_totals t;
+
+	heap__totals(s->heap, &t);
+	return t.s.allocs + t.s.frees + t.unknown_frees;
+}
+
+/* Never a silently empty report: say when the traced entry points see
+ * nothing while the process's memory grows. */
+static void watch_calls(struct ht_session *s, uint64_t now)
+{
+	char defs[256], grown[32];
+	uint64_t grew;
+
+	if (!alloc_watch__tick(&s->watch, traced_calls(s), now, &grew))
+		return;
+	pr_warn("no call to the traced entry points in %llu s while the process's anonymous "
+		"memory grew by %s: it allocates through something else (malloc is defined by: "
+		"%s)\n", HT_WATCH_QUIET_NS / 1000000000ULL, human_bytes(grew, grown, sizeof(grown)),
+		allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
 }
 
 void session__follow_exec(struct ht_session *s)
@@ -208,6 +235,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
+	po.links = probes__links_from_env();
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
@@ -232,6 +260,26 @@ err:
 	return NULL;
 }
 
+/* Learn of new objects when the dynamic linker announces them (a uprobe
+ * on its _dl_debug_state), not on the next once-a-second look. */
+static void attach_dl_hook(struct ht_session *s)
+{
+	char path[4200];
+	uint64_t off;
+	size_t mi;
+	int err = allocators__dl_hook(s->mods, &mi, &off);
+
+	if (!err)
+		err = modules__probe_path(s->mods, modules__get(s->mods, mi), path, sizeof(path));
+	if (!err)
+		err = probes__attach_dl_hook(s->probes, path, off);
+	if (err)
+		pr_info("no hook on the dynamic linker (%s): new objects are looked for once a "
+			"second\n", strerror(-err));
+	else
+		pr_debug("link-map hook on _dl_debug_state in '%s'\n", path);
+}
+
 static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
@@ -253,9 +301,11 @@ static int session_start(struct ht_session *s, char *msg, size_t len)
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
 	}
+	attach_dl_hook(s);
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
+	alloc_watch__init(&s->watch, s->target.pid, s->start_ns);
 	if (s->target.launched) {
 		err = target__start(&s->target, msg, len);
 		if (err)
@@ -280,6 +330,7 @@ static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
 
+	alloc_watch__read(&s->watch);  /* its memory at its end */
 	if (!session__maps_replaced(s))
 		modules__refresh(s->mods);
 	stream__drain(s->stream);
@@ -296,6 +347,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
+	bool announced;
 	uint64_t now;
 	int n;
 
@@ -310,16 +362,22 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
-	/* A dlopen'd allocator calls nothing traced yet: look once a second,
+	/* A dlopen'd allocator calls nothing traced yet: look when the
+	 * dynamic linker announces a change of its link map, once a second,
 	 * and at once when stacks pointed into new objects. */
 	now = now_ns();
-	if (!s->target.exited && (s->new_objects || now >= s->next_maps_check)) {
-		bool reread = now >= s->next_maps_check;
+	announced = s->probes && probes__dl_changes(s->probes) != s->dl_changes;
+	if (announced)
+		s->dl_changes = probes__dl_changes(s->probes);
+	if (!s->target.exited && (s->new_objects || announced || now >= s->next_maps_check)) {
+		bool reread = announced || now >= s->next_maps_check;
 
 		if (reread)
 			s->next_maps_check = now + 1000000000ULL;
 		s->new_objects = false;
 		discover_new_objects(s, reread);
+		if (reread)
+			watch_calls(s, now);
 	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
@@ -353,6 +411,12 @@ static void session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
+	if (s->started && !traced_calls(s)) {
+		char defs[256];
+
+		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
+			allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
+	}
 	/* Probes go first: the target runs on without them. */
 	stream__free(s->stream);
 	s->stream = NULL;
@@ -466,7 +530,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->sample_bytes = s->opts.sample_bytes;
 	out->min_size = s->opts.min_size;
 	out->max_size = s->opts.max_size;
-	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
+	out->nr_probes = s->probes ? probes__nr_probes(s->probes) : 0;
 }
 
 struct keep_adapter {
@@ -487,6 +551,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
 	struct ht_report_input in = {};
 	struct keep_adapter ka;
+	char malloc_defs[256];
 
 	if (opts)
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
@@ -499,6 +564,12 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	if (!in.sym)
 		return -ENOMEM;
 	ht_session_loss(s, &in.loss);
+	if (!in.target.exited && !s->stopped)
+		alloc_watch__read(&s->watch);
+	in.rss_anon_known = s->watch.rss_known;
+	in.rss_anon = s->watch.rss_anon;
+	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
+							 sizeof(malloc_defs));
 	in.top_n = o.top_n;
 	in.interval = o.interval;
 	in.keep_alloc_frames = o.keep_alloc_frames;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "allocators.h"
+#include "allocators_watch.h"
 #include "events.h"
 #include "heaptrace.h"
 #include "log.h"
@@ -54,6 +55,8 @@ struct ht_session {
 	struct ht_alloc_opts aopts;     /* --allocator, --symbol-prefix */
 	char alloc_desc[512];           /* what is traced, for people */
 	uint64_t next_maps_check;       /* when to look for new objects */
+	struct ht_alloc_watch watch;    /* RssAnon, traced calls seen */
+	uint64_t dl_changes;            /* link-map announcements handled */
 };
 
 /*

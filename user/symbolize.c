@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <libiberty/demangle.h>
 #include "dwindex.h"
 #include "modules.h"
@@ -48,6 +49,7 @@ struct symmod {
 struct cached {
 	int n;
 	struct ht_frame *f;
+	struct ht_frame_src *src;   /* beside f */
 };
 
 struct ht_symbolizer {
@@ -118,8 +120,10 @@ void symbolizer__free(struct ht_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->ncached; i++)
+	for (size_t i = 0; i < s->ncached; i++) {
 		free(s->cache[i].f);
+		free(s->cache[i].src);
+	}
 	free(s->cache);
 	u64map__free(&s->by_addr);
 	strtab__free(&s->strs);
@@ -357,12 +361,12 @@ static const char *placeholder(struct ht_symbolizer *s, const struct ht_module *
  * from an older gas), or -ENOMEM.
  */
 static int dwarf_frames(struct ht_symbolizer *s, struct symmod *sm, Dwarf_Die *cu,
-			Dwarf_Addr bias, uint64_t pc, const char *sym, struct ht_frame *fr, int max,
-			bool *line_ok)
+			Dwarf_Addr bias, uint64_t pc, const char *sym, struct ht_frame *fr,
+			struct ht_frame_src *src, int max, bool *line_ok)
 {
 	Dwarf_Die funcs[64];
 	bool has_code;
-	int nf, n = 0;
+	int nf, n = 0, decl;
 
 	*line_ok = false;
 	if (!sm->scopes) {
@@ -395,6 +399,9 @@ static int dwarf_frames(struct ht_symbolizer *s, struct symmod *sm, Dwarf_Die *c
 			pc_line(s, sm->dm, pc, f);
 		else
 			call_site(s, &funcs[i - 1], f);
+		/* Through the abstract origin for an inlined instance. */
+		if (!dwarf_decl_line(&funcs[i], &decl) && decl > 0)
+			src[n - 1].start_line = decl;
 	}
 	/* Only inlined scopes (odd DWARF): the symbol is the real function. */
 	if (nf && dwarf_tag(&funcs[nf - 1]) == DW_TAG_inlined_subroutine && sym) {
@@ -408,8 +415,29 @@ static int dwarf_frames(struct ht_symbolizer *s, struct symmod *sm, Dwarf_Die *c
 	return n;
 }
 
-/* All frames of a return address into fr (HT_MAX_INLINE); the count. */
-static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
+/* Relative source paths of the CU's frames joined with its comp_dir. */
+static void absolute_paths(struct ht_symbolizer *s, Dwarf_Die *cu, const struct ht_frame *fr,
+			   struct ht_frame_src *src, int n)
+{
+	const char *dir = die_string(cu, DW_AT_comp_dir);
+	char buf[4096];
+
+	for (int i = 0; i < n; i++) {
+		if (!fr[i].file || fr[i].file[0] == '/') {
+			src[i].path = fr[i].file;
+			continue;
+		}
+		if (!dir || snprintf(buf, sizeof(buf), "%s/%s", dir, fr[i].file) >=
+			    (int)sizeof(buf))
+			continue;
+		src[i].path = intern(s, buf);
+	}
+}
+
+/* All frames of a return address into fr and src (HT_MAX_INLINE); the
+ * count. */
+static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr,
+		   struct ht_frame_src *src)
 {
 	uint64_t pc = addr - 1, off;
 	struct ht_module *m = modules__find(s->ms, pc);
@@ -419,6 +447,7 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
 	int n = 0;
 
 	memset(fr, 0, HT_MAX_INLINE * sizeof(*fr));
+	memset(src, 0, HT_MAX_INLINE * sizeof(*src));
 	if (!m) {
 		/* JIT code, named by the target's perf map, or nothing. */
 		name = s->perfmap ? perfmap__lookup(s->perfmap, pc) : NULL;
@@ -452,7 +481,8 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
 		cu = dwfl_module_addrdie(sm->dm, pc, &bias);
 		if (cu && dwarf_haspc(cu, pc - bias) <= 0)
 			cu = NULL;
-		n = cu ? dwarf_frames(s, sm, cu, bias, pc, sym, fr, HT_MAX_INLINE, &line_ok) : 0;
+		n = cu ? dwarf_frames(s, sm, cu, bias, pc, sym, fr, src, HT_MAX_INLINE, &line_ok)
+		       : 0;
 		if (n < 0)
 			return n;
 		if (!n) {
@@ -464,6 +494,8 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr)
 			if (cu && line_ok)
 				pc_line(s, sm->dm, pc, &fr[0]);
 		}
+		if (cu)
+			absolute_paths(s, cu, fr, src, n);
 	} else {
 		n = 1;
 	}
@@ -491,6 +523,7 @@ out:
 static int lookup(struct ht_symbolizer *s, uint64_t addr, const struct cached **out)
 {
 	struct ht_frame fr[HT_MAX_INLINE];
+	struct ht_frame_src src[HT_MAX_INLINE];
 	struct cached *c;
 	uint64_t *idx;
 	bool added;
@@ -503,19 +536,20 @@ static int lookup(struct ht_symbolizer *s, uint64_t addr, const struct cached **
 	}
 	if (grow_array((void **)&s->cache, &s->cap_cache, s->ncached + 1, sizeof(*s->cache)))
 		return -ENOMEM;
-	n = resolve(s, addr, fr);
+	n = resolve(s, addr, fr, src);
 	if (n < 0)
 		return n;
 	c = &s->cache[s->ncached];
 	c->f = malloc((size_t)n * sizeof(*c->f));
-	if (!c->f)
-		return -ENOMEM;
-	idx = u64map__insert(&s->by_addr, addr, &added);
+	c->src = malloc((size_t)n * sizeof(*c->src));
+	idx = c->f && c->src ? u64map__insert(&s->by_addr, addr, &added) : NULL;
 	if (!idx) {
 		free(c->f);
+		free(c->src);
 		return -ENOMEM;
 	}
 	memcpy(c->f, fr, (size_t)n * sizeof(*c->f));
+	memcpy(c->src, src, (size_t)n * sizeof(*c->src));
 	c->n = n;
 	*idx = s->ncached++;
 	*out = c;
@@ -545,8 +579,8 @@ int symbolizer__resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame 
 	return 0;
 }
 
-int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
-			       int max)
+int symbolizer__resolve_src(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
+			    struct ht_frame_src *src, int max)
 {
 	const struct cached *c;
 	int err, n;
@@ -555,6 +589,8 @@ int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht
 		return -EINVAL;
 	if (!addr) {
 		unknown_frame(out);
+		if (src)
+			memset(src, 0, sizeof(*src));
 		return 1;
 	}
 	err = lookup(s, addr, &c);
@@ -564,5 +600,103 @@ int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht
 	/* Cut short: the innermost frames, then the real function. */
 	memcpy(out, c->f, (size_t)(n - 1) * sizeof(*out));
 	out[n - 1] = c->f[c->n - 1];
+	if (src) {
+		memcpy(src, c->src, (size_t)(n - 1) * sizeof(*src));
+		src[n - 1] = c->src[c->n - 1];
+	}
 	return n;
+}
+
+int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
+			       int max)
+{
+	return symbolizer__resolve_src(s, addr, out, NULL, max);
+}
+
+/* ET_EXEC, or ET_DYN marked DF_1_PIE: a program, not a library. */
+static bool is_program(Elf *elf)
+{
+	GElf_Ehdr eh;
+	Elf_Scn *scn = NULL;
+
+	if (!gelf_getehdr(elf, &eh))
+		return false;
+	if (eh.e_type == ET_EXEC)
+		return true;
+	if (eh.e_type != ET_DYN)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++)
+			if (gelf_getdyn(d, (int)i, &dyn) && dyn.d_tag == DT_FLAGS_1)
+				return (dyn.d_un.d_val & DF_1_PIE) != 0;
+	}
+	return false;
+}
+
+/* The mapping the kernel made of the PT_LOAD segment holding pc: from
+ * its page, at its page's file offset, as /proc/PID/maps shows it. */
+static void load_segment(Elf *elf, Dwarf_Addr bias, uint64_t pc, struct ht_object *out)
+{
+	const uint64_t page = 4096;
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		uint64_t lo;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		lo = bias + ph.p_vaddr;
+		if (pc < lo || pc >= lo + ph.p_memsz)
+			continue;
+		out->start = lo & ~(page - 1);
+		out->limit = (lo + ph.p_memsz + page - 1) & ~(page - 1);
+		out->file_offset = ph.p_offset & ~(page - 1);
+		return;
+	}
+}
+
+int symbolizer__object(struct ht_symbolizer *s, uint64_t addr, struct ht_object *out)
+{
+	struct ht_module *m = modules__find(s->ms, addr - 1);
+	const unsigned char *bits;
+	struct symmod *sm;
+	Dwarf_Addr low, high, bias, vaddr;
+	char hex[129];
+	Elf *elf;
+	int len;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return -ENOENT;
+	out->path = m->path;
+	sm = module_dwfl(s, m);
+	if (!sm)
+		return 0;
+	/* The whole object, until the segment holding addr is found. */
+	dwfl_module_info(sm->dm, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	out->start = low;
+	out->limit = high;
+	elf = dwfl_module_getelf(sm->dm, &bias);
+	if (elf)
+		load_segment(elf, bias, addr - 1, out);
+	len = dwfl_module_build_id(sm->dm, &bits, &vaddr);
+	if (len > 0 && (size_t)len * 2 < sizeof(hex)) {
+		for (int i = 0; i < len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+		out->build_id = intern(s, hex);
+		if (!out->build_id)
+			return -ENOMEM;
+	}
+	out->program = elf && is_program(elf);
+	return 0;
 }

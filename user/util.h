@@ -34,9 +34,9 @@ uint64_t hash_str(const char *s, size_t len);
  * allowed, 0 too. A zeroed struct is an empty table; u64map__free() it.
  */
 struct ht_u64map {
-	uint64_t *keys, *vals;   /* key 0 marks a free slot ... */
+	uint64_t *keys, *vals; /* key 0 marks a free slot ... */
 	size_t nslots, n;
-	bool has_zero;           /* ... so key 0 lives here */
+	bool has_zero; /* ... so key 0 lives here */
 	uint64_t zero_val;
 };
 
@@ -58,10 +58,10 @@ void u64map__free(struct ht_u64map *m);
  * order they came). Copies live until strtab__free(). Zeroed = empty.
  */
 struct ht_strtab {
-	char **v;                /* by id */
+	char **v; /* by id */
 	size_t n, cap;
-	struct ht_u64map last;   /* hash -> 1 + the last id added with it (0: none) */
-	uint32_t *next;          /* by id: 1 + the one added before it with its hash */
+	struct ht_u64map last; /* hash -> 1 + the last id added with it (0: none) */
+	uint32_t *next;        /* by id: 1 + the one added before it with its hash */
 	size_t cap_next;
 };
 

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/*
+ * alloc_dlje: jemalloc dlopen()ed while heaptrace traces (RTLD_LOCAL:
+ * glibc's malloc stays the program's), its mallocx found with dlsym. No
+ * handshake: heaptrace must learn of the object from the dynamic linker's
+ * announcement.
+ *
+ *   alloc_dlje          dlopen, 300 ms of sleep, then dlje_alloc:
+ *                       1000 x mallocx(100, 0), kept
+ *   alloc_dlje paced    dlopen, then 1000 x mallocx(100, 0), one per
+ *                       millisecond: how many heaptrace misses measures
+ *                       its window between announcement and probes
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <string.h>
+#include <time.h>
+#include "common.h"
+
+typedef void *(*mallocx_fn)(size_t, int);
+
+void *dlje_alloc(mallocx_fn fn);
+
+static void *kept[1000];
+
+NOINLINE void *dlje_alloc(mallocx_fn fn) { return fn(100, 0); }
+
+static void sleep_ns(long ns)
+{
+	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	bool paced = argc > 1 && !strcmp(argv[1], "paced");
+	void *lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+	mallocx_fn fn = lib ? (mallocx_fn)dlsym(lib, "mallocx") : NULL;
+
+	if (!fn)
+		die("can't dlopen libjemalloc.so.2 or find its mallocx");
+	if (!paced)
+		sleep_ns(300 * 1000 * 1000L);
+	for (int i = 0; i < 1000; i++) {
+		kept[i] = dlje_alloc(fn);
+		if (paced)
+			sleep_ns(1000 * 1000L);
+	}
+	return 0;
+}
