@@ -18,11 +18,11 @@
 
 struct ht_alloc_watch {
 	int pid;
-	uint64_t rss_anon;       /* bytes, as last read */
+	uint64_t rss_anon; /* bytes, as last read */
 	bool rss_known;
-	uint64_t calls;          /* traced calls at the last look */
-	uint64_t quiet_ns;       /* when they last changed (or the start) */
-	uint64_t quiet_rss;      /* RssAnon then */
+	uint64_t calls;     /* traced calls at the last look */
+	uint64_t quiet_ns;  /* when they last changed (or the start) */
+	uint64_t quiet_rss; /* RssAnon then */
 	bool warned;
 };
 

@@ -28,11 +28,11 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 			human_bytes(t->s.live_bytes, b, sizeof(b)), gap_note);
 	if (in->late_unknown_frees)
 		fprintf(f, "  %llu of the unknown frees are of allocators traced late (mapped while "
-			"tracing): their blocks came before the probes\n",
+			   "tracing): their blocks came before the probes\n",
 			(unsigned long long)in->late_unknown_frees);
 	if (no_calls(t))
 		fprintf(f, "\nWARNING: no call to the traced entry points was seen: the program "
-			"allocates through something else (malloc is defined by: %s)\n",
+			   "allocates through something else (malloc is defined by: %s)\n",
 			in->malloc_defs ? in->malloc_defs : "unknown");
 }
 
@@ -47,7 +47,7 @@ void report__unseen_json(FILE *f, const struct ht_report_input *in,
 	else
 		fputs("null", f);
 	fprintf(f, ", \"traced_live_bytes\": %llu, \"late_allocator_unknown_frees\": %llu, "
-		"\"no_traced_calls\": %s, \"malloc_defined_by\": [",
+		   "\"no_traced_calls\": %s, \"malloc_defined_by\": [",
 		(unsigned long long)t->s.live_bytes, (unsigned long long)in->late_unknown_frees,
 		no_calls(t) ? "true" : "false");
 	for (bool first = true; *p; first = false) {
