@@ -224,6 +224,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 	}
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+	s->npoints_at_start = s->set.n;
 
 	/* Load the BPF programs for this target. */
 	po.pid = s->target.pid;
@@ -566,6 +567,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	ht_session_loss(s, &in.loss);
 	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
+	in.late_unknown_frees = s->late_unknown_frees;
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
 	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,

@@ -4,6 +4,7 @@
  * and the heap model here - one allocation, free or exec at a time - and
  * on to the caller's observer.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "heap.h"
@@ -171,7 +172,10 @@ static int on_free(void *ctx, const struct ht_free_event *e)
 		return 0;
 	if (s->observer)
 		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
-	heap__free_block(s->heap, e->addr, e->hdr.tid);
+	/* A block of an allocator traced late was allocated before its probes */
+	if (heap__free_block(s->heap, e->addr, e->hdr.tid) == -ENOENT &&
+	    e->func >= s->npoints_at_start)
+		s->late_unknown_frees++;
 	notify(s, &ev);
 	return 0;
 }
