@@ -114,6 +114,42 @@ struct ht_free_event {
 	__u32 pad;
 };
 
+/*
+ * In-kernel unwinding (--unwind cfi). User space turns each object's DWARF
+ * CFI into rows sorted by pc (an ELF virtual address; each row holds from
+ * its pc up to the next row's) telling how to find the caller's frame:
+ * CFA (the stack pointer before the call) from rsp or rbp, the return
+ * address at CFA - 8 (always, on x86-64; other rules make a HT_CFI_BAD
+ * row) and the caller's rbp either unchanged or saved at CFA + rbp_off.
+ * Offsets are stored in units of 8 bytes (8 bytes a row); one that is
+ * not a multiple of 8 or out of range makes a HT_CFI_BAD row.
+ */
+enum ht_cfi_kind {
+	HT_CFI_NONE = 0,   /* no CFI covers this pc: frame pointers, checked */
+	HT_CFI_RSP,        /* CFA = rsp + cfa_off */
+	HT_CFI_RBP,        /* CFA = rbp + cfa_off */
+	HT_CFI_RBP_DEREF,  /* CFA = *(rbp + cfa_off) (a realigned stack, e.g. main) */
+	HT_CFI_END,        /* return address undefined: the outermost frame */
+	HT_CFI_SIGNAL,     /* signal trampoline: registers saved in the ucontext at rsp */
+	HT_CFI_BAD,        /* a rule heaptrace does not follow: the stack ends, counted */
+};
+
+enum ht_cfi_rbp {
+	HT_RBP_SAME = 0,   /* the caller's rbp is this frame's */
+	HT_RBP_AT_CFA,     /* saved at CFA + rbp_off */
+	HT_RBP_LOST,       /* undefined or in a place not followed: unknown */
+};
+
+struct ht_cfi_row {
+	__u32 pc;
+	__s16 cfa_off8;    /* CFA offset / 8 */
+	__u8 rule;         /* enum ht_cfi_kind | enum ht_cfi_rbp << 4 */
+	__s8 rbp_off8;     /* rbp saved at CFA + 8 * rbp_off8 */
+};
+
+#define HT_CFI_KIND(r) ((r)->rule & 0xf)
+#define HT_CFI_RBP_RULE(r) ((r)->rule >> 4)
+
 /* Per-CPU counters of everything the BPF side could not record. */
 enum ht_counter {
 	HT_C_RINGBUF_FULL_ALLOC, /* allocation records dropped: ring full */
