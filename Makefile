@@ -50,7 +50,7 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	$(Q)scripts/install-deps.sh
 	$(Q)mkdir -p $(OUTPUT) && touch $@
 
-$(OUTPUT)/heaptrace.bpf.o: $(BPF_SRC) bpf/events.h vmlinux.h | $(DEPS_STAMP)
+$(OUTPUT)/heaptrace.bpf.o: $(BPF_SRC) bpf/events.h bpf/unwind.h vmlinux.h | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf \
 		-Wall -Werror -c $(BPF_SRC) -o $@

@@ -71,6 +71,14 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	err = bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)opts->ring_bytes);
 	if (err)
 		goto err_destroy;
+	if (opts->cfi_rows) {
+		p->skel->rodata->unwind_cfi = 1;
+		err = bpf_map__set_max_entries(p->skel->maps.cfi_rows, opts->cfi_rows);
+		if (err)
+			goto err_destroy;
+	} else {
+		bpf_map__set_max_entries(p->skel->maps.cfi_objs, 1);
+	}
 
 	/* Load: the verifier checks the programs. */
 	err = heaptrace_bpf__load(p->skel);
@@ -196,6 +204,16 @@ int probes__attach(struct ht_probes *p, struct ht_modules *ms,
 		   const struct ht_probe_set *set)
 {
 	return probes__attach_from(p, ms, set, 0);
+}
+
+int probes__cfi_objs_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_objs) : -1;
+}
+
+int probes__cfi_rows_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_rows) : -1;
 }
 
 int probes__ringbuf_fd(const struct ht_probes *p)

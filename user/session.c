@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "allocators.h"
+#include "cfimaps.h"
 #include "heap.h"
 #include "log.h"
 #include "modules.h"
@@ -34,6 +35,9 @@ struct ht_session {
 	struct ht_stacks *stacks;
 	struct ht_symbolizer *sym;
 	struct ht_unwinder *unwinder;
+	struct ht_cfimaps *cfi;         /* --unwind cfi: the tables in BPF maps */
+	size_t cfi_done[2];             /* modules of probe_mods, mods seen by cfi_sync */
+	struct ht_cfi_totals cfi_tot;   /* kept after the maps are gone */
 	uint64_t *frames;               /* scratch for one unwound stack */
 	uint64_t *unmapped_pages;       /* code pages known not to be in a file */
 	size_t nunmapped, cap_unmapped;
@@ -121,6 +125,28 @@ static void probe_new_objects(struct ht_session *s)
 	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
+/* Load the unwind tables of objects added to ms since the last call. */
+static void cfi_sync(struct ht_session *s, struct ht_modules *ms, size_t *done)
+{
+	size_t n = modules__count(ms);
+
+	if (!s->cfi)
+		return;
+	for (; *done < n; (*done)++) {
+		struct ht_module *m = modules__get(ms, *done);
+
+		if (modules__elf(m))
+			cfimaps__add(s->cfi, m);
+	}
+	cfimaps__totals(s->cfi, &s->cfi_tot);
+}
+
+static void cfi_sync_all(struct ht_session *s)
+{
+	cfi_sync(s, s->probe_mods, &s->cfi_done[0]);
+	cfi_sync(s, s->mods, &s->cfi_done[1]);
+}
+
 /*
  * Make sure the module table covers pc: a library loaded since the last
  * look sends us back to /proc/PID/maps. Pages found in no file (JIT code,
@@ -139,6 +165,7 @@ static void ensure_mapped(struct ht_session *s, uint64_t pc)
 		return;  /* its program is gone: unknown, never misnamed */
 	modules__refresh(s->mods);
 	probe_new_objects(s);
+	cfi_sync_all(s);
 	if (modules__find(s->mods, pc))
 		return;
 	if (s->nunmapped >= 4096)
@@ -175,6 +202,11 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 		return 0;  /* the program exec'd into: not the traced one */
 	for (uint32_t i = 0; i < e->nr_ips; i++)
 		ensure_mapped(s, e->ips[i]);
+	if (e->flags & HT_AF_NO_TABLE) {
+		/* the stack ended in an object the unwinder has no table for */
+		ensure_mapped(s, e->stop_pc);
+		cfi_sync_all(s);
+	}
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
 	if (e->sample_thr) {
 		/* A sample stands for 1/p allocations of its size. */
@@ -280,7 +312,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
 		s->opts.seed = now_ns();
 	s->rng = s->opts.seed | 1;
-	if (s->opts.unwind == HT_UNWIND_FP)
+	if (s->opts.unwind == HT_UNWIND_FP || s->opts.unwind == HT_UNWIND_CFI)
 		s->opts.stack_bytes = 0;
 
 	err = target__check_system(msg, len);
@@ -335,11 +367,25 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
+	if (s->opts.unwind == HT_UNWIND_CFI)
+		po.cfi_rows = HT_CFI_DEFAULT_ROWS;
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
 		snprintf(msg, len, "can't load BPF programs: %s", strerror(errno));
 		goto err;
+	}
+	if (po.cfi_rows) {
+		/* Tables for what is mapped now, or - for a command not started
+		 * yet - for the objects it will map. */
+		s->cfi = cfimaps__new(probes__cfi_objs_fd(s->probes),
+				      probes__cfi_rows_fd(s->probes), po.cfi_rows);
+		if (!s->cfi) {
+			err = -errno;
+			snprintf(msg, len, "can't map the unwind tables: %s", strerror(errno));
+			goto err;
+		}
+		cfi_sync_all(s);
 	}
 	s->stream = stream__new(probes__ringbuf_fd(s->probes), &stream_ops, s);
 	if (!s->stream) {
@@ -434,6 +480,7 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	if (!s->target.exited && now_ns() >= s->next_maps_check) {
 		s->next_maps_check = now_ns() + 1000000000ULL;
 		probe_new_objects(s);
+		cfi_sync(s, s->probe_mods, &s->cfi_done[0]);
 	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
@@ -461,6 +508,8 @@ void ht_session_stop(struct ht_session *s)
 	s->stream = NULL;
 	probes__destroy(s->probes);
 	s->probes = NULL;
+	cfimaps__free(s->cfi);
+	s->cfi = NULL;
 }
 
 static struct ht_symbolizer *symbolizer(struct ht_session *s)
@@ -495,6 +544,21 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->unsampled = c[HT_C_UNSAMPLED];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
+	out->stacks_no_mapping = c[HT_C_UW_NO_MAPPING];
+	out->stacks_no_table = c[HT_C_UW_NO_TABLE];
+	out->stacks_bad_rule = c[HT_C_UW_BAD_RULE];
+	out->stacks_fp_invalid = c[HT_C_UW_FP_INVALID];
+	out->stacks_uprobe = c[HT_C_UW_UPROBE];
+	out->stacks_vma_busy = c[HT_C_UW_VMA_BUSY];
+	out->stacks_cut_short = out->stacks_truncated + out->stacks_broken +
+				out->stacks_no_mapping + out->stacks_no_table +
+				out->stacks_bad_rule + out->stacks_fp_invalid +
+				out->stacks_uprobe + out->stacks_vma_busy;
+	out->cfi_objects = s->cfi_tot.objects;
+	out->cfi_fp_only = s->cfi_tot.fp_only;
+	out->cfi_rows = s->cfi_tot.rows;
+	out->cfi_bytes = s->cfi_tot.bytes;
+	out->cfi_build_ns = s->cfi_tot.build_ns;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
 			   out->model_errors + out->sampled_map_full;
@@ -648,6 +712,7 @@ void ht_session_close(struct ht_session *s)
 	target__close(&s->target);
 	symbolizer__free(s->sym);
 	unwinder__free(s->unwinder);
+	cfimaps__free(s->cfi);
 	free(s->frames);
 	free(s->unmapped_pages);
 	allocators__free(&s->set);
