@@ -181,12 +181,19 @@ $(OUTPUT)/bench/bench_loop: scripts/bench_loop.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -fno-omit-frame-pointer -o $@ $<
 
+# 30 frames without frame pointers: the in-kernel unwinder's cost.
+$(OUTPUT)/bench/bench_deep: scripts/bench_deep.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -o $@ $<
+
 $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay \
+bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_deep \
+       $(OUTPUT)/bench/bench_replay \
        $(BENCH_SYMBOLIZE)
 	$(Q)command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)

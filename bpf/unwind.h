@@ -28,6 +28,7 @@
 #endif
 #define UW_SEARCH_STEPS 24  /* binary search over up to 16M rows */
 #define UW_URETPROBES 16    /* pending uretprobes searched per trampoline */
+#define UW_BUSY_TRIES 4     /* bpf_find_vma tries while the mmap_lock is taken */
 
 const volatile __u8 unwind_cfi = 0;
 
@@ -56,19 +57,39 @@ struct uw_vma {
 
 /* The walk's state, per thread in task storage: values loaded from a map
  * are not tracked by the verifier, so each step verifies once. */
+#define UW_CACHE 8  /* code mappings remembered per thread, a power of 2 */
+
+/* A code mapping [lo, hi): pc + to_vaddr is its ELF address, code its
+ * enum uw_code, and its object's rows [row_start, row_start + row_count). */
+struct uw_mapping {
+	__u64 lo, hi;
+	__s64 to_vaddr;
+	__u32 row_start, row_count;
+	__u8 code;
+};
+
 struct uw {
 	__u64 pc, sp, bp;
 	__u64 stop_pc;
-	__u64 stack_lo, stack_hi;    /* the mapping the stack pointer is in */
-	__u64 code_lo, code_hi;      /* the mapping pc is in ... */
-	__s64 to_vaddr;              /* ... pc + to_vaddr is its ELF address */
-	__u64 xol;                   /* the [uprobes] page, 0 until needed */
-	__u32 row_start, row_count;
+	struct uw_mapping cur;       /* the mapping pc is in */
 	__u32 n, limit;
 	__u16 stop;                  /* enum ht_alloc_flags, 0: ended normally */
-	__u8 code;                   /* enum uw_code of [code_lo, code_hi) */
 	__u8 exact;                  /* pc is not a return address (frame 0, signal) */
 	__u8 bp_ok;                  /* bp holds the frame's rbp */
+	/*
+	 * Kept from one walk to the next while the process's mappings stay
+	 * as they were: the mm's mmap_lock sequence (odd while a writer
+	 * holds it, bumped by every change) is what it was when they were
+	 * looked up, in the same mm (a task keeps its storage across execve,
+	 * and after it the same addresses may hold other objects). Saves
+	 * bpf_find_vma(), and the mmap_lock it takes.
+	 */
+	__u64 mm;
+	__u32 seq;
+	__u32 next;                  /* cache slot to fill next */
+	__u64 stack_lo, stack_hi;    /* the mapping the stack pointer is in */
+	__u64 xol;                   /* the [uprobes] page, 0 until needed */
+	struct uw_mapping cache[UW_CACHE];
 };
 
 struct {
@@ -100,13 +121,19 @@ static long uw_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void
 	return 0;
 }
 
-/* Look up the mapping at addr; 0, or the flag that ends the stack. */
+/*
+ * Look up the mapping at addr; 0, or the flag that ends the stack. The
+ * mmap_lock is only tried: a writer holding it (another tool attaching a
+ * uprobe to a library write-locks every process that maps it, briefly)
+ * is waited out for a few tries, then the stack ends, counted.
+ */
 static __always_inline __u16 uw_find_vma(__u64 addr, struct uw_vma *v)
 {
-	long err;
+	long err = -EBUSY;
 
 	v->file = 0;
-	err = bpf_find_vma(bpf_get_current_task_btf(), addr, uw_vma_cb, v, 0);
+	for (int i = 0; i < UW_BUSY_TRIES && err == -EBUSY; i++)
+		err = bpf_find_vma(bpf_get_current_task_btf(), addr, uw_vma_cb, v, 0);
 	if (err == -EBUSY)
 		return HT_AF_VMA_BUSY;
 	return err ? HT_AF_NO_MAPPING : 0;
@@ -124,8 +151,23 @@ static __always_inline __u64 uw_xol(struct uw *u)
 	return u->xol;
 }
 
+static __always_inline void uw_remember(struct uw *u)
+{
+	u->cache[u->next++ & (UW_CACHE - 1)] = u->cur;
+}
+
+/* The mm's mmap_lock sequence; 1 (odd: never trusted) where there is none. */
+static __always_inline __u32 uw_maps_seq(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!bpf_core_field_exists(task->mm->mm_lock_seq))
+		return 1;
+	return BPF_CORE_READ(task, mm, mm_lock_seq.sequence);
+}
+
 /*
- * Make [code_lo, code_hi) the code mapping of pc: an executable mapping
+ * Make u->cur the code mapping of pc: an executable mapping
  * of an object with a table (or with none usable: frame pointers), of
  * anonymous code (frame pointers), or the [uprobes] page. 0, or the flag
  * that ends the stack.
@@ -137,32 +179,42 @@ static __always_inline __u16 uw_code_at(struct uw *u, __u64 pc)
 	struct uw_vma v;
 	__u16 err;
 
-	if (pc >= u->code_lo && pc < u->code_hi)
+	if (pc >= u->cur.lo && pc < u->cur.hi)
 		return 0;
+	for (int i = 0; i < UW_CACHE; i++) {
+		struct uw_mapping *c = &u->cache[i];
+
+		if (pc >= c->lo && pc < c->hi) {
+			u->cur = *c;
+			return 0;
+		}
+	}
 	err = uw_find_vma(pc, &v);
 	if (err)
 		return err;
 	if (!v.exec)
 		return HT_AF_NO_MAPPING;
-	u->code_lo = v.start;
-	u->code_hi = v.end;
-	u->row_count = 0;
+	u->cur.lo = v.start;
+	u->cur.hi = v.end;
+	u->cur.row_count = 0;
 	if (!v.file) {
-		u->code = v.start == uw_xol(u) ? UW_CODE_UPROBES : UW_CODE_FP;
+		u->cur.code = v.start == uw_xol(u) ? UW_CODE_UPROBES : UW_CODE_FP;
+		uw_remember(u);
 		return 0;
 	}
 	key.ino = v.ino;
 	key.dev = v.dev;
 	obj = bpf_map_lookup_elem(&cfi_objs, &key);
 	if (!obj) {
-		u->code_lo = u->code_hi = 0;
+		u->cur.lo = u->cur.hi = 0;
 		u->stop_pc = pc;
 		return HT_AF_NO_TABLE;
 	}
-	u->code = obj->row_count ? UW_CODE_TABLE : UW_CODE_FP;
-	u->row_start = obj->row_start;
-	u->row_count = obj->row_count;
-	u->to_vaddr = (__s64)(v.pgoff << 12) - (__s64)v.start + obj->off_to_vaddr;
+	u->cur.code = obj->row_count ? UW_CODE_TABLE : UW_CODE_FP;
+	u->cur.row_start = obj->row_start;
+	u->cur.row_count = obj->row_count;
+	u->cur.to_vaddr = (__s64)(v.pgoff << 12) - (__s64)v.start + obj->off_to_vaddr;
+	uw_remember(u);
 	return 0;
 }
 
@@ -201,11 +253,11 @@ static __always_inline void uw_row(struct uw *u, __u64 pc, struct ht_cfi_row *ou
 	struct ht_cfi_row *r;
 
 	out->rule = HT_CFI_NONE;
-	s.vaddr = pc + (__u64)u->to_vaddr;
-	if (u->code != UW_CODE_TABLE || s.vaddr > 0xffffffffULL)
+	s.vaddr = pc + (__u64)u->cur.to_vaddr;
+	if (u->cur.code != UW_CODE_TABLE || s.vaddr > 0xffffffffULL)
 		return;
-	s.lo = u->row_start;
-	s.hi = u->row_start + u->row_count;
+	s.lo = u->cur.row_start;
+	s.hi = u->cur.row_start + u->cur.row_count;
 	bpf_loop(UW_SEARCH_STEPS, uw_search_step, &s, 0);
 	r = bpf_map_lookup_elem(&cfi_rows, &s.lo);
 	if (!r || s.failed || s.hi - s.lo > 1) {
@@ -344,16 +396,16 @@ static long uw_step(__u32 i, void *data)
 	err = uw_code_at(u, ra);
 	if (err)
 		return uw_stop(u, err);
-	if (u->code == UW_CODE_UPROBES && signal)
+	if (u->cur.code == UW_CODE_UPROBES && signal)
 		return uw_stop(u, HT_AF_UPROBE);
-	if (u->code == UW_CODE_UPROBES) {
+	if (u->cur.code == UW_CODE_UPROBES) {
 		ra = uw_uretprobe_ra(slot);
 		if (!ra)
 			return uw_stop(u, HT_AF_UPROBE);
 		err = uw_code_at(u, ra);
 		if (err)
 			return uw_stop(u, err);
-		if (u->code == UW_CODE_UPROBES)
+		if (u->cur.code == UW_CODE_UPROBES)
 			return uw_stop(u, HT_AF_UPROBE);
 	}
 	if (u->n >= u->limit)
@@ -393,6 +445,8 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 {
 	struct uw_ctx c = { .ev = ev };
 	struct uw *u;
+	__u64 mm;
+	__u32 seq;
 	__u16 err;
 
 	/* Frame 0 is where the allocator returned to: code, for certain. */
@@ -404,7 +458,15 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 		ev->flags |= HT_AF_STACK_BROKEN;
 		return 1;
 	}
-	__builtin_memset(u, 0, sizeof(*u));
+	__builtin_memset(u, 0, offsetof(struct uw, mm));
+	seq = uw_maps_seq();
+	mm = (__u64)bpf_get_current_task_btf()->mm;
+	if ((seq & 1) || seq != u->seq || mm != u->mm) {
+		/* the mappings may have changed since the last walk */
+		__builtin_memset(&u->mm, 0, sizeof(*u) - offsetof(struct uw, mm));
+		u->seq = seq;
+		u->mm = mm;
+	}
 	u->pc = PT_REGS_IP(ctx);
 	u->sp = PT_REGS_SP(ctx);
 	u->bp = PT_REGS_FP(ctx);
@@ -416,7 +478,7 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 	err = uw_stack_at(u, u->sp);
 	if (!err)
 		err = uw_code_at(u, u->pc);
-	if (!err && u->code == UW_CODE_UPROBES)
+	if (!err && u->cur.code == UW_CODE_UPROBES)
 		err = HT_AF_UPROBE;
 	if (!err) {
 		bpf_loop(HT_MAX_FRAMES, uw_step, &c, 0);

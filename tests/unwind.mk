@@ -20,6 +20,8 @@ CXX              ?= g++
 
 UNWIND_C_BIN   := $(TEST_OUT)/unwind_c
 UNWIND_CXX_BIN := $(TEST_OUT)/unwind_cxx
+UNWIND_CFI_BIN := $(TEST_OUT)/unwind_cfi
+UNWIND_LIB     := $(TEST_OUT)/unwind_lib
 UNWIND_BIN     := $(TEST_OUT)/unwind
 UNWIND_FILTER  ?=
 
@@ -32,6 +34,18 @@ $(UNWIND_C_BIN): tests/workloads/unwind_c.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNWIND_C_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
+
+$(UNWIND_CFI_BIN): tests/workloads/unwind_cfi.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWIND_C_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< -ldl
+
+# A shared object (no .so suffix, so that tests.mk's workload list can
+# name it too), dlopen'ed by unwind_cfi.
+$(UNWIND_LIB): tests/workloads/unwind_lib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWIND_C_FLAGS) -fPIC -shared -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
 $(UNWIND_CXX_BIN): tests/workloads/unwind_cxx.cc
 	$(call msg,CXX,$@)
@@ -48,9 +62,11 @@ $(UNWIND_BIN): $(TEST_OUT)/unwind.o $(TEST_OUT)/testlib.o
 	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
 
 .PHONY: unwind-tests
-unwind-tests: heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_BIN)
+unwind-tests: heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_CFI_BIN) $(UNWIND_LIB) \
+		$(UNWIND_BIN)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_UNWIND_C=$(abspath $(UNWIND_C_BIN)) \
 		HEAPTRACE_UNWIND_CXX=$(abspath $(UNWIND_CXX_BIN)) \
+		HEAPTRACE_UNWIND_CFI=$(abspath $(UNWIND_CFI_BIN)) \
 		$(UNWIND_BIN) $(if $(UNWIND_FILTER),'$(UNWIND_FILTER)')
