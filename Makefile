@@ -32,6 +32,7 @@ BPF_OBJ    := $(OUTPUT)/heaptrace.bpf.o
 SKEL       := $(OUTPUT)/heaptrace.skel.h
 LIB_SRCS   := $(filter-out user/cli%.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CLI_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(wildcard user/cli*.c))
 LIB        := $(OUTPUT)/libheaptrace.a
 SOLIB      := $(OUTPUT)/libheaptrace.so
 SONAME     := libheaptrace.so.0
@@ -40,10 +41,13 @@ EXAMPLES   := $(patsubst user/examples/%.c,$(OUTPUT)/examples/%,$(wildcard user/
 PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
-.PHONY: all deps test unit integration bench clean install demo examples examples-tests \
-	sanitize-tests valgrind-tests
+.PHONY: all deps test unit bench clean install demo examples examples-tests valgrind-tests \
+	format format-check
 VERSION    := $(shell sed -n 's/^\#define HEAPTRACE_VERSION "\(.*\)"/\1/p' user/heaptrace.h)
 all: heaptrace $(SOLIB) $(EXAMPLES)
+
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -61,9 +65,13 @@ $(SKEL): $(BPF_OBJ)
 	$(Q)$(BPFTOOL) gen skeleton $< name heaptrace_bpf > $@.tmp && mv $@.tmp $@
 
 # Library objects serve the static and the shared library alike.
-$(OUTPUT)/%.o: user/%.c $(SKEL) | $(DEPS_STAMP)
+$(OUTPUT)/%.o: user/%.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+# Generated headers must exist before their users compile (afterwards the
+# compiler's .d files track them like any header).
+$(OUTPUT)/probes.o: $(SKEL)
 
 $(PROTO_GEN) &: user/profile.proto | $(DEPS_STAMP)
 	$(call msg,PROTOC,$<)
@@ -72,8 +80,6 @@ $(PROTO_GEN) &: user/profile.proto | $(DEPS_STAMP)
 $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
-
-# The generated header must exist before its users compile.
 $(OUTPUT)/report_pprof.o: $(OUTPUT)/profile.pb-c.h
 
 $(LIB): $(LIB_OBJS)
@@ -85,38 +91,34 @@ $(SOLIB): $(LIB_OBJS) scripts/libheaptrace.map
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=scripts/libheaptrace.map \
 		$(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
 
-heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+heaptrace: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The same CLI with ASan+UBSan, built in its own output directory.
-$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(LIB)
+$(OUTPUT)/heaptrace-asan: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 ASAN_OUT := .output-asan
 
-# The integration suite against the sanitizer build, and the unit tests
-# under valgrind memcheck.
-sanitize-tests: $(INTEGRATION_DEPS)
-	$(Q)$(MAKE) --no-print-directory OUTPUT=$(ASAN_OUT) SANITIZE=1 $(ASAN_OUT)/heaptrace-asan
-	$(call msg,TEST,$@)
-	$(Q)$(TEST_SUDO) env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		HEAPTRACE=$(abspath $(ASAN_OUT)/heaptrace-asan) \
-		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
-		HEAPTRACE_KNOWN_SRC=$(abspath tests/workloads/known.c) $(INTEGRATION_BIN)
-
 -include $(wildcard $(OUTPUT)/*.d)
--include tests/tests.mk
--include tests/formats.mk
--include tests/unwind.mk
--include tests/symbolize.mk
--include tests/alloc.mk
--include tests/reliability.mk
+
+# The test suites: the variables and rules they share first, then one
+# makefile per suite. Each adds the programs its suite needs to
+# TEST_PROGRAMS and its suite's target to TEST_SUITES.
+include tests/common.mk
+include tests/tests.mk
+include tests/formats.mk
+include tests/unwind.mk
+include tests/symbolize.mk
+include tests/alloc.mk
+include tests/reliability.mk
+include tests/cli.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
+TEST_PROGRAMS += $(UNIT_TESTS)
 
 $(OUTPUT)/tests/test_%: tests/test_%.c $(LIB) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
@@ -126,8 +128,8 @@ $(OUTPUT)/tests/test_%: tests/test_%.c $(LIB) | $(DEPS_STAMP)
 # The DHAT test parses the JSON with json-c.
 $(OUTPUT)/tests/test_formats: LDLIBS += -ljson-c
 
+# The unit tests under valgrind memcheck (valgrind: scripts/install-deps.sh).
 valgrind-tests: $(UNIT_TESTS)
-	$(Q)command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
 	$(Q)for t in $(filter-out %test_symbolize,$(UNIT_TESTS)); do \
 		echo "  VALGRIND $$t"; \
 		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
@@ -135,8 +137,6 @@ valgrind-tests: $(UNIT_TESTS)
 
 unit: $(UNIT_TESTS)
 	$(Q)for t in $(UNIT_TESTS); do $$t || exit 1; done
-
-test: all unit integration examples-tests formats-tests unwind-tests symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests valgrind-tests
 
 # The bundled demo: a toy server with churn, a leak and a peak.
 $(OUTPUT)/demo: scripts/demo.c | $(DEPS_STAMP)
@@ -154,14 +154,48 @@ $(OUTPUT)/examples/%: user/examples/%.c $(LIB)
 
 examples: $(EXAMPLES)
 
-examples-tests: $(EXAMPLES) $(OUTPUT)/tests/examples_it $(OUTPUT)/tests/known
-	$(call msg,TEST,$@)
-	$(Q)$(TEST_SUDO) env HEAPTRACE_OUT=$(OUTPUT) $(OUTPUT)/tests/examples_it
+EXAMPLES_DEPS := $(EXAMPLES) $(TEST_OUT)/examples_it $(TEST_OUT)/known
+TEST_PROGRAMS += $(EXAMPLES_DEPS)
 
-$(OUTPUT)/tests/examples_it: tests/examples_it.c | $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< -lcmocka
+examples-tests: $(EXAMPLES_DEPS)
+	$(call msg,TEST,$@)
+	$(Q)$(TEST_SUDO) env HEAPTRACE_OUT=$(OUTPUT) $(TEST_OUT)/examples_it
+
+# Source layout: .clang-format (kernel style as this code has it). `make
+# format` applies it, `make format-check` (the first step of `make test`)
+# fails on any difference and shows it. Files older than the style are
+# left alone while they are listed in scripts/format-exclude.txt.
+FORMAT_SRCS := $(filter-out $(shell grep -v '^\#' scripts/format-exclude.txt), \
+	       $(wildcard user/*.[ch] user/examples/*.c bpf/*.[ch] tests/*.[ch] tests/fuzz/*.c \
+			  tests/workloads/*.[ch] tests/workloads/*.cc))
+
+format: | $(DEPS_STAMP)
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+format-check: | $(DEPS_STAMP)
+	$(call msg,FORMAT,$@)
+	$(Q)out=$$(clang-format --dry-run --Werror $(FORMAT_SRCS) 2>&1) || \
+		{ printf '%s\n' "$$out" | head -40; echo "format-check: 'make format' fixes it"; exit 1; }
+
+# make test: the format check, the unit tests, then every suite that traces
+# real processes, in this order.
+TEST_SUITES := format-check unit integration cli-tests examples-tests formats-tests unwind-tests \
+	       symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests \
+	       valgrind-tests
+.PHONY: test-programs
+test-programs: $(TEST_PROGRAMS)
+
+# Under make -j the programs build in parallel, but the suites run one at a
+# time, after everything is built: they trace and time real processes, and
+# running two side by side would only make them slower and flakier. The
+# ordering applies to `make test` only: `make integration alloc-tests` is yours to order.
+test: all $(TEST_SUITES)
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+$(firstword $(TEST_SUITES)): | all test-programs
+serialize = $(if $(word 2,$(1)),$(eval $(word 2,$(1)): | $(word 1,$(1)))$(call \
+	    serialize,$(wordlist 2,$(words $(1)),$(1))))
+$(call serialize,$(TEST_SUITES))
+endif
 
 # make install PREFIX=/usr/local DESTDIR=...: CLI, library, header, pkg-config.
 install: heaptrace $(LIB) $(SOLIB)
@@ -179,7 +213,7 @@ install: heaptrace $(LIB) $(SOLIB)
 $(OUTPUT)/bench/bench_loop: scripts/bench_loop.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -fno-omit-frame-pointer -o $@ $<
+	$(Q)$(CC) -O2 -fno-omit-frame-pointer -pthread -o $@ $<
 
 # 30 frames without frame pointers: the in-kernel unwinder's cost.
 $(OUTPUT)/bench/bench_deep: scripts/bench_deep.c | $(DEPS_STAMP)
@@ -192,10 +226,15 @@ $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The real programs make bench traces, and heaptrack to compare with.
+BENCH_DEPS_STAMP := $(OUTPUT)/.bench-deps-ok
+$(BENCH_DEPS_STAMP): scripts/install-deps.sh
+	$(Q)scripts/install-deps.sh sqlite3 python3 git heaptrack
+	$(Q)mkdir -p $(@D) && touch $@
+
 bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_deep \
        $(OUTPUT)/bench/bench_replay \
-       $(BENCH_SYMBOLIZE)
-	$(Q)command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
+       $(BENCH_SYMBOLIZE) $(ALLOC_OUT)/mi | $(BENCH_DEPS_STAMP)
 	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)
 	$(Q)echo; echo "symbolization (report time) of 10,000 distinct stacks:"
 	$(Q)$(BENCH_SYMBOLIZE) $(BENCH_SYMBOLIZE_ARGS)

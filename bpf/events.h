@@ -194,6 +194,7 @@ enum ht_counter {
 	HT_C_UNSAMPLED,          /* allocations left out by sampling (not a loss) */
 	HT_C_WINDOW_DROPPED,     /* raw stack windows left out: ring nearly full */
 	HT_C_FILTERED,           /* allocations outside --min-size/--max-size */
+	HT_C_RINGBUF_FULL_EXEC,  /* exec records dropped: ring full */
 	/* --unwind cfi: stacks cut short, by reason (enum ht_alloc_flags) */
 	HT_C_UW_NO_MAPPING,
 	HT_C_UW_NO_TABLE,

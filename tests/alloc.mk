@@ -1,11 +1,9 @@
 # Allocator tests: workloads with known heap profiles on every allocator
 # heaptrace discovers - Debian's jemalloc (linked, static, preloaded under
 # C++, its non-standard API), tcmalloc, mimalloc (also dlopen'd late), a
-# static glibc program and a Rust program on `_rjem_`-prefixed jemalloc -
+# static glibc program, a Rust program on `_rjem_`-prefixed jemalloc, and
+# an allocator it does not recognise (in the executable, preloaded) -
 # traced by heaptrace and compared exactly (tests/alloc_it.c).
-# Included by the top-level Makefile after tests/tests.mk, whose TEST_OUT,
-# TEST_SUDO, TEST_WARN, WORKLOAD_CFLAGS and INTEGRATION_LIBS it reuses
-# (with the same defaults, should it come first).
 #
 #   make alloc-tests                          build all, run as root (sudo if needed)
 #   make alloc-tests ALLOC_FILTER='*rust*'    run matching tests only
@@ -15,13 +13,6 @@
 # (the allocator APIs are then weak and those builds never run); the
 # programs here go to $(TEST_OUT)/alloc/, built against each allocator.
 
-TEST_OUT         ?= $(OUTPUT)/tests
-TEST_WARN        ?= -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
-INTEGRATION_LIBS ?= -lcmocka -ljson-c
-TEST_SUDO        ?= $(if $(filter 0,$(shell id -u)),,sudo)
-WORKLOAD_CFLAGS  ?= -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-inline \
-		    -fno-optimize-sibling-calls -pthread $(TEST_WARN)
-CXX              ?= g++
 CARGO            ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
 ALLOC_OUT        := $(TEST_OUT)/alloc
@@ -34,8 +25,11 @@ ALLOC_CXXFLAGS   := -std=gnu++17 -O0 -g -fno-omit-frame-pointer -fno-inline \
 RUST_SRC         := $(ALLOC_OUT)/rust-src
 RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
-ALLOC_STD        := std_je std_jes std_tc std_mi std_static
-ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi)
+ALLOC_STD        := std_je std_jes std_tc std_mi std_static std_glibc
+ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi \
+		    own libbump.so quiet)
+ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
+TEST_PROGRAMS    += $(ALLOC_DEPS)
 
 $(ALLOC_DEPS_STAMP): scripts/install-alloc-deps.sh
 	$(Q)scripts/install-alloc-deps.sh
@@ -46,27 +40,43 @@ $(ALLOC_OUT)/std_jes: LIBS_ALLOC := -Wl,-Bstatic -ljemalloc_pic -Wl,-Bdynamic -l
 $(ALLOC_OUT)/std_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/std_mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/std_static: LIBS_ALLOC := -static
+$(ALLOC_OUT)/std_glibc: LIBS_ALLOC :=
 $(ALLOC_OUT)/jex: LIBS_ALLOC := -ljemalloc
 $(ALLOC_OUT)/tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/dl: LIBS_ALLOC :=
+$(ALLOC_OUT)/quiet: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
 
-$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c | $(ALLOC_DEPS_STAMP)
+$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workloads/common.h \
+		| $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
-$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl: \
-		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c | $(ALLOC_DEPS_STAMP)
+$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl $(ALLOC_OUT)/quiet: \
+		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
+
+# An allocator heaptrace does not know: in a program's executable, and
+# as an LD_PRELOAD object (optimised: its entry points tail-call).
+$(ALLOC_OUT)/own: tests/workloads/alloc_own.c tests/workloads/alloc_bump.h \
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $<
+
+$(ALLOC_OUT)/libbump.so: tests/workloads/alloc_bump.h | $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared $(TEST_WARN) -x c -o $@ $<
 
 $(ALLOC_OUT)/cxx $(ALLOC_OUT)/cxx_tc $(ALLOC_OUT)/cxx_mi: tests/workloads/alloc_cxx.cc \
-		| $(ALLOC_DEPS_STAMP)
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(ALLOC_CXXFLAGS) -o $@ $< $(LIBS_ALLOC)
@@ -83,17 +93,8 @@ $(RUST_BIN): tests/rust/Cargo.toml tests/rust/.cargo/config.toml tests/rust/src/
 		--target-dir $(abspath $(ALLOC_OUT))/rust
 	$(Q)touch $@
 
-$(TEST_OUT)/alloc_it.o: tests/alloc_it.c | $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
-
-$(ALLOC_BIN): $(TEST_OUT)/alloc_it.o $(TEST_OUT)/testlib.o
-	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
-
 .PHONY: alloc-tests
-alloc-tests: heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
+alloc-tests: $(ALLOC_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_ALLOC_DIR=$(abspath $(ALLOC_OUT)) \

@@ -13,11 +13,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testlib.h"
+
 static const char *out_dir(void)
 {
-	const char *d = getenv("HEAPTRACE_OUT");
-
-	return d ? d : ".output";
+	return env_or("HEAPTRACE_OUT", ".output");
 }
 
 /* Run a shell command line, return its stdout (malloc'ed) and status. */
@@ -55,6 +55,7 @@ static void size_histogram_counts_sizes_of_known_workload(void **state)
 				 "  128-255: 100\n"
 				 "  256-511: 100\n");
 	free(out);
+	(void)state;
 }
 
 static void growth_alert_names_the_growing_stack_once(void **state)
@@ -81,14 +82,15 @@ static void growth_alert_names_the_growing_stack_once(void **state)
 	assert_non_null(strstr(out, "  _start\n"));
 	assert_null(strstr(out + 1, "ALERT"));
 	free(out);
+	(void)state;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(size_histogram_counts_sizes_of_known_workload),
 		cmocka_unit_test(growth_alert_names_the_growing_stack_once),
 	};
 
-	return cmocka_run_group_tests_name("libheaptrace examples", tests, NULL, NULL);
+	return test_main(argc, argv, "libheaptrace examples", tests, ARRAY_SIZE(tests), NULL, NULL);
 }

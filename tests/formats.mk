@@ -1,9 +1,7 @@
 # Integration tests of the report files (-f, -o, -i, --keep, SIGUSR1):
 # pprof read back by `go tool pprof`, folded parsed back, SVG checked by
 # xmllint and driven in headless Chromium (tests/svg), snapshots, symlinks,
-# read-only and full output directories. Included by the top-level Makefile
-# after tests/tests.mk, whose TEST_OUT, TEST_SUDO, INTEGRATION_CFLAGS and
-# INTEGRATION_LIBS it reuses.
+# read-only and full output directories (tests/formats_it.c).
 #
 #   make formats-tests                            build, install tools, run as root
 #   make formats-tests FORMATS_FILTER='*svg*'     run matching tests only
@@ -14,27 +12,31 @@
 FORMATS_IT             := $(TEST_OUT)/formats_it
 FORMATS_FILTER         ?=
 FORMATS_FLAMEGRAPH_PNG ?= $(abspath $(TEST_OUT))/demo-flamegraph.png
+FORMATS_DEPS           := heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow \
+			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 $(TEST_OUT)/cpp_alloc_nopie test-deps
+TEST_PROGRAMS          += $(FORMATS_DEPS)
 
 .PHONY: formats-tests test-deps
+
+# go tool pprof's own disassembler reads executables at their link-time
+# addresses only: -disasm is tested on a non-PIE build.
+$(TEST_OUT)/cpp_alloc_nopie: tests/workloads/cpp_alloc.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -O2 $(CPP_ALLOC_FLAGS) -fno-pie -no-pie -o $@ $<
 
 # go, chromium, node/npm and tests/svg/node_modules; fast when all is there.
 test-deps:
 	$(Q)$(TEST_SUDO) scripts/install-test-deps.sh
 
-$(TEST_OUT)/formats_it.o: tests/formats_it.c | $(TEST_OUT) $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
-
-$(FORMATS_IT): $(TEST_OUT)/formats_it.o $(TEST_OUT)/testlib.o
-	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS) -lm
-
-formats-tests: heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow $(OUTPUT)/demo test-deps
+formats-tests: $(FORMATS_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
 		HEAPTRACE_GROW=$(abspath $(TEST_OUT)/grow) \
 		HEAPTRACE_DEMO=$(abspath $(OUTPUT)/demo) \
+		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
+		HEAPTRACE_CPP_ALLOC_NOPIE=$(abspath $(TEST_OUT)/cpp_alloc_nopie) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

@@ -18,6 +18,8 @@
  *   HEAPTRACE_KNOWN       the `known` workload      (.output/tests/known)
  *   HEAPTRACE_GROW        the `grow` workload       (.output/tests/grow)
  *   HEAPTRACE_DEMO        the demo program          (.output/demo)
+ *   HEAPTRACE_CPP_ALLOC   C++ sites, -O2 (.output/tests/cpp_alloc_O2)
+ *   HEAPTRACE_CPP_ALLOC_NOPIE  the same, not PIE (.output/tests/cpp_alloc_nopie)
  *   HEAPTRACE_SVG_SCRIPT  tests/svg/inspect.js, with node_modules beside it
  *   HEAPTRACE_FLAMEGRAPH_PNG  where to copy the screenshot of the demo's
  *                         flame graph (default: only in the temporary dir)
@@ -64,7 +66,8 @@
 #define GROW_STEP_BYTES 100000
 #define GROW_STEPS      6
 
-static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script;
+static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script, *cpp_bin;
+static const char *cpp_nopie_bin;
 static const char *flamegraph_png;
 static double cmd_timeout;
 static char tmpdir[] = "/tmp/heaptrace-fmt-XXXXXX";
@@ -539,6 +542,28 @@ static const char *leaf_function(json_object *stack)
 	return json_object_is_type(fn, json_type_string) ? json_object_get_string(fn) : "?";
 }
 
+/* The first frame the exporters show: past the allocator's frames
+ * ("alloc_frame": true), the outermost one if all are. */
+static size_t shown_index(json_object *frames)
+{
+	size_t n = json_object_array_length(frames), i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (!get_bool(json_object_array_get_idx(frames, i), "alloc_frame"))
+			break;
+	return i;
+}
+
+static const char *shown_leaf_function(json_object *stack)
+{
+	json_object *frames = get(stack, "frames"), *fn;
+
+	if (json_object_array_length(frames) == 0)
+		return "[no stack]";
+	fn = get(json_object_array_get_idx(frames, shown_index(frames)), "function");
+	return json_object_is_type(fn, json_type_string) ? json_object_get_string(fn) : "?";
+}
+
 /* The sum of key over the stacks whose frames[0] is fn. */
 static int64_t site_sum(json_object *r, const char *fn, const char *key)
 {
@@ -576,11 +601,12 @@ static int64_t site_interval_sum(json_object *r, const char *fn, const char *key
 
 /* A launch-mode run writing files: its directory and the target's PID. */
 struct run_files {
-	char key[128];
+	char key[160];
 	char *dir;
 	int pid;
 	char *out;            /* heaptrace's stdout */
 	json_object *report;  /* the final JSON report */
+	bool keep_alloc;      /* run with --keep-alloc-frames */
 	bool failed;
 };
 
@@ -614,20 +640,21 @@ static char *final_path(const struct run_files *rf, const char *ext)
 }
 
 /*
- * `heaptrace -f FORMATS -o DIR -- PROGRAM ARG` (json always among the
- * formats), once per test run: tests share it. It must exit 0 and print
- * the text report.
+ * `heaptrace [OPT] -f FORMATS -o DIR -- PROGRAM ARG` (json always among
+ * the formats), once per test run: tests share it. It must exit 0 and
+ * print the text report.
  */
-static struct run_files *run_formats(const char *formats, const char *program, const char *arg)
+static struct run_files *run_formats_opt(const char *opt, const char *formats,
+					 const char *program, const char *arg)
 {
-	char key[128];
-	const char *argv[10];
+	char key[160];
+	const char *argv[12];
 	struct result r;
 	struct run_files *rf;
 	char *path;
 	size_t slot, n = 0;
 
-	snprintf(key, sizeof(key), "%s %s %s", formats, program, arg ? arg : "");
+	snprintf(key, sizeof(key), "%s %s %s %s", opt ? opt : "", formats, program, arg ? arg : "");
 	for (slot = 0; slot < ARRAY_SIZE(runs) && runs[slot].key[0]; slot++) {
 		if (!strcmp(runs[slot].key, key)) {
 			if (runs[slot].failed)
@@ -642,6 +669,8 @@ static struct run_files *run_formats(const char *formats, const char *program, c
 	rf->failed = true;
 	rf->dir = new_dir("files");
 	argv[n++] = heaptrace_bin;
+	if (opt)
+		argv[n++] = opt;
 	argv[n++] = "-f";
 	argv[n++] = formats;
 	argv[n++] = "-o";
@@ -664,8 +693,14 @@ static struct run_files *run_formats(const char *formats, const char *program, c
 	free(path);
 	if (!get_bool(get(rf->report, "target"), "exited"))
 		fail_msg("the final report of a launched run says the target did not exit");
+	rf->keep_alloc = opt && !strcmp(opt, "--keep-alloc-frames");
 	rf->failed = false;
 	return rf;
+}
+
+static struct run_files *run_formats(const char *formats, const char *program, const char *arg)
+{
+	return run_formats_opt(NULL, formats, program, arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -675,10 +710,11 @@ static struct run_files *run_formats(const char *formats, const char *program, c
 static char *go_env[8];
 
 /* `go tool pprof -symbolize=none ARGS... FILE` with a throw-away Go home:
- * nothing is fetched, nothing outside tmpdir is written. */
-static struct result pprof(const char *const args[], const char *file)
+ * nothing is fetched, nothing outside tmpdir is written. In directory
+ * dir (NULL: ours). */
+static struct result pprof_in(const char *dir, const char *const args[], const char *file)
 {
-	const char *argv[16];
+	const char *argv[20];
 	size_t n = 0;
 
 	if (!go_env[0]) {
@@ -693,6 +729,11 @@ static struct result pprof(const char *const args[], const char *file)
 		go_env[6] = xasprintf("GOTELEMETRY=off");
 		free(home);
 	}
+	if (dir) {
+		argv[n++] = "env";
+		argv[n++] = "-C";
+		argv[n++] = dir;
+	}
 	argv[n++] = "go";
 	argv[n++] = "tool";
 	argv[n++] = "pprof";
@@ -702,6 +743,11 @@ static struct result pprof(const char *const args[], const char *file)
 	argv[n++] = file;
 	argv[n] = NULL;
 	return run_ok(argv, (const char *const *)go_env);
+}
+
+static struct result pprof(const char *const args[], const char *file)
+{
+	return pprof_in(NULL, args, file);
 }
 
 /* One row of `pprof -top`: flat and cum of a function. */
@@ -750,12 +796,13 @@ static struct top_row top_find(const char *out, const char *fn, const char *unit
 	return row;
 }
 
-/* `pprof -raw`: samples with their values by type, and each sample's
- * leaf location address. */
+/* `pprof -raw`: samples with their values by type and their locations'
+ * addresses, leaf first; the first word of the leaf's name. */
 struct raw_sample {
 	int64_t v[8];
-	unsigned int first_loc;
-	uint64_t leaf_addr;
+	unsigned int locs[64];
+	uint64_t addrs[64];
+	int nlocs;
 	char leaf_fn[128];
 };
 
@@ -764,6 +811,8 @@ struct raw_profile {
 	int ntypes;
 	struct raw_sample s[64];
 	int n;
+	uint64_t loc_addr[1024];      /* by location id */
+	char loc_fn[1024][128];
 };
 
 static int raw_type(const struct raw_profile *rp, const char *type)
@@ -818,7 +867,15 @@ static void parse_raw(const char *out, struct raw_profile *rp)
 				s->v[i] = strtoll(q, &q, 10);
 			if (q != colon)
 				fail_msg("bad pprof -raw sample line: %s", line);
-			s->first_loc = (unsigned int)strtoul(colon + 1, NULL, 10);
+			for (char *l = colon + 1; s->nlocs < (int)ARRAY_SIZE(s->locs);) {
+				char *end;
+				unsigned long id = strtoul(l, &end, 10);
+
+				if (end == l)
+					break;
+				s->locs[s->nlocs++] = (unsigned int)id;
+				l = end;
+			}
 		} else if (section == 3) {
 			/* "     1: 0x55a15f0e737a M=1 keep_malloc known.c:125 s=0" */
 			unsigned int id;
@@ -828,20 +885,37 @@ static void parse_raw(const char *out, struct raw_profile *rp)
 			if (sscanf(line, " %u: %llx M=%*d %127s", &id, &addr, fn) != 3 &&
 			    sscanf(line, " %u: %llx %127s", &id, &addr, fn) != 3)
 				continue;
-			for (int i = 0; i < rp->n; i++) {
-				if (rp->s[i].first_loc == id) {
-					rp->s[i].leaf_addr = addr;
-					snprintf(rp->s[i].leaf_fn, sizeof(rp->s[i].leaf_fn), "%s", fn);
-				}
-			}
+			if (id >= ARRAY_SIZE(rp->loc_addr))
+				fail_msg("pprof -raw: more than %zu locations",
+					 ARRAY_SIZE(rp->loc_addr));
+			rp->loc_addr[id] = addr;
+			snprintf(rp->loc_fn[id], sizeof(rp->loc_fn[id]), "%s", fn);
 		}
 	}
 	free(copy);
 	if (!strstr(out, "\nLocations\n") || !rp->ntypes)
 		fail_msg("no Locations or sample types in pprof -raw output:\n%s", out);
-	for (int i = 0; i < rp->n; i++)
-		if (!rp->s[i].leaf_addr)
-			fail_msg("pprof -raw: sample %d has no leaf location:\n%s", i, out);
+	for (int i = 0; i < rp->n; i++) {
+		struct raw_sample *s = &rp->s[i];
+
+		if (!s->nlocs)
+			fail_msg("pprof -raw: sample %d has no location:\n%s", i, out);
+		for (int k = 0; k < s->nlocs; k++) {
+			if (s->locs[k] >= ARRAY_SIZE(rp->loc_addr) || !rp->loc_addr[s->locs[k]])
+				fail_msg("pprof -raw: sample %d has an unknown location:\n%s", i,
+					 out);
+			s->addrs[k] = rp->loc_addr[s->locs[k]];
+		}
+		snprintf(s->leaf_fn, sizeof(s->leaf_fn), "%s", rp->loc_fn[s->locs[0]]);
+	}
+}
+
+/* -raw names a location by its first word ("int*" of "int* f<int>()"). */
+static bool same_leaf(const char *raw_word, const char *name)
+{
+	size_t n = strlen(raw_word);
+
+	return !strncmp(raw_word, name, n) && (!name[n] || name[n] == ' ');
 }
 
 /* Every sample of the profile is one JSON stack with the same numbers. */
@@ -856,23 +930,35 @@ static void expect_raw_matches_json(const struct raw_profile *rp, json_object *r
 			 json_object_array_length(stacks));
 	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
 		json_object *st = json_object_array_get_idx(stacks, i);
-		json_object *f0 = json_object_array_get_idx(get(st, "frames"), 0);
-		uint64_t addr = strtoull(get_str(f0, "address"), NULL, 16);
+		json_object *frames = get(st, "frames");
+		size_t nf = json_object_array_length(frames);
+		uint64_t addrs[64];
+		int na = 0;
 		const struct raw_sample *s = NULL;
 
+		/* One location per return address: its frames end with the
+		 * function the others were inlined into. */
+		for (size_t k = shown_index(frames); k < nf && na < 64; k++) {
+			json_object *fr = json_object_array_get_idx(frames, k);
+
+			if (!get_bool(fr, "inlined"))
+				addrs[na++] = strtoull(get_str(fr, "address"), NULL, 16);
+		}
 		for (int k = 0; k < rp->n; k++) {
-			if (rp->s[k].leaf_addr == addr) {
+			if (rp->s[k].nlocs == na &&
+			    !memcmp(rp->s[k].addrs, addrs, (size_t)na * sizeof(*addrs))) {
 				if (s)
-					fail_msg("two pprof samples have leaf 0x%" PRIx64, addr);
+					fail_msg("two pprof samples have the locations of %s",
+						 shown_leaf_function(st));
 				s = &rp->s[k];
 			}
 		}
 		if (!s)
 			fail_msg("no pprof sample for the stack of %s (0x%" PRIx64 ")",
-				 leaf_function(st), addr);
-		if (strcmp(s->leaf_fn, leaf_function(st)))
+				 shown_leaf_function(st), na ? addrs[0] : 0);
+		if (!same_leaf(s->leaf_fn, shown_leaf_function(st)))
 			fail_msg("pprof names the leaf %s, the JSON report %s", s->leaf_fn,
-				 leaf_function(st));
+				 shown_leaf_function(st));
 		if (s->v[ao] != get_int(st, "allocs") || s->v[as] != get_int(st, "alloc_bytes") ||
 		    s->v[io] != get_int(st, "live_blocks") || s->v[is] != get_int(st, "live_bytes"))
 			fail_msg("%s: pprof has alloc_objects %lld alloc_space %lld inuse_objects "
@@ -1034,18 +1120,20 @@ static void folded_load(const char *path, struct folded *f)
 	free(copy);
 }
 
-/* The folded line a JSON stack prints as: frames outermost first. */
-static char *json_stack_line(json_object *stack)
+/* The folded line a JSON stack prints as: frames outermost first, the
+ * allocator's left out. */
+static char *json_stack_line(json_object *stack, bool keep_alloc)
 {
 	json_object *frames = get(stack, "frames");
-	size_t n = json_object_array_length(frames), len = 0;
+	size_t n = json_object_array_length(frames), len = 0, first;
 	char *s = calloc(1, 1);
 
 	if (n == 0) {
 		free(s);
 		return strdup("[no stack]");
 	}
-	for (size_t i = n; i-- > 0;) {
+	first = keep_alloc ? 0 : shown_index(frames);
+	for (size_t i = n; i-- > first;) {
 		json_object *fn = get(json_object_array_get_idx(frames, i), "function");
 		const char *name = json_object_is_type(fn, json_type_string) ?
 				   json_object_get_string(fn) : "?";
@@ -1065,7 +1153,7 @@ static char *json_stack_line(json_object *stack)
 /*
  * For every metric: the sum per site function (the leaf frame) of the
  * folded lines equals the JSON report's sum over the stacks with that
- * frames[0], and each whole line equals a JSON stack's frames.
+ * first shown frame, and each whole line equals a JSON stack's frames.
  */
 static void expect_folded_matches_json(struct run_files *rf, const char *const sites[],
 				       size_t nsites)
@@ -1080,7 +1168,17 @@ static void expect_folded_matches_json(struct run_files *rf, const char *const s
 
 		folded_load(path, &f);
 		for (size_t i = 0; i < nsites; i++) {
-			int64_t sum = 0, want = site_sum(rf->report, sites[i], metric_names[m]);
+			int64_t sum = 0, want = 0;
+
+			for (size_t k = 0; k < json_object_array_length(stacks); k++) {
+				json_object *st = json_object_array_get_idx(stacks, k);
+
+				const char *leaf = rf->keep_alloc ? leaf_function(st) :
+						   shown_leaf_function(st);
+
+				if (!strcmp(leaf, sites[i]))
+					want += get_int(st, metric_names[m]);
+			}
 
 			for (size_t k = 0; k < f.n; k++)
 				if (!strcmp(f.v[k].leaf, sites[i]))
@@ -1096,7 +1194,7 @@ static void expect_folded_matches_json(struct run_files *rf, const char *const s
 
 			for (size_t i = 0; i < json_object_array_length(stacks); i++) {
 				json_object *st = json_object_array_get_idx(stacks, i);
-				char *line = json_stack_line(st);
+				char *line = json_stack_line(st, rf->keep_alloc);
 
 				if (!strcmp(line, f.v[k].stack))
 					want += get_int(st, metric_names[m]);
@@ -1140,6 +1238,212 @@ static void test_folded_realloc_sums_match_json(void **state)
 	assert_int_equal(site_sum(rf->report, "orig_alloc", "alloc_bytes"), 10000);
 	assert_int_equal(site_sum(rf->report, "orig_alloc", "live_bytes"), 0);
 	expect_folded_matches_json(rf, sites, ARRAY_SIZE(sites));
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocator frames and inlined frames (C++ at -O2)                    */
+/* ------------------------------------------------------------------ */
+
+/* cpp_alloc's sites (tests/workloads/cpp_alloc.cc), allocated bytes. */
+#define CPP_MAKE_ARRAY_BYTES   1000     /* 10 x new int[25] */
+#define CPP_MAKE_BUFFER_BYTES  11350    /* malloc(64 + i), i < 100 */
+
+static void test_cxx_pprof_top_has_allocating_functions_not_operator_new(void **state)
+{
+	static const char *const top[] = { "-top", "-nodefraction=0", "-unit=B",
+					   "-sample_index=alloc_space", NULL };
+	struct run_files *rf = run_formats("json,pprof,folded,svg", cpp_bin, NULL);
+	char *pb = final_path(rf, "pb.gz");
+	struct top_row row;
+	struct result r;
+
+	/* JSON keeps operator new as frames[0] and marks it. */
+	assert_int_equal(site_sum(rf->report, "operator new(unsigned long)", "alloc_bytes") >=
+			 CPP_MAKE_ARRAY_BYTES, 1);
+	r = pprof(top, pb);
+	if (strstr(r.out, "operator new"))
+		fail_msg("pprof -top lists operator new:\n%s", r.out);
+	row = top_find(r.out, "int* app::make_array<int>(unsigned long)", "B");
+	if (row.flat != CPP_MAKE_ARRAY_BYTES)
+		fail_msg("flat alloc_space of make_array: %lld, want %d\n%s", (long long)row.flat,
+			 CPP_MAKE_ARRAY_BYTES, r.out);
+	/* make_buffer is always_inline: its own (inlined) node has the bytes. */
+	row = top_find(r.out, "make_buffer (inline)", "B");
+	if (row.flat != CPP_MAKE_BUFFER_BYTES)
+		fail_msg("flat alloc_space of make_buffer: %lld, want %d\n%s",
+			 (long long)row.flat, CPP_MAKE_BUFFER_BYTES, r.out);
+	result_free(&r);
+	free(pb);
+	(void)state;
+}
+
+/* The line after the Location line that starts with fn, trimmed. */
+static char *raw_next_line(const char *out, const char *fn)
+{
+	char *needle = xasprintf(" %s ", fn);
+	const char *p = strstr(out, "\nLocations\n"), *hit, *eol, *next_eol;
+	char *line;
+
+	if (!p)
+		fail_msg("no Locations in pprof -raw:\n%s", out);
+	hit = strstr(p, needle);
+	if (!hit)
+		fail_msg("no location of %s in pprof -raw:\n%s", fn, out);
+	free(needle);
+	eol = strchr(hit, '\n');
+	assert_non_null(eol);
+	eol++;
+	while (*eol == ' ')
+		eol++;
+	next_eol = strchrnul(eol, '\n');
+	line = strndup(eol, (size_t)(next_eol - eol));
+	assert_non_null(line);
+	return line;
+}
+
+/* A line of out that contains every one of the strings (NULL-ended). */
+static bool has_line_with(const char *out, const char *const want[])
+{
+	for (const char *p = out; p && *p;) {
+		const char *eol = strchrnul(p, '\n');
+		size_t i;
+
+		for (i = 0; want[i]; i++) {
+			const char *hit = memmem(p, (size_t)(eol - p), want[i], strlen(want[i]));
+
+			if (!hit)
+				break;
+		}
+		if (!want[i])
+			return true;
+		p = *eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+static void test_cxx_pprof_raw_has_inlined_frames(void **state)
+{
+	static const char *const raw[] = { "-raw", NULL };
+	struct run_files *rf = run_formats("json,pprof,folded,svg", cpp_bin, NULL);
+	char *pb = final_path(rf, "pb.gz"), *exe_mapping, *line;
+	struct raw_profile rp;
+	struct result r;
+
+	r = pprof(raw, pb);
+	parse_raw(r.out, &rp);
+	expect_raw_matches_json(&rp, rf->report);
+	/* One location, two lines: make_buffer inlined into Cache::fill. */
+	line = raw_next_line(r.out, "make_buffer");
+	if (strncmp(line, "app::Cache::fill(int) ", 22))
+		fail_msg("make_buffer's location goes on with \"%s\", not Cache::fill:\n%s", line,
+			 r.out);
+	free(line);
+	/* std::vector's frames inlined in grow_vector, innermost first. */
+	line = raw_next_line(r.out,
+			     "std::__new_allocator<long>::allocate(unsigned long, void const*)");
+	if (strncmp(line, "std::allocator_traits<std::allocator<long> >::allocate(", 55))
+		fail_msg("no inlined allocator_traits frame after __new_allocator: \"%s\"", line);
+	free(line);
+	exe_mapping = xasprintf(" %s ", cpp_bin);
+	if (!has_line_with(r.out, (const char *const[]){ exe_mapping, "[FN][FL][LN][IN]", NULL }))
+		fail_msg("the executable's mapping is not marked with inline frames:\n%s", r.out);
+	free(exe_mapping);
+	result_free(&r);
+	free(pb);
+	(void)state;
+}
+
+/* -list from / finds the source by its absolute name; the profile is
+ * named after the executable (its mapping first, with its build ID). */
+static void test_cxx_pprof_list_from_another_directory(void **state)
+{
+	static const char *const list[] = { "-list=make_array", "-unit=B",
+					    "-sample_index=alloc_space", NULL };
+	static const char *const raw[] = { "-raw", NULL };
+	static const char *const line45[] = { "1000B", "45:", "new T[n]; // @make_array", NULL };
+	struct run_files *rf = run_formats("json,pprof,folded,svg", cpp_bin, NULL);
+	char *pb = final_path(rf, "pb.gz"), *exe = xasprintf(" %s ", cpp_bin);
+	const char *m1;
+	unsigned long long start, limit, off;
+	char id[64];
+	struct result r;
+
+	r = pprof_in("/", list, pb);
+	if (!strstr(r.out, "ROUTINE ======================== int* app::make_array") ||
+	    !has_line_with(r.out, line45))
+		fail_msg("pprof -list from / shows no source line 45 of make_array:\n%s", r.out);
+	result_free(&r);
+
+	r = pprof(raw, pb);
+	m1 = strstr(r.out, "\nMappings\n1: ");
+	if (!m1 || sscanf(m1, "\nMappings\n1: %llx/%llx/%llx", &start, &limit, &off) != 3 ||
+	    !strstr(m1, exe))
+		fail_msg("the executable is not the first mapping:\n%s", r.out);
+	if (start % 4096 || limit % 4096 || off % 4096 || start >= limit ||
+	    sscanf(strstr(m1, exe) + strlen(exe), "%63s", id) != 1 || strlen(id) != 40)
+		fail_msg("mapping 1 has no page-aligned range or no build ID:\n%s", m1);
+	result_free(&r);
+	free(exe);
+	free(pb);
+	(void)state;
+}
+
+/* -disasm annotates make_array's instructions after the call to new. */
+static void test_cxx_pprof_disasm_from_another_directory(void **state)
+{
+	static const char *const disasm[] = { "-disasm=make_array", "-unit=B",
+					      "-sample_index=alloc_space", NULL };
+	static const char *const ret_line[] = { "1000B", "cpp_alloc.cc:45", NULL };
+	struct run_files *rf = run_formats("json,pprof", cpp_nopie_bin, NULL);
+	char *pb = final_path(rf, "pb.gz");
+	struct result r;
+
+	r = pprof_in("/", disasm, pb);
+	if (!strstr(r.out, "ROUTINE ======================== _ZN3app10make_arrayIiEEPT_m") ||
+	    !has_line_with(r.out, ret_line))
+		fail_msg("pprof -disasm from / does not annotate make_array:\n%s", r.out);
+	result_free(&r);
+	free(pb);
+	(void)state;
+}
+
+/* Folded and SVG: no operator new, inlined frames; kept on request. */
+static void test_cxx_folded_svg_no_operator_new_unless_kept(void **state)
+{
+	struct run_files *rf = run_formats("json,pprof,folded,svg", cpp_bin, NULL);
+	struct run_files *kept = run_formats_opt("--keep-alloc-frames", "json,folded", cpp_bin,
+						 NULL);
+	char *path = final_path(rf, "alloc_bytes.folded"), *svg = final_path(rf, "alloc_bytes.svg");
+	char *kpath = final_path(kept, "alloc_bytes.folded");
+	struct folded f, k;
+	char *text;
+
+	folded_load(path, &f);
+	if (strstr(f.text, "operator new"))
+		fail_msg("operator new in the folded file:\n%s", f.text);
+	if (!strstr(f.text, ";main;app::Cache::fill(int);make_buffer 11350\n"))
+		fail_msg("no inlined make_buffer leaf under Cache::fill:\n%s", f.text);
+	if (!strstr(f.text, ";main;int* app::make_array<int>(unsigned long) 1000\n"))
+		fail_msg("make_array is not the leaf of its 1000 bytes:\n%s", f.text);
+	expect_folded_matches_json(rf, (const char *const[]){ "make_buffer" }, 1);
+	text = slurp(svg, NULL);
+	assert_non_null(text);
+	if (strstr(text, "operator new"))
+		fail_msg("operator new in the SVG flame graph");
+	assert_non_null(strstr(text, "data-name=\"make_buffer\""));
+	free(text);
+
+	folded_load(kpath, &k);
+	if (!strstr(k.text, ";main;int* app::make_array<int>(unsigned long);"
+			    "operator new(unsigned long) 1000\n"))
+		fail_msg("--keep-alloc-frames: no operator new under make_array:\n%s", k.text);
+	expect_folded_matches_json(kept, (const char *const[]){ "make_buffer" }, 1);
+	folded_free(&f);
+	folded_free(&k);
+	free(path);
+	free(kpath);
+	free(svg);
 	(void)state;
 }
 
@@ -2040,11 +2344,14 @@ static int setup_group(void **state)
 	known_bin = env_or("HEAPTRACE_KNOWN", ".output/tests/known");
 	grow_bin = env_or("HEAPTRACE_GROW", ".output/tests/grow");
 	demo_bin = env_or("HEAPTRACE_DEMO", ".output/demo");
+	cpp_bin = env_or("HEAPTRACE_CPP_ALLOC", ".output/tests/cpp_alloc_O2");
+	cpp_nopie_bin = env_or("HEAPTRACE_CPP_ALLOC_NOPIE", ".output/tests/cpp_alloc_nopie");
 	svg_script = env_or("HEAPTRACE_SVG_SCRIPT", "tests/svg/inspect.js");
 	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
 	cmd_timeout = test_timeout(60);
 
-	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin };
+	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin, cpp_bin,
+			       cpp_nopie_bin };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
 		if (access(bins[i], X_OK)) {
@@ -2084,12 +2391,9 @@ static int setup_group(void **state)
 	 * of our own (heaptrace and the workloads share it). Best effort. */
 	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		fprintf(stderr, "formats_it: mount --make-rprivate /: %s\n", strerror(errno));
-	if (!mkdtemp(tmpdir)) {
-		perror("formats_it: mkdtemp");
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	chmod(tmpdir, 0755);
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -2120,6 +2424,11 @@ int main(int argc, char **argv)
 		T(test_pprof_realloc_every_sample_matches_json),
 		T(test_folded_peak_sums_match_json),
 		T(test_folded_realloc_sums_match_json),
+		T(test_cxx_pprof_top_has_allocating_functions_not_operator_new),
+		T(test_cxx_pprof_raw_has_inlined_frames),
+		T(test_cxx_pprof_list_from_another_directory),
+		T(test_cxx_pprof_disasm_from_another_directory),
+		T(test_cxx_folded_svg_no_operator_new_unless_kept),
 		T(test_svg_xmllint_accepts_every_file),
 		T(test_svg_in_chromium_frames_titles_zoom),
 		T(test_svg_demo_flame_graph_screenshot),
@@ -2131,7 +2440,6 @@ int main(int argc, char **argv)
 		T(test_full_disk_exit_1_no_partial_files),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("formats", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "formats", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }

@@ -1,6 +1,4 @@
-# Reliability: fault tests, parser fuzzing, soak. Included by the
-# top-level Makefile after tests/tests.mk (which provides TEST_OUT,
-# TEST_SUDO, WORKLOAD_CFLAGS, INTEGRATION_CFLAGS, INTEGRATION_LIBS).
+# Reliability: fault tests (tests/reliability_it.c), parser fuzzing, soak.
 #
 #   make reliability-tests                          as root (sudo if needed)
 #   make reliability-tests RELIABILITY_FILTER='*sigkill*'
@@ -11,27 +9,25 @@
 # tests/workloads/rel_*.c are built by tests.mk's workload rule; the exec
 # tests also need non-PIE builds of rel_work and rel_other.
 
-REL_BIN            := $(TEST_OUT)/reliability
+REL_BIN            := $(TEST_OUT)/reliability_it
 REL_WORK           := $(TEST_OUT)/rel_work
 REL_NOPIE          := $(TEST_OUT)/rel_work_nopie
 REL_OTHER          := $(TEST_OUT)/rel_other_nopie
 RELIABILITY_FILTER ?=
+RELIABILITY_DEPS   := heaptrace $(REL_BIN) $(REL_WORK) $(REL_NOPIE) $(REL_OTHER)
+TEST_PROGRAMS      += $(RELIABILITY_DEPS)
 
 .PHONY: reliability-tests fuzz fuzz-corpus soak
 
-$(REL_NOPIE): tests/workloads/rel_work.c | $(TEST_OUT)
+$(REL_NOPIE): tests/workloads/rel_work.c tests/workloads/common.h | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
-$(REL_OTHER): tests/workloads/rel_other.c | $(TEST_OUT)
+$(REL_OTHER): tests/workloads/rel_other.c tests/workloads/common.h | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
-$(REL_BIN): tests/reliability.c tests/testlib.h $(TEST_OUT)/testlib.o | $(TEST_OUT) $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(INTEGRATION_CFLAGS) -o $@ $< $(TEST_OUT)/testlib.o $(INTEGRATION_LIBS)
-
-reliability-tests: heaptrace $(REL_BIN) $(REL_WORK) $(REL_NOPIE) $(REL_OTHER)
+reliability-tests: $(RELIABILITY_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_REL_WORK=$(abspath $(REL_WORK)) \
@@ -51,12 +47,13 @@ FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefi
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := procmaps stream_decode stream_replay perfmap cfitab
 FUZZ_BINS    := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
+TEST_PROGRAMS += $(FUZZ_BINS)
 
 # What each target links: the parser and what its consumers reach.
 FUZZ_SRC_procmaps      := user/procmaps.c
 FUZZ_SRC_stream_decode := user/stream.c
 FUZZ_SRC_stream_replay := user/stream.c user/heap.c user/stacks.c user/util.c
-FUZZ_SRC_perfmap       := user/perfmap.c
+FUZZ_SRC_perfmap       := user/perfmap.c user/util.c
 FUZZ_SRC_cfitab        := user/cfitab.c user/util.c
 FUZZ_LIBS_stream_decode := -lbpf
 FUZZ_LIBS_stream_replay := -lbpf

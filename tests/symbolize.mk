@@ -1,6 +1,4 @@
-# Symbolizer tests. Included by the top-level Makefile after tests/tests.mk,
-# whose TEST_OUT, TEST_WARN, TEST_SUDO and INTEGRATION_LIBS it reuses (with
-# the same defaults, should it come first).
+# Symbolizer tests.
 #
 #  - symtarget (tests/symbolize_target.c): the process the unit test
 #    tests/test_symbolize.c symbolizes from the outside, as a PIE, -no-pie,
@@ -8,18 +6,12 @@
 #    file named by .gnu_debuglink, and static (run in a chroot). Built
 #    -g -O2 -rdynamic.
 #  - cpp_alloc (tests/workloads/cpp_alloc.cc) at -O0 and -O2, and the
-#    end-to-end suite tests/symbolize_integration.c (root: it runs
+#    end-to-end suite tests/symbolize_it.c (root: it runs
 #    heaptrace), which also traces tests/workloads/jit.c and known.
 #
 #   make symbolize-tests                              build all, run as root
 #   make symbolize-tests SYMBOLIZE_FILTER='*O2*'      run matching tests only
 #   make bench-symbolize                              time symbolizing 100,000 addresses
-
-TEST_OUT         ?= $(OUTPUT)/tests
-TEST_WARN        ?= -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
-INTEGRATION_LIBS ?= -lcmocka -ljson-c
-TEST_SUDO        ?= $(if $(filter 0,$(shell id -u)),,sudo)
-CXX              ?= g++
 
 SYMTARGET_FLAGS := -std=gnu11 -g -O2 -fno-omit-frame-pointer -rdynamic $(TEST_WARN)
 SYMTARGETS      := $(TEST_OUT)/symtarget $(TEST_OUT)/symtarget-nopie \
@@ -73,17 +65,13 @@ $(TEST_OUT)/cpp_alloc_O%: tests/workloads/cpp_alloc.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -O$* $(CPP_ALLOC_FLAGS) -o $@ $<
 
-SYMBOLIZE_IT     := $(TEST_OUT)/symbolize_integration
+SYMBOLIZE_IT     := $(TEST_OUT)/symbolize_it
 SYMBOLIZE_FILTER ?=
-
-$(SYMBOLIZE_IT): tests/symbolize_integration.c tests/testlib.h $(TEST_OUT)/testlib.o \
-		| $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -o $@ $< $(TEST_OUT)/testlib.o $(INTEGRATION_LIBS)
+SYMBOLIZE_DEPS   := heaptrace $(SYMBOLIZE_IT) $(CPP_ALLOC_BINS) $(TEST_OUT)/known $(TEST_OUT)/jit
+TEST_PROGRAMS    += $(SYMBOLIZE_DEPS)
 
 .PHONY: symbolize-tests
-symbolize-tests: heaptrace $(SYMBOLIZE_IT) $(CPP_ALLOC_BINS) $(TEST_OUT)/known $(TEST_OUT)/jit
+symbolize-tests: $(SYMBOLIZE_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_CPP_O0=$(abspath $(TEST_OUT)/cpp_alloc_O0) \

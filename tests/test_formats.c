@@ -5,6 +5,7 @@
  * point into this test binary's own functions so that the symbolizer
  * (over this process's modules) gives real names, files and lines.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -21,7 +22,7 @@
 #include "heap.h"
 #include "modules.h"
 #include "profile.pb-c.h"
-#include "report_formats.h"
+#include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
 
@@ -36,6 +37,8 @@ void ht_test_leaf(void);
 void ht_test_other(void);
 /* A symbol name with the folded separator and XML's special characters. */
 void ht_test_odd(void) __asm__("\"ht;odd<&>\"");
+/* One that is not UTF-8: a stray 0xff, and 0xc3 cut short by '('. */
+void ht_test_bad_utf8(void) __asm__("\"ht_bad\xff\xc3(x\"");
 
 static const int leaf_line = __LINE__ + 1;
 __attribute__((noinline)) void ht_test_leaf(void) { __asm__ volatile(".rept 4\n\tnop\n\t.endr"); }
@@ -43,6 +46,7 @@ __attribute__((noinline)) void ht_test_mid(void) { __asm__ volatile(".rept 5\n\t
 __attribute__((noinline)) void ht_test_main(void) { __asm__ volatile(".rept 6\n\tnop\n\t.endr"); }
 __attribute__((noinline)) void ht_test_other(void) { __asm__ volatile(".rept 7\n\tnop\n\t.endr"); }
 __attribute__((noinline)) void ht_test_odd(void) { __asm__ volatile(".rept 8\n\tnop\n\t.endr"); }
+__attribute__((noinline)) void ht_test_bad_utf8(void) { __asm__ volatile(".rept 9\n\tnop\n\t.endr"); }
 
 /* A return address inside fn (the symbolizer looks at the byte before). */
 #define RET(fn, off) ((uint64_t)(uintptr_t)&(fn) + (off))
@@ -133,10 +137,10 @@ static int fixture_new(struct fixture **out, bool empty)
 	fx->in.heap = fx->heap;
 	fx->in.stacks = fx->stacks;
 	fx->in.sym = fx->sym;
-	fx->in.pid = 4242;
-	fx->in.command = "fmt<test>&";
-	fx->in.duration_s = 1.5;
-	fx->in.start_unix_ns = START_NS;
+	fx->in.target.pid = 4242;
+	fx->in.target.command = "fmt<test>&";
+	fx->in.target.duration_s = 1.5;
+	fx->in.target.start_unix_ns = START_NS;
 	fx->in.top_n = 10;
 	return 0;
 }
@@ -508,7 +512,8 @@ static void test_pprof_has_heap_sample_types_in_order(void **state)
 	assert_string_equal(pp_str(p, p->period_type->type), "space");
 	assert_string_equal(pp_str(p, p->period_type->unit), "bytes");
 	assert_int_equal(p->period, 1);
-	assert_int_equal(p->time_nanos, (int64_t)START_NS);
+	/* Collected 1.5 s after tracing began, covering those 1.5 s. */
+	assert_int_equal(p->time_nanos, (int64_t)START_NS + 1500000000);
 	assert_int_equal(p->duration_nanos, 1500000000);
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	free(out);
@@ -557,6 +562,7 @@ static void test_pprof_deduplicates_locations_functions_and_mappings(void **stat
 	const Perftools__Profiles__Location *la = pp_loc(p, a->location_id[0]);
 	const Perftools__Profiles__Location *lb = pp_loc(p, b->location_id[0]);
 	const Perftools__Profiles__Function *fn;
+	Dl_info dl;
 
 	/* 8 distinct addresses; 7 functions (leaf+1 and leaf+4 are one); the
 	 * test binary is the only mapping, unmapped frames have none. */
@@ -566,6 +572,19 @@ static void test_pprof_deduplicates_locations_functions_and_mappings(void **stat
 	assert_int_equal(p->mapping[0]->id, 1);
 	assert_string_equal(pp_str(p, p->mapping[0]->filename), fx->exe);
 	assert_true(p->mapping[0]->has_functions);
+	/* The executable segment holding the code, page-aligned, at its file
+	 * offset, with the build ID the linker wrote. */
+	assert_true(p->mapping[0]->memory_start <= la->address);
+	assert_true(la->address < p->mapping[0]->memory_limit);
+	assert_int_equal(p->mapping[0]->memory_start % 4096, 0);
+	assert_int_equal(p->mapping[0]->memory_limit % 4096, 0);
+	assert_int_equal(p->mapping[0]->file_offset % 4096, 0);
+	/* Here the code's file offsets are its addresses: start - offset is
+	 * where the object is loaded. */
+	assert_int_equal(dladdr((void *)&ht_test_leaf, &dl), 1);
+	assert_int_equal(p->mapping[0]->memory_start - p->mapping[0]->file_offset,
+			 (uint64_t)(uintptr_t)dl.dli_fbase);
+	assert_int_equal(strlen(pp_str(p, p->mapping[0]->build_id)), 40);
 	assert_int_equal(a->location_id[1], b->location_id[1]);
 	assert_int_not_equal(a->location_id[0], b->location_id[0]);
 	assert_int_equal(la->n_line, 1);
@@ -577,8 +596,12 @@ static void test_pprof_deduplicates_locations_functions_and_mappings(void **stat
 	if (fn->filename) {
 		const char *file = pp_str(p, fn->filename);
 
-		assert_non_null(strstr(file, "test_formats.c"));
+		/* Absolute: the compile directory joined with DWARF's name. */
+		assert_int_equal(file[0], '/');
+		assert_int_equal(strcmp(file + strlen(file) - 21, "/tests/test_formats.c"), 0);
+		assert_int_equal(access(file, R_OK), 0);
 		assert_int_equal(la->line[0]->line, leaf_line);
+		assert_int_equal(fn->start_line, leaf_line);
 	}
 	assert_int_equal(pp_loc(p, d->location_id[0])->mapping_id, 0);
 	fn = pp_fn(p, pp_loc(p, d->location_id[0])->line[0]->function_id);
@@ -738,6 +761,178 @@ static void test_dhat_of_an_empty_profile_has_no_program_points(void **state)
 	free(text);
 }
 
+/* --- frames shared by every report ---------------------------------- */
+
+/* One more live block of size bytes on ips (innermost first). */
+static void add_stack(struct fixture *fx, const uint64_t *ips, uint32_t nr, uint64_t addr,
+		      uint64_t size)
+{
+	uint32_t id;
+
+	assert_int_equal(stacks__intern(fx->stacks, ips, nr, &id), 0);
+	assert_int_equal(heap__alloc(fx->heap, addr, size, id, 9), 0);
+}
+
+/* text parsed as JSON by json-c in strict mode, which rejects invalid UTF-8. */
+static json_object *parse_strict(const char *text)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o;
+
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	if (!o)
+		fail_msg("JSON rejected: %s\n%s",
+			 json_tokener_error_desc(json_tokener_get_error(tok)), text);
+	json_tokener_free(tok);
+	return o;
+}
+
+static json_object *json_report(const struct fixture *fx)
+{
+	char *out = run(report__json, fx, NULL);
+	json_object *o = parse_strict(out);
+
+	free(out);
+	return o;
+}
+
+/* The frames of the JSON stack whose frame 0 has function fn. */
+static json_object *json_frames_of(json_object *r, const char *fn)
+{
+	json_object *stacks = json_object_object_get(r, "stacks");
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *fr = json_object_object_get(json_object_array_get_idx(stacks, i),
+							 "frames");
+		json_object *f0 = json_object_array_get_idx(fr, 0);
+
+		if (f0 && !strcmp(json_object_get_string(json_object_object_get(f0, "function")),
+				  fn))
+			return fr;
+	}
+	fail_msg("no JSON stack starts with %s", fn);
+	return NULL;
+}
+
+static bool frame_bool(json_object *frames, size_t i, const char *key)
+{
+	return json_object_get_boolean(
+		json_object_object_get(json_object_array_get_idx(frames, i), key));
+}
+
+static void test_json_symbol_with_invalid_utf8_is_valid_json(void **state)
+{
+	struct fixture *fx = *state;
+	const uint64_t ips[] = { RET(ht_test_bad_utf8, 1), RET(ht_test_main, 1) };
+	json_object *r;
+
+	add_stack(fx, ips, 2, 0x60000, 11);
+	r = json_report(fx);
+	/* Each byte that starts no UTF-8 sequence is U+FFFD; the rest stays. */
+	json_frames_of(r, "ht_bad\xef\xbf\xbd\xef\xbf\xbd(x");
+	json_object_put(r);
+}
+
+static void test_dhat_symbol_with_invalid_utf8_is_valid_json(void **state)
+{
+	struct fixture *fx = *state;
+	const uint64_t ips[] = { RET(ht_test_bad_utf8, 1), RET(ht_test_main, 1) };
+	char *out;
+
+	add_stack(fx, ips, 2, 0x60000, 11);
+	out = run(report__dhat, fx, NULL);
+	json_object_put(parse_strict(out));
+	assert_non_null(strstr(out, ": ht_bad\\ufffd\\ufffd(x ("));
+	free(out);
+}
+
+/* strdup (in libc) called by mid: folded shows mid as the leaf. */
+static void add_strdup_stack(struct fixture *fx)
+{
+	const uint64_t ips[] = { RET(strdup, 4), RET(ht_test_mid, 1), RET(ht_test_main, 1) };
+
+	add_stack(fx, ips, 3, 0x60000, 64);
+}
+
+static void test_folded_leaves_out_libc_strdup_frame_unless_kept(void **state)
+{
+	struct fixture *fx = *state;
+	char *out;
+
+	add_strdup_stack(fx);
+	out = run_metric(report__folded, fx, HT_M_LIVE_BYTES, NULL);
+	assert_string_equal(out,
+			    "[unknown]+0x2000;[unknown]+0x1000 7\n"
+			    "ht_test_main;ht:odd<&> 5\n"
+			    "ht_test_main;ht_test_mid 64\n"
+			    "ht_test_main;ht_test_mid;ht_test_leaf 80\n");
+	free(out);
+	fx->in.keep_alloc_frames = true;
+	out = run_metric(report__folded, fx, HT_M_LIVE_BYTES, NULL);
+	/* glibc's debug information names the code __GI___strdup. */
+	assert_string_equal(out,
+			    "[unknown]+0x2000;[unknown]+0x1000 7\n"
+			    "ht_test_main;ht:odd<&> 5\n"
+			    "ht_test_main;ht_test_mid;__GI___strdup 64\n"
+			    "ht_test_main;ht_test_mid;ht_test_leaf 80\n");
+	free(out);
+}
+
+/* With --alloc-fn glob, the alloc_bytes folded file is want. */
+static void expect_folded_with_alloc_fn(struct fixture *fx, const char *const *glob,
+					const char *want)
+{
+	char *out;
+
+	fx->in.alloc_fns = glob;
+	fx->in.nalloc_fns = 1;
+	out = run_metric(report__folded, fx, HT_M_ALLOC_BYTES, NULL);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_alloc_fn_glob_folds_own_wrapper_everywhere(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const globs[] = { "ht_test_l*f" };
+	json_object *r, *fr;
+	char *out;
+
+	/* Folded: A and B lose their leaf, so mid is theirs. */
+	expect_folded_with_alloc_fn(fx, globs,
+				    "[unknown]+0x2000;[unknown]+0x1000 7\n"
+				    "ht_test_main;ht:odd<&> 5\n"
+				    "ht_test_main;ht_test_mid 180\n"
+				    "ht_test_main;ht_test_other 1000\n");
+	/* JSON keeps the frame and marks it; frames[0] stays the leaf. */
+	r = json_report(fx);
+	fr = json_frames_of(r, "ht_test_leaf");
+	assert_int_equal(json_object_array_length(fr), 3);
+	assert_true(frame_bool(fr, 0, "alloc_frame"));
+	assert_false(frame_bool(fr, 1, "alloc_frame"));
+	assert_false(frame_bool(fr, 2, "alloc_frame"));
+	fr = json_frames_of(r, "ht_test_other");
+	assert_false(frame_bool(fr, 0, "alloc_frame"));
+	json_object_put(r);
+	/* SVG: no frame of the wrapper. */
+	out = run_metric(report__svg, fx, HT_M_ALLOC_BYTES, NULL);
+	assert_null(strstr(out, "data-name=\"ht_test_leaf\""));
+	free(out);
+}
+
+static void test_every_frame_alloc_keeps_the_outermost(void **state)
+{
+	static const char *const globs[] = { "ht_test_*" };
+
+	/* odd is no ht_test_ name: E keeps odd and main; the others main. */
+	expect_folded_with_alloc_fn(*state, globs,
+				    "[unknown]+0x2000;[unknown]+0x1000 7\n"
+				    "ht_test_main 1180\n"
+				    "ht_test_main;ht:odd<&> 5\n");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_EMPTY(fn) cmocka_unit_test_setup_teardown(fn, setup_empty, teardown)
 
@@ -766,6 +961,11 @@ int main(void)
 		T(test_dhat_program_points_have_exact_values),
 		T(test_dhat_frame_table_is_root_then_unique_frames),
 		T_EMPTY(test_dhat_of_an_empty_profile_has_no_program_points),
+		T(test_json_symbol_with_invalid_utf8_is_valid_json),
+		T(test_dhat_symbol_with_invalid_utf8_is_valid_json),
+		T(test_folded_leaves_out_libc_strdup_frame_unless_kept),
+		T(test_alloc_fn_glob_folds_own_wrapper_everywhere),
+		T(test_every_frame_alloc_keeps_the_outermost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,7 +188,7 @@ extern char _start[];
  * crt1's _start has no DWARF. libdwfl's CU lookup gives the CU before a
  * gap (here the one of main, which may end with a line row at its very
  * end address, and then that line was taken): the frame must have the
- * name and no file:line. (cpp_alloc in tests/symbolize_integration.c has
+ * name and no file:line. (cpp_alloc in tests/symbolize_it.c has
  * such a layout.)
  */
 static void code_without_dwarf_gets_no_line(void **state)

@@ -70,6 +70,13 @@ void kill_children(void)
 	}
 }
 
+int teardown_children(void **state)
+{
+	kill_children();
+	(void)state;
+	return 0;
+}
+
 pid_t spawn(char *const argv[], char *const envp[], int in, int out, int err)
 {
 	pid_t pid = fork();
@@ -227,6 +234,15 @@ int remove_tree(const char *path)
 	return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int make_tmpdir(char *tmpl)
+{
+	if (mkdtemp(tmpl))
+		return 0;
+	fprintf(stderr, "%s: mkdtemp %s: %s\n", program_invocation_short_name, tmpl,
+		strerror(errno));
+	return -1;
+}
+
 void finish_tmpdir(const char *prog, const char *what, const char *dir)
 {
 	if (getenv("HEAPTRACE_TEST_KEEP"))
@@ -255,6 +271,13 @@ int64_t get_int(json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
+void warn_unless_root(void)
+{
+	if (geteuid() != 0)
+		fprintf(stderr, "%s: not root; heaptrace will likely fail\n",
+			program_invocation_short_name);
+}
+
 const char *env_or(const char *name, const char *def)
 {
 	const char *v = getenv(name);
@@ -269,13 +292,15 @@ double test_timeout(double def)
 	return t > 0 ? t : def;
 }
 
-bool set_test_filter(int argc, char **argv)
+int test_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests,
+	      size_t n, int (*setup)(void **state), int (*teardown)(void **state))
 {
 	if (argc > 2) {
 		fprintf(stderr, "usage: %s [TEST-NAME-PATTERN]\n", argv[0]);
-		return false;
+		return 2;
 	}
 	if (argc == 2)
 		cmocka_set_test_filter(argv[1]);
-	return true;
+	signal(SIGPIPE, SIG_IGN);
+	return _cmocka_run_group_tests(name, tests, n, setup, teardown);
 }

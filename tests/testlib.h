@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers shared by the cmocka integration test programs (integration,
- * reliability, unwind, alloc_it, formats_it, symbolize_integration):
+ * Helpers shared by the cmocka integration test programs (tests/NAME_it.c):
  * child processes with timeouts, pipes and buffers, files, heaptrace's
  * JSON reports, the command line and the temporary directory.
  *
@@ -43,6 +42,9 @@ void untrack_child(pid_t pid);
 
 /* SIGKILL and reap every tracked child (test teardown). */
 void kill_children(void);
+
+/* kill_children() as a cmocka teardown. */
+int teardown_children(void **state);
 
 /*
  * Start argv[0] (a path) with envp as its environment (NULL: ours) and
@@ -95,6 +97,12 @@ const char *base_name(const char *path);
 int remove_tree(const char *path);
 
 /*
+ * A test program's temporary directory: mkdtemp(tmpl), tmpl ending in
+ * XXXXXX. 0, or -1 after a message naming the program.
+ */
+int make_tmpdir(char *tmpl);
+
+/*
  * The end of a test program's temporary directory dir: kept, with a
  * message "PROG: WHAT kept in DIR", if HEAPTRACE_TEST_KEEP is set, else
  * removed with everything in it.
@@ -109,7 +117,10 @@ json_object *get(json_object *o, const char *key);
 /* Integer member key of o; fails the test if missing or not an integer. */
 int64_t get_int(json_object *o, const char *key);
 
-/* ---- the command line and the environment ---- */
+/* ---- main, the command line and the environment ---- */
+
+/* Warn, naming the program, if it does not run as root (to load BPF). */
+void warn_unless_root(void);
 
 /* The environment variable name if set and not empty, else def. */
 const char *env_or(const char *name, const char *def);
@@ -120,10 +131,16 @@ const char *env_or(const char *name, const char *def);
  */
 double test_timeout(double def);
 
+struct CMUnitTest;
+
 /*
- * The command line [TEST-NAME-PATTERN]: sets cmocka's test filter from
- * it. False, after printing the usage, if there are more arguments.
+ * All of a test program's main(): runs its n tests as the cmocka group
+ * name, between setup and teardown (either may be NULL), with SIGPIPE
+ * ignored; the command line [TEST-NAME-PATTERN] runs only the tests whose
+ * names match. Returns main's exit code: cmocka's, or 2 after printing the
+ * usage if there are more arguments.
  */
-bool set_test_filter(int argc, char **argv);
+int test_main(int argc, char **argv, const char *name, const struct CMUnitTest *tests,
+	      size_t n, int (*setup)(void **state), int (*teardown)(void **state));
 
 #endif /* HEAPTRACE_TESTLIB_H */

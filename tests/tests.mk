@@ -1,57 +1,41 @@
-# Test workloads and the integration suite; included by the top-level
-# Makefile, which provides OUTPUT, CC, Q, msg, DEPS_STAMP and `heaptrace`.
+# Test workloads and the integration suite (tests/integration_it.c), also
+# run against an ASan+UBSan build of heaptrace (sanitize-tests).
 #
 #   make integration                       build all, run as root (sudo if needed)
 #   make integration INTEGRATION_FILTER='*attach*'   run matching tests only
-#
-# Workloads are built so that frame-pointer stack walks see every call
-# site: no optimisation, inlining or sibling calls, frame pointers kept.
+#   make sanitize-tests                    the same suite, heaptrace built with SANITIZE=1
 
-TEST_OUT        := $(OUTPUT)/tests
 WORKLOAD_SRCS   := $(wildcard tests/workloads/*.c)
 WORKLOADS       := $(patsubst tests/workloads/%.c,$(TEST_OUT)/%,$(WORKLOAD_SRCS))
-INTEGRATION_BIN := $(TEST_OUT)/integration
-TEST_BINS       := $(WORKLOADS) $(INTEGRATION_BIN)
-INTEGRATION_DEPS := heaptrace $(TEST_BINS)
-
-TEST_WARN       := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
-WORKLOAD_CFLAGS := -std=gnu11 -O0 -g -fno-omit-frame-pointer -fno-inline \
-		   -fno-optimize-sibling-calls -pthread $(TEST_WARN)
-INTEGRATION_CFLAGS := -std=gnu11 -g -O1 $(TEST_WARN)
-INTEGRATION_LIBS := -lcmocka -ljson-c -lm
-
-# Root is needed to load BPF programs; use sudo only when not root already.
-TEST_SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+INTEGRATION_BIN := $(TEST_OUT)/integration_it
+INTEGRATION_DEPS := heaptrace $(WORKLOADS) $(INTEGRATION_BIN)
 INTEGRATION_FILTER ?=
+ASAN_HEAPTRACE  := $(ASAN_OUT)/heaptrace-asan
+TEST_PROGRAMS   += $(INTEGRATION_DEPS) asan-heaptrace
 
-$(TEST_OUT):
-	$(Q)mkdir -p $@
+.PHONY: integration sanitize-tests asan-heaptrace
 
 $(TEST_OUT)/%: tests/workloads/%.c | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
-# Helpers shared by the cmocka test programs (tests/testlib.h); every
-# program links it.
-TESTLIB_O       := $(TEST_OUT)/testlib.o
-
-$(TESTLIB_O): tests/testlib.c | $(TEST_OUT) $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
-
-$(TEST_OUT)/integration.o: tests/integration.c | $(TEST_OUT) $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(INTEGRATION_CFLAGS) -MMD -MP -c $< -o $@
-
-$(INTEGRATION_BIN): $(TEST_OUT)/integration.o $(TESTLIB_O)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
+# The suite's environment: which heaptrace it runs comes first.
+INTEGRATION_ENV = HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
+		  HEAPTRACE_KNOWN_SRC=$(abspath tests/workloads/known.c)
 
 integration: $(INTEGRATION_DEPS)
 	$(call msg,TEST,$@)
-	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
-		HEAPTRACE_KNOWN=$(abspath $(TEST_OUT)/known) \
-		HEAPTRACE_KNOWN_SRC=$(abspath tests/workloads/known.c) \
+	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) $(INTEGRATION_ENV) \
 		$(INTEGRATION_BIN) $(if $(INTEGRATION_FILTER),'$(INTEGRATION_FILTER)')
 
--include $(wildcard $(TEST_OUT)/*.d)
+# heaptrace with ASan+UBSan, in its own output directory (a make of its
+# own, which knows when it is up to date).
+asan-heaptrace:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(ASAN_OUT) SANITIZE=1 $(ASAN_HEAPTRACE)
+
+sanitize-tests: asan-heaptrace $(filter-out heaptrace,$(INTEGRATION_DEPS))
+	$(call msg,TEST,$@)
+	$(Q)$(TEST_SUDO) env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		HEAPTRACE=$(abspath $(ASAN_HEAPTRACE)) $(INTEGRATION_ENV) \
+		$(INTEGRATION_BIN) $(if $(INTEGRATION_FILTER),'$(INTEGRATION_FILTER)')

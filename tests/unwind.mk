@@ -1,9 +1,7 @@
 # Unwinding tests: workloads built WITHOUT frame pointers (C at -O2
 # -fomit-frame-pointer, C++ at -O2 through Debian's libstdc++) traced by
 # heaptrace in every --unwind mode and compared with gdb's backtraces.
-# Included by the top-level Makefile after tests/tests.mk, whose TEST_OUT,
-# TEST_SUDO, TEST_WARN and INTEGRATION_LIBS it reuses (with the same
-# defaults, should it come first).
+# The suite is tests/unwind_it.c.
 #
 #   make unwind-tests                         build all, run as root (sudo if needed)
 #   make unwind-tests UNWIND_FILTER='*gdb*'   run matching tests only
@@ -12,18 +10,15 @@
 # tests.mk's pattern rule for tests/workloads/*.c (that one keeps frame
 # pointers; these must not have them).
 
-TEST_OUT         ?= $(OUTPUT)/tests
-TEST_WARN        ?= -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
-INTEGRATION_LIBS ?= -lcmocka -ljson-c
-TEST_SUDO        ?= $(if $(filter 0,$(shell id -u)),,sudo)
-CXX              ?= g++
-
 UNWIND_C_BIN   := $(TEST_OUT)/unwind_c
 UNWIND_CXX_BIN := $(TEST_OUT)/unwind_cxx
 UNWIND_CFI_BIN := $(TEST_OUT)/unwind_cfi
 UNWIND_LIB     := $(TEST_OUT)/unwind_lib
-UNWIND_BIN     := $(TEST_OUT)/unwind
+UNWIND_BIN     := $(TEST_OUT)/unwind_it
 UNWIND_FILTER  ?=
+UNWIND_DEPS    := heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_CFI_BIN) $(UNWIND_LIB) \
+		  $(UNWIND_BIN)
+TEST_PROGRAMS  += $(UNWIND_DEPS)
 
 # Optimised, and explicitly without frame pointers (gcc's x86-64 default
 # at -O2 anyway): only CFI can get through these frames.
@@ -52,18 +47,8 @@ $(UNWIND_CXX_BIN): tests/workloads/unwind_cxx.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(UNWIND_CXX_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
-$(TEST_OUT)/unwind.o: tests/unwind.c | $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -g -O1 $(TEST_WARN) -MMD -MP -c $< -o $@
-
-$(UNWIND_BIN): $(TEST_OUT)/unwind.o $(TEST_OUT)/testlib.o
-	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $^ $(INTEGRATION_LIBS)
-
 .PHONY: unwind-tests
-unwind-tests: heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_CFI_BIN) $(UNWIND_LIB) \
-		$(UNWIND_BIN)
+unwind-tests: $(UNWIND_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_UNWIND_C=$(abspath $(UNWIND_C_BIN)) \

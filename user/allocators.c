@@ -15,9 +15,23 @@
  *             --symbol-prefix P needs only the table functions.
  *   tcmalloc  tc_malloc or tc_free, plus tc_version or TCMallocGetenvSafe
  *   mimalloc  mi_malloc or mi_free
+ *   generic   none of these, but the object's definitions of the standard
+ *             entry points are the ones calls bind to (a program's own
+ *             malloc, Firefox's mozjemalloc, an LD_PRELOAD allocator)
  * The C++ operator new/delete family is probed only in an object whose
  * allocator defines it (never libstdc++'s: its operators call malloc,
  * whose probe is enough).
+ *
+ * Binding. A standard entry point (malloc ... cfree, the C++ operators) is
+ * probed only where calls to it go: in the first object of the dynamic
+ * linker's lookup scope that exports it (ldso__scope: the executable,
+ * LD_PRELOAD objects, DT_NEEDED breadth-first), and in the executable for
+ * what it defines (its own calls bind there, exported or not; a static
+ * program is all its own). A glibc malloc that nothing binds to is not
+ * probed. Family-specific names (mallocx, mi_malloc, tc_new, _rjem_malloc)
+ * are probed wherever they are defined: only their own
+ * callers reach them, through dlsym too. --allocator NAME probes that
+ * family's definitions whether calls bind to them or not.
  *
  * An entry point whose first instruction jumps to another entry point (or,
  * through the PLT, to a symbol that is one) is not probed: the other probe
@@ -25,13 +39,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <gelf.h>
-#include <libelf.h>
-#include <capstone/capstone.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "allocators.h"
+#include "allocators_table.h"
+#include "allocators_version.h"
 #include "elfsym.h"
 #include "ldso.h"
 #include "log.h"
@@ -40,268 +53,24 @@
 #include "util.h"
 
 /* ------------------------------------------------------------------ */
-/* The table                                                           */
-/* ------------------------------------------------------------------ */
-
-struct alloc_fn {
-	const char *name;
-	enum ht_layout layout;
-};
-
-#define FN(n, l) { n, HT_L_##l }
-
-static const struct alloc_fn glibc_fns[] = {
-	FN("malloc", SIZE), FN("calloc", CALLOC), FN("realloc", REALLOC),
-	FN("reallocarray", REALLOCARRAY), FN("free", FREE),
-	FN("posix_memalign", POSIX_MEMALIGN), FN("aligned_alloc", ALIGN_SIZE),
-	FN("memalign", ALIGN_SIZE), FN("valloc", SIZE), FN("pvalloc", SIZE),
-};
-
-/* Looked up with the object's jemalloc prefix in front. MALLOCX_ZERO and
- * MALLOCX_ALIGN(a) in flags never change the requested size. */
-static const struct alloc_fn jemalloc_fns[] = {
-	FN("malloc", SIZE), FN("calloc", CALLOC), FN("realloc", REALLOC), FN("free", FREE),
-	FN("posix_memalign", POSIX_MEMALIGN), FN("aligned_alloc", ALIGN_SIZE),
-	FN("memalign", ALIGN_SIZE), FN("valloc", SIZE),
-	FN("mallocx", SIZE_FLAGS),        /* (size, flags) */
-	FN("rallocx", REALLOC_FLAGS),     /* (ptr, size, flags) */
-	FN("xallocx", XALLOCX),           /* (ptr, size, extra, flags): in place */
-	FN("sdallocx", FREE),             /* (ptr, size, flags) */
-	FN("dallocx", FREE),              /* (ptr, flags) */
-	FN("free_sized", FREE), FN("free_aligned_sized", FREE),
-};
-
-static const struct alloc_fn tcmalloc_fns[] = {
-	FN("malloc", SIZE), FN("calloc", CALLOC), FN("realloc", REALLOC), FN("free", FREE),
-	FN("cfree", FREE), FN("posix_memalign", POSIX_MEMALIGN),
-	FN("aligned_alloc", ALIGN_SIZE), FN("memalign", ALIGN_SIZE), FN("valloc", SIZE),
-	FN("pvalloc", SIZE),
-	FN("tc_malloc", SIZE), FN("tc_malloc_skip_new_handler", SIZE), FN("tc_calloc", CALLOC),
-	FN("tc_realloc", REALLOC), FN("tc_free", FREE), FN("tc_cfree", FREE),
-	FN("tc_free_sized", FREE), FN("tc_memalign", ALIGN_SIZE),
-	FN("tc_posix_memalign", POSIX_MEMALIGN), FN("tc_valloc", SIZE), FN("tc_pvalloc", SIZE),
-	FN("tc_new", SIZE), FN("tc_newarray", SIZE), FN("tc_new_nothrow", SIZE),
-	FN("tc_newarray_nothrow", SIZE), FN("tc_new_aligned", SIZE_ALIGN),
-	FN("tc_newarray_aligned", SIZE_ALIGN), FN("tc_new_aligned_nothrow", SIZE_ALIGN),
-	FN("tc_newarray_aligned_nothrow", SIZE_ALIGN),
-	FN("tc_delete", FREE), FN("tc_deletearray", FREE), FN("tc_delete_sized", FREE),
-	FN("tc_deletearray_sized", FREE), FN("tc_delete_nothrow", FREE),
-	FN("tc_deletearray_nothrow", FREE), FN("tc_delete_aligned", FREE),
-	FN("tc_deletearray_aligned", FREE), FN("tc_delete_sized_aligned", FREE),
-	FN("tc_deletearray_sized_aligned", FREE), FN("tc_delete_aligned_nothrow", FREE),
-	FN("tc_deletearray_aligned_nothrow", FREE),
-};
-
-/*
- * mimalloc's API. The mi_heap_* functions take the heap first: their
- * size moves one argument right ((heap, size) reads like memalign's
- * (align, size)). mi_cfree, cfree and vfree are left out: they call
- * mi_free after a check, and its probe sees that call.
- */
-static const struct alloc_fn mimalloc_fns[] = {
-	FN("malloc", SIZE), FN("calloc", CALLOC), FN("realloc", REALLOC), FN("free", FREE),
-	FN("posix_memalign", POSIX_MEMALIGN), FN("aligned_alloc", ALIGN_SIZE),
-	FN("memalign", ALIGN_SIZE), FN("valloc", SIZE), FN("pvalloc", SIZE),
-	FN("reallocarray", REALLOCARRAY), FN("reallocf", REALLOC),
-	FN("mi_malloc", SIZE), FN("mi_zalloc", SIZE), FN("mi_malloc_small", SIZE),
-	FN("mi_zalloc_small", SIZE), FN("mi_calloc", CALLOC), FN("mi_mallocn", CALLOC),
-	FN("mi_realloc", REALLOC), FN("mi_reallocf", REALLOC), FN("mi_rezalloc", REALLOC),
-	FN("mi_expand", REALLOC), FN("mi_reallocn", REALLOCARRAY),
-	FN("mi_recalloc", REALLOCARRAY), FN("mi_reallocarray", REALLOCARRAY),
-	FN("mi_free", FREE), FN("mi_free_size", FREE), FN("mi_free_aligned", FREE),
-	FN("mi_free_size_aligned", FREE),
-	FN("mi_malloc_aligned", SIZE_ALIGN), FN("mi_malloc_aligned_at", SIZE_ALIGN),
-	FN("mi_zalloc_aligned", SIZE_ALIGN), FN("mi_zalloc_aligned_at", SIZE_ALIGN),
-	FN("mi_calloc_aligned", CALLOC), FN("mi_calloc_aligned_at", CALLOC),
-	FN("mi_realloc_aligned", REALLOC_FLAGS), FN("mi_realloc_aligned_at", REALLOC_FLAGS),
-	FN("mi_rezalloc_aligned", REALLOC_FLAGS), FN("mi_rezalloc_aligned_at", REALLOC_FLAGS),
-	FN("mi_recalloc_aligned", REALLOCARRAY), FN("mi_recalloc_aligned_at", REALLOCARRAY),
-	FN("mi_posix_memalign", POSIX_MEMALIGN), FN("mi_memalign", ALIGN_SIZE),
-	FN("mi_aligned_alloc", ALIGN_SIZE), FN("mi_valloc", SIZE), FN("mi_pvalloc", SIZE),
-	FN("mi_new", SIZE), FN("mi_new_nothrow", SIZE), FN("mi_new_aligned", SIZE_ALIGN),
-	FN("mi_new_aligned_nothrow", SIZE_ALIGN), FN("mi_new_n", CALLOC),
-	FN("mi_new_realloc", REALLOC), FN("mi_new_reallocn", REALLOCARRAY),
-	FN("mi_heap_malloc", ALIGN_SIZE), FN("mi_heap_zalloc", ALIGN_SIZE),
-	FN("mi_heap_malloc_small", ALIGN_SIZE), FN("mi_heap_zalloc_small", ALIGN_SIZE),
-	FN("mi_heap_alloc_new", ALIGN_SIZE), FN("mi_heap_alloc_new_n", HEAP_CALLOC),
-	FN("mi_heap_calloc", HEAP_CALLOC), FN("mi_heap_mallocn", HEAP_CALLOC),
-	FN("mi_heap_realloc", HEAP_REALLOC), FN("mi_heap_reallocf", HEAP_REALLOC),
-	FN("mi_heap_rezalloc", HEAP_REALLOC), FN("mi_heap_reallocn", HEAP_REALLOCN),
-	FN("mi_heap_recalloc", HEAP_REALLOCN),
-	FN("mi_heap_malloc_aligned", ALIGN_SIZE), FN("mi_heap_malloc_aligned_at", ALIGN_SIZE),
-	FN("mi_heap_zalloc_aligned", ALIGN_SIZE), FN("mi_heap_zalloc_aligned_at", ALIGN_SIZE),
-	FN("mi_heap_calloc_aligned", HEAP_CALLOC), FN("mi_heap_calloc_aligned_at", HEAP_CALLOC),
-	FN("mi_heap_realloc_aligned", HEAP_REALLOC),
-	FN("mi_heap_realloc_aligned_at", HEAP_REALLOC),
-	FN("mi_heap_rezalloc_aligned", HEAP_REALLOC),
-	FN("mi_heap_rezalloc_aligned_at", HEAP_REALLOC),
-	FN("mi_heap_recalloc_aligned", HEAP_REALLOCN),
-	FN("mi_heap_recalloc_aligned_at", HEAP_REALLOCN),
-};
-
-/* C++ operator new/delete, every variant (x86-64 mangling: size_t = m). */
-static const struct alloc_fn cxx_fns[] = {
-	FN("_Znwm", SIZE), FN("_Znam", SIZE),
-	FN("_ZnwmRKSt9nothrow_t", SIZE), FN("_ZnamRKSt9nothrow_t", SIZE),
-	FN("_ZnwmSt11align_val_t", SIZE_ALIGN), FN("_ZnamSt11align_val_t", SIZE_ALIGN),
-	FN("_ZnwmSt11align_val_tRKSt9nothrow_t", SIZE_ALIGN),
-	FN("_ZnamSt11align_val_tRKSt9nothrow_t", SIZE_ALIGN),
-	FN("_ZdlPv", FREE), FN("_ZdaPv", FREE), FN("_ZdlPvm", FREE), FN("_ZdaPvm", FREE),
-	FN("_ZdlPvRKSt9nothrow_t", FREE), FN("_ZdaPvRKSt9nothrow_t", FREE),
-	FN("_ZdlPvSt11align_val_t", FREE), FN("_ZdaPvSt11align_val_t", FREE),
-	FN("_ZdlPvmSt11align_val_t", FREE), FN("_ZdaPvmSt11align_val_t", FREE),
-	FN("_ZdlPvSt11align_val_tRKSt9nothrow_t", FREE),
-	FN("_ZdaPvSt11align_val_tRKSt9nothrow_t", FREE),
-};
-
-struct symidx;
-
-struct family {
-	const char *name;
-	const struct alloc_fn *fns;
-	size_t nfns;
-	bool prefixed;  /* fns are looked up with the detected prefix */
-	bool cxx;       /* the allocator defines operator new/delete itself */
-};
-
-/* Most specific first: an address claimed by one family is not probed
- * again for a later one (tcmalloc also defines __libc_malloc...). */
-static const struct family families[] = {
-	{ "jemalloc", jemalloc_fns, ARRAY_SIZE(jemalloc_fns), true, true },
-	{ "tcmalloc", tcmalloc_fns, ARRAY_SIZE(tcmalloc_fns), false, true },
-	{ "mimalloc", mimalloc_fns, ARRAY_SIZE(mimalloc_fns), false, true },
-	{ "glibc", glibc_fns, ARRAY_SIZE(glibc_fns), false, false },
-};
-
-#define FAM_JEMALLOC (&families[0])
-#define FAM_TCMALLOC (&families[1])
-#define FAM_MIMALLOC (&families[2])
-#define FAM_GLIBC (&families[3])
-
-static const char *const family_names = "glibc, jemalloc, tcmalloc, mimalloc";
-
-/* ------------------------------------------------------------------ */
 /* One object's symbols                                                */
 /* ------------------------------------------------------------------ */
 
-struct sym {
-	const char *name;  /* owned by the object's libelf handle */
-	uint64_t vaddr, size;
-	bool global, func;
-};
-
-struct symidx {
-	struct sym *s;
-	size_t n;
-};
-
-/* By name; among equal names global before local, functions first. */
-static int sym_cmp(const void *a, const void *b)
+static bool has_func(const struct ht_elf_symidx *ix, const char *name)
 {
-	const struct sym *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	if (c)
-		return c;
-	if (x->global != y->global)
-		return x->global ? -1 : 1;
-	if (x->func != y->func)
-		return x->func ? -1 : 1;
-	return 0;
-}
-
-static int symidx_build(Elf *elf, struct symidx *ix)
-{
-	Elf_Scn *scn = NULL;
-	size_t cap = 0;
-
-	memset(ix, 0, sizeof(*ix));
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) ||
-		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 1; i < n; i++) {
-			GElf_Sym gs;
-			const char *name;
-			int type;
-
-			if (!gelf_getsym(data, (int)i, &gs) || gs.st_shndx == SHN_UNDEF ||
-			    !gs.st_value)
-				continue;
-			type = GELF_ST_TYPE(gs.st_info);
-			/* An IFUNC's address is its resolver: nothing to probe. */
-			if (type != STT_FUNC && type != STT_OBJECT)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, gs.st_name);
-			if (!name || !*name)
-				continue;
-			if (grow_array((void **)&ix->s, &cap, ix->n + 1, sizeof(*ix->s)))
-				return -ENOMEM;
-			ix->s[ix->n++] = (struct sym){
-				.name = name, .vaddr = gs.st_value, .size = gs.st_size,
-				.global = GELF_ST_BIND(gs.st_info) != STB_LOCAL,
-				.func = type == STT_FUNC,
-			};
-		}
-	}
-	if (ix->n)
-		qsort(ix->s, ix->n, sizeof(*ix->s), sym_cmp);
-	return 0;
-}
-
-static void symidx_free(struct symidx *ix)
-{
-	free(ix->s);
-	memset(ix, 0, sizeof(*ix));
-}
-
-/* The preferred symbol of that name (first of its run), or NULL. */
-static const struct sym *sym_find(const struct symidx *ix, const char *name)
-{
-	size_t lo = 0, hi = ix->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(ix->s[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < ix->n && !strcmp(ix->s[lo].name, name) ? &ix->s[lo] : NULL;
-}
-
-/* A defined global function of that name: what a table row probes. */
-static const struct sym *func_find(const struct symidx *ix, const char *name)
-{
-	const struct sym *s = sym_find(ix, name);
-
-	return s && s->global && s->func ? s : NULL;
-}
-
-static bool has_func(const struct symidx *ix, const char *name)
-{
-	const struct sym *s = sym_find(ix, name);
+	const struct ht_elf_sym *s = ht_elf_symidx__find(ix, name);
 
 	return s && s->func;
 }
 
-static const struct sym *prefixed_func(const struct symidx *ix, const char *prefix,
-				       const char *name)
+static const struct ht_elf_sym *prefixed_func(const struct ht_elf_symidx *ix,
+					      const char *prefix, const char *name)
 {
 	char buf[HT_ALLOC_NAME_MAX];
 
 	if ((size_t)snprintf(buf, sizeof(buf), "%s%s", prefix, name) >= sizeof(buf))
 		return NULL;
-	return func_find(ix, buf);
+	return ht_elf_symidx__func(ix, buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,7 +80,7 @@ static const struct sym *prefixed_func(const struct symidx *ix, const char *pref
 #define MAX_PREFIXES 4
 
 struct detected {
-	const struct family *fam;
+	const struct alloc_family *fam;
 	char prefix[32];
 };
 
@@ -326,10 +95,10 @@ static bool valid_prefix(const char *p, size_t len)
 }
 
 /* Does the object define any jemalloc table function under prefix? */
-static bool jemalloc_has_fns(const struct symidx *ix, const char *prefix)
+static bool jemalloc_has_fns(const struct ht_elf_symidx *ix, const char *prefix)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(jemalloc_fns); i++)
-		if (prefixed_func(ix, prefix, jemalloc_fns[i].name))
+	for (size_t i = 0; i < alloc_families[FAM_JEMALLOC].nfns; i++)
+		if (prefixed_func(ix, prefix, alloc_families[FAM_JEMALLOC].fns[i].name))
 			return true;
 	return false;
 }
@@ -340,7 +109,7 @@ static bool jemalloc_has_fns(const struct symidx *ix, const char *prefix)
  * functions. (An application's own `malloc_conf`, set to configure a
  * shared libjemalloc, comes without a malloc: it is not taken.)
  */
-static size_t jemalloc_prefixes(const struct symidx *ix, char out[][32], size_t max)
+static size_t jemalloc_prefixes(const struct ht_elf_symidx *ix, char out[][32], size_t max)
 {
 	static const char *const markers[] = { "malloc_conf", "malloc_message", "mallctl" };
 	size_t n = 0;
@@ -372,7 +141,7 @@ static size_t jemalloc_prefixes(const struct symidx *ix, char out[][32], size_t 
 	return n;
 }
 
-static size_t detect(const struct symidx *ix, const struct ht_alloc_opts *o,
+static size_t detect(const struct ht_elf_symidx *ix, const struct ht_alloc_opts *o,
 		     struct detected *out, size_t max)
 {
 	char pfx[MAX_PREFIXES][32];
@@ -384,318 +153,42 @@ static size_t detect(const struct symidx *ix, const struct ht_alloc_opts *o,
 		np = jemalloc_prefixes(ix, pfx, MAX_PREFIXES);
 		for (size_t i = 0; i < np && n < max; i++)
 			if (!pfx[i][0])
-				out[n++] = (struct detected){ .fam = FAM_JEMALLOC };
+				out[n++] = (struct detected){ .fam = &alloc_families[FAM_JEMALLOC] };
 	} else if (o->symbol_prefix) {
 		if (jemalloc_has_fns(ix, o->symbol_prefix) && n < max) {
-			out[n].fam = FAM_JEMALLOC;
+			out[n].fam = &alloc_families[FAM_JEMALLOC];
 			snprintf(out[n].prefix, sizeof(out[n].prefix), "%s", o->symbol_prefix);
 			n++;
 		}
 	} else {
 		np = jemalloc_prefixes(ix, pfx, MAX_PREFIXES);
 		for (size_t i = 0; i < np && n < max; i++) {
-			out[n].fam = FAM_JEMALLOC;
+			out[n].fam = &alloc_families[FAM_JEMALLOC];
 			memcpy(out[n].prefix, pfx[i], sizeof(pfx[i]));
 			n++;
 		}
 	}
-	if ((func_find(ix, "tc_malloc") || func_find(ix, "tc_free")) &&
+	if ((ht_elf_symidx__func(ix, "tc_malloc") || ht_elf_symidx__func(ix, "tc_free")) &&
 	    (has_func(ix, "tc_version") || has_func(ix, "TCMallocGetenvSafe")) && n < max)
-		out[n++] = (struct detected){ .fam = FAM_TCMALLOC };
-	if ((func_find(ix, "mi_malloc") || func_find(ix, "mi_free")) && n < max)
-		out[n++] = (struct detected){ .fam = FAM_MIMALLOC };
-	if (func_find(ix, "malloc") &&
+		out[n++] = (struct detected){ .fam = &alloc_families[FAM_TCMALLOC] };
+	if ((ht_elf_symidx__func(ix, "mi_malloc") || ht_elf_symidx__func(ix, "mi_free")) && n < max)
+		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MIMALLOC] };
+	if (ht_elf_symidx__func(ix, "malloc") &&
 	    (has_func(ix, "gnu_get_libc_version") || has_func(ix, "_int_malloc")) && n < max)
-		out[n++] = (struct detected){ .fam = FAM_GLIBC };
+		out[n++] = (struct detected){ .fam = &alloc_families[FAM_GLIBC] };
 	return n;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading the object: sections, code, relocations                     */
-/* ------------------------------------------------------------------ */
-
-static Elf_Scn *section_by_name(Elf *elf, const char *want, GElf_Shdr *out)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		const char *name;
-
-		if (!gelf_getshdr(scn, out))
-			continue;
-		name = elf_strptr(elf, shstrndx, out->sh_name);
-		if (name && !strcmp(name, want))
-			return scn;
-	}
-	return NULL;
-}
-
-/* Is vaddr inside a PLT section (.plt, .plt.sec, .plt.got)? */
-static bool in_plt(Elf *elf, uint64_t vaddr)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx))
-		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_EXECINSTR) ||
-		    vaddr < sh.sh_addr || vaddr - sh.sh_addr >= sh.sh_size)
-			continue;
-		name = elf_strptr(elf, shstrndx, sh.sh_name);
-		return name && !strncmp(name, ".plt", 4);
-	}
-	return false;
-}
-
-/* The symbol whose address the dynamic loader stores at GOT slot got. */
-static const char *got_symbol(Elf *elf, uint64_t got)
-{
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh, symsh;
-		Elf_Data *data, *symdata;
-		Elf_Scn *symscn;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		symscn = elf_getscn(elf, sh.sh_link);
-		if (!data || !symscn || !gelf_getshdr(symscn, &symsh))
-			continue;
-		symdata = elf_getdata(symscn, NULL);
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Rela r;
-			GElf_Sym s;
-
-			if (!gelf_getrela(data, (int)i, &r) || r.r_offset != got)
-				continue;
-			if (!symdata || !GELF_R_SYM(r.r_info) ||
-			    !gelf_getsym(symdata, (int)GELF_R_SYM(r.r_info), &s))
-				return NULL;
-			return elf_strptr(elf, symsh.sh_link, s.st_name);
-		}
-	}
-	return NULL;
-}
-
-/* Skip endbr64 and a bnd prefix. */
-static size_t skip_prologue(const uint8_t *c, size_t n)
-{
-	size_t i = 0;
-
-	if (n >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
-		i = 4;
-	if (i < n && c[i] == 0xf2)
-		i++;
-	return i;
-}
-
-static int32_t rd32(const uint8_t *p)
-{
-	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			 (uint32_t)p[3] << 24);
-}
-
-/*
- * An instruction that only sets up registers for a tail call: it writes
- * a general register other than the stack pointer, and no memory (it may
- * read memory: mimalloc loads its thread's heap). A short list, not
- * capstone 4's register access lists, which are unreliable.
- */
-static bool is_setup(const cs_insn *insn)
-{
-	const cs_x86 *x = &insn->detail->x86;
-	x86_reg r;
-
-	switch (insn->id) {
-	case X86_INS_NOP:
-	case X86_INS_ENDBR64:
-		return true;
-	case X86_INS_MOV:
-	case X86_INS_MOVABS:
-	case X86_INS_MOVZX:
-	case X86_INS_MOVSX:
-	case X86_INS_MOVSXD:
-	case X86_INS_LEA:
-	case X86_INS_XOR:
-	case X86_INS_AND:
-	case X86_INS_OR:
-	case X86_INS_ADD:
-	case X86_INS_SUB:
-	case X86_INS_SHL:
-	case X86_INS_SHR:
-		break;
-	default:
-		return false;
-	}
-	if (x->op_count < 1 || x->operands[0].type != X86_OP_REG)
-		return false;
-	r = x->operands[0].reg;
-	return r != X86_REG_RSP && r != X86_REG_ESP && r != X86_REG_SP && r != X86_REG_SPL &&
-	       r != X86_REG_RIP;
-}
-
-/* The bytes of a section, by name (for version strings). */
-static const uint8_t *section_bytes(Elf *elf, const char *name, size_t *len)
-{
-	GElf_Shdr sh;
-	Elf_Scn *scn = section_by_name(elf, name, &sh);
-	Elf_Data *d;
-
-	if (!scn || sh.sh_type == SHT_NOBITS)
-		return NULL;
-	d = elf_rawdata(scn, NULL);
-	if (!d || !d->d_buf)
-		return NULL;
-	*len = d->d_size;
-	return d->d_buf;
-}
-
-/* jemalloc's JEMALLOC_VERSION: "5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c".
- * A build without its VERSION file (Rust's jemalloc-sys) says 0.0.0. */
-static void jemalloc_version(Elf *elf, char *out, size_t len)
-{
-	size_t n = 0;
-	const uint8_t *ro = section_bytes(elf, ".rodata", &n), *p;
-
-	for (p = ro; p && (p = memmem(p, n - (size_t)(p - ro), "-g", 2)); p += 2) {
-		const uint8_t *start = p, *end = p + 2;
-		int dots = 0, dashes = 0, other = 0;
-
-		while (end < ro + n && isxdigit(*end))
-			end++;
-		if (end - (p + 2) != 40 || end >= ro + n || *end)
-			continue;
-		while (start > ro && start[-1] && p - start < 24)
-			start--;
-		if (start > ro && start[-1])
-			continue;
-		for (const uint8_t *q = start; q < p; q++) {
-			dots += *q == '.';
-			dashes += *q == '-';
-			other += *q != '.' && *q != '-' && !isdigit(*q);
-		}
-		if (dots != 2 || dashes != 1 || other || !isdigit(*start))
-			continue;
-		if (!strncmp((const char *)start, "0.0.0-", 6))
-			return;
-		snprintf(out, len, "%.*s", (int)strcspn((const char *)start, "-"), start);
-		return;
-	}
-}
-
-/* "gperftools 2.10" in .rodata. */
-static void tcmalloc_version(Elf *elf, char *out, size_t len)
-{
-	size_t n = 0;
-	const uint8_t *ro = section_bytes(elf, ".rodata", &n), *p;
-
-	if (!ro || !(p = memmem(ro, n, "gperftools ", 11)) || p + 11 >= ro + n ||
-	    !isdigit(p[11]))
-		return;
-	p += 11;
-	snprintf(out, len, "%.*s", (int)strnlen((const char *)p, (size_t)(ro + n - p)), p);
-	out[strspn(out, "0123456789.")] = '\0';
-}
-
-/* "... release version 2.36." in libc's banner, when linked in. */
-static void glibc_version(Elf *elf, char *out, size_t len)
-{
-	static const char key[] = "release version ";
-	size_t n = 0;
-	const uint8_t *ro = section_bytes(elf, ".rodata", &n), *p;
-
-	if (!ro || !(p = memmem(ro, n, key, sizeof(key) - 1)))
-		return;
-	p += sizeof(key) - 1;
-	snprintf(out, len, "%.*s", (int)strnlen((const char *)p, (size_t)(ro + n - p)), p);
-	out[strspn(out, "0123456789.")] = '\0';
-	if (*out && out[strlen(out) - 1] == '.')
-		out[strlen(out) - 1] = '\0';
-}
-
-/* mi_version() is `mov $MI_MALLOC_VERSION, %eax; ret` (209 = 2.0.9). */
-static void mimalloc_version(struct ht_elf *e, const struct symidx *ix, char *out,
-			     size_t len)
-{
-	const struct sym *s = func_find(ix, "mi_version");
-	uint8_t c[16];
-	long n;
-	size_t i;
-	int32_t v;
-
-	if (!s || (n = ht_elf__read_code(e, s->vaddr, c, sizeof(c))) < 6)
-		return;
-	i = skip_prologue(c, (size_t)n);
-	if (i + 6 > (size_t)n || c[i] != 0xb8 || c[i + 5] != 0xc3)
-		return;
-	v = rd32(c + i + 1);
-	if (v > 0 && v < 10000)
-		snprintf(out, len, "%d.%d.%d", v / 100, v / 10 % 10, v % 10);
-}
-
-static void family_version(struct ht_elf *e, const struct symidx *ix,
-			   const struct family *fam, char *out, size_t len)
-{
-	Elf *elf = ht_elf__handle(e);
-
-	out[0] = '\0';
-	if (fam == FAM_JEMALLOC)
-		jemalloc_version(elf, out, len);
-	else if (fam == FAM_TCMALLOC)
-		tcmalloc_version(elf, out, len);
-	else if (fam == FAM_MIMALLOC)
-		mimalloc_version(e, ix, out, len);
-	else if (fam == FAM_GLIBC)
-		glibc_version(elf, out, len);
 }
 
 /* ------------------------------------------------------------------ */
 /* Probe points                                                        */
 /* ------------------------------------------------------------------ */
 
-/*
- * A uprobe costs ~4x more on an instruction the kernel must single-step
- * than on one it emulates: move the entry probe to the first emulated
- * instruction every call reaches with arguments and stack untouched
- * (glibc's free: past `test %rdi,%rdi` to its `je`). Returns the file
- * offset to probe.
- */
-static uint64_t place_probe(struct ht_elf *e, const struct sym *sym, uint64_t off)
-{
-	uint8_t code[1024];
-	uint64_t at, moved_off;
-	bool emulated;
-	long n;
-
-	n = ht_elf__read_code(e, sym->vaddr, code,
-			      sym->size && sym->size < sizeof(code) ? sym->size : sizeof(code));
-	if (n <= 0 || placement__find(code, (size_t)n, sym->vaddr, sym->size, &at, &emulated))
-		return off;
-	if (at == sym->vaddr || ht_elf__symbol_starts_within(e, sym->vaddr + 1, at + 1) ||
-	    ht_elf__vaddr_to_offset(e, at, &moved_off))
-		return off;
-	pr_debug("probe for '%s' moved +%llu to an emulated instruction\n", sym->name,
-		 (unsigned long long)(at - sym->vaddr));
-	return moved_off;
-}
-
 /* A table function found in the object, before it becomes a point. */
 struct cand {
 	size_t det;                    /* index in the detected array */
 	const struct alloc_fn *fn;
 	char name[HT_ALLOC_NAME_MAX];
-	const struct sym *sym;
+	const struct ht_elf_sym *sym;
 	enum ht_layout layout;
 	bool skip;
 };
@@ -705,14 +198,28 @@ struct cands {
 	size_t n, cap;
 };
 
-static int add_cands(struct cands *cs, const struct symidx *ix, size_t det,
-		     const char *prefix, const struct alloc_fn *fns, size_t nfns)
+/* The bit of a standard entry point in a mask, or 0 for another name. */
+static uint64_t std_bit(const char *name)
+{
+	int b = alloc_std__bit(name);
+
+	return b < 0 ? 0 : 1ULL << b;
+}
+
+/* Add the rows of fns the object defines; a standard entry point only if
+ * its bit is in allow (the object's definition is the one called). */
+static int add_cands(struct cands *cs, const struct ht_elf_symidx *ix, size_t det,
+		     const char *prefix, const struct alloc_fn *fns, size_t nfns, uint64_t allow)
 {
 	for (size_t i = 0; i < nfns; i++) {
 		struct cand *c;
-		const struct sym *s = prefixed_func(ix, prefix, fns[i].name);
+		const struct ht_elf_sym *s = prefixed_func(ix, prefix, fns[i].name);
+		uint64_t bit;
 
 		if (!s)
+			continue;
+		bit = *prefix ? 0 : std_bit(fns[i].name);
+		if (bit && !(allow & bit))
 			continue;
 		if (grow_array((void **)&cs->c, &cs->cap, cs->n + 1, sizeof(*cs->c)))
 			return -ENOMEM;
@@ -727,160 +234,88 @@ static int add_cands(struct cands *cs, const struct symidx *ix, size_t det,
 	return 0;
 }
 
-static bool fns_have(const struct alloc_fn *fns, size_t n, const char *name, bool frees)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(name, fns[i].name) && (!frees || fns[i].layout == HT_L_FREE))
-			return true;
-	return false;
-}
+
+/* What the forwarder analysis of one object knows. */
+struct fwd_ctx {
+	const struct detected *det;
+	size_t ndet;
+	uint64_t std_probed;  /* standard entry points probed where calls go */
+};
 
 /* Does the name belong to an entry point (a free, if frees) of any family,
- * with any of the object's prefixes? A call to it is probed there. */
-static bool is_entry_name(const char *name, const struct detected *det, size_t ndet,
-			  bool frees)
+ * with any of the object's prefixes? A call to it is probed there. A
+ * standard entry point is probed where its calls bind, if anywhere. */
+static bool is_entry_name(const char *name, const struct fwd_ctx *fc, bool frees)
 {
-	for (size_t f = 0; f < ARRAY_SIZE(families); f++)
-		if (fns_have(families[f].fns, families[f].nfns, name, frees))
+	const struct alloc_family *je = &alloc_families[FAM_JEMALLOC];
+	const struct detected *det = fc->det;
+	size_t ndet = fc->ndet;
+	uint64_t bit = std_bit(name);
+
+	if (bit) {
+		const struct alloc_family *g = &alloc_families[FAM_GENERIC];
+
+		if (frees && !alloc_fns__have(g->fns, g->nfns, name, true) &&
+		    !alloc_fns__have(alloc_cxx_fns, alloc_ncxx_fns, name, true))
+			return false;
+		return fc->std_probed & bit;
+	}
+	for (size_t f = 0; f < NR_FAMILIES; f++)
+		if (alloc_fns__have(alloc_families[f].fns, alloc_families[f].nfns, name, frees))
 			return true;
-	if (fns_have(cxx_fns, ARRAY_SIZE(cxx_fns), name, frees))
+	if (alloc_fns__have(alloc_cxx_fns, alloc_ncxx_fns, name, frees))
 		return true;
 	for (size_t d = 0; d < ndet; d++) {
 		size_t pl = strlen(det[d].prefix);
 
 		if (pl && !strncmp(name, det[d].prefix, pl) &&
-		    fns_have(jemalloc_fns, ARRAY_SIZE(jemalloc_fns), name + pl, frees))
+		    alloc_fns__have(je->fns, je->nfns, name + pl, frees))
 			return true;
 	}
 	return false;
 }
 
-/* The symbol a jump or call to `to` reaches through a PLT stub. */
-static const char *plt_target(struct ht_elf *e, uint64_t to)
-{
-	uint8_t c[16];
-	long n;
-	size_t i;
+struct free_call {
+	const struct cand *c;
+	const struct cands *cs;
+	const struct fwd_ctx *fc;
+};
 
-	if (!in_plt(ht_elf__handle(e), to))
-		return NULL;
-	n = ht_elf__read_code(e, to, c, sizeof(c));
-	i = n > 0 ? skip_prologue(c, (size_t)n) : 0;
-	if (n <= 0 || i + 6 > (size_t)n || c[i] != 0xff || c[i + 1] != 0x25)
-		return NULL;
-	return got_symbol(ht_elf__handle(e), to + i + 6 + (int64_t)rd32(c + i + 2));
+/* A call or jump from the free c->c: to another probed free? */
+static int free_call_cb(uint64_t to, const char *name, void *ctx)
+{
+	const struct free_call *f = ctx;
+
+	for (size_t k = 0; to && k < f->cs->n; k++)
+		if (&f->cs->c[k] != f->c && f->cs->c[k].fn->layout == HT_L_FREE &&
+		    !f->cs->c[k].skip && f->cs->c[k].sym->vaddr == to)
+			return 1;
+	return name && strcmp(name, f->c->name) && is_entry_name(name, f->fc, true);
 }
 
 /*
- * Does the function at vaddr, on its only path, set up registers and then
- * jump (a tail call)? The caller's return address and stack are left
- * untouched: the target sees the very same call. *to is the target, or 0
- * with *name the symbol for a jump through the GOT (directly, or by way
- * of a PLT stub).
+ * Mark the candidates that tail-call another entry point (not probed: the
+ * other probe sees the very same call), and the frees that call or jump to
+ * another probed free anywhere in their body (jemalloc's aligned sized
+ * operator delete computes flags, then tail-calls sdallocx): those are
+ * traced as wrappers, or both probes would see one free.
  */
-static bool forwards_to(csh cs, struct ht_elf *e, uint64_t vaddr, uint64_t *to,
-			const char **name)
+static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct fwd_ctx *fc)
 {
-	uint8_t code[64];
-	cs_insn *insns = NULL;
-	long len = ht_elf__read_code(e, vaddr, code, sizeof(code));
-	size_t n;
-	bool ok = false;
+	struct ht_placement *pl = placement__new();
 
-	*to = 0;
-	*name = NULL;
-	if (len <= 0)
-		return false;
-	n = cs_disasm(cs, code, (size_t)len, vaddr, 12, &insns);
-	for (size_t i = 0; i < n; i++) {
-		const cs_x86 *x = &insns[i].detail->x86;
-		const cs_x86_op *op = &x->operands[0];
-
-		if (is_setup(&insns[i]))
-			continue;
-		if (insns[i].id != X86_INS_JMP || x->op_count != 1)
-			break;
-		if (op->type == X86_OP_IMM) {
-			*name = plt_target(e, (uint64_t)op->imm);
-			*to = *name ? 0 : (uint64_t)op->imm;
-			ok = true;
-		} else if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
-			   op->mem.index == X86_REG_INVALID) {
-			*name = got_symbol(ht_elf__handle(e), insns[i].address + insns[i].size +
-							     (uint64_t)op->mem.disp);
-			ok = *name != NULL;
-		}
-		break;
-	}
-	if (insns)
-		cs_free(insns, n);
-	return ok;
-}
-
-/*
- * Does the free at c call or jump to another probed free anywhere in its
- * body (jemalloc's aligned sized operator delete computes flags, then
- * tail-calls sdallocx)? Then both probes would see one free.
- */
-static bool calls_a_free(csh cap, struct ht_elf *e, const struct cand *c,
-			 const struct cands *cs, const struct detected *det, size_t ndet)
-{
-	uint8_t code[1024];
-	size_t len = c->sym->size && c->sym->size < sizeof(code) ? c->sym->size : sizeof(code);
-	cs_insn *insns = NULL;
-	long got = ht_elf__read_code(e, c->sym->vaddr, code, len);
-	size_t n;
-	bool found = false;
-
-	if (got <= 0)
-		return false;
-	n = cs_disasm(cap, code, (size_t)got, c->sym->vaddr, 0, &insns);
-	for (size_t i = 0; i < n && !found; i++) {
-		const cs_x86 *x = &insns[i].detail->x86;
-		const cs_x86_op *op = &x->operands[0];
-		const char *name = NULL;
-
-		if ((insns[i].id != X86_INS_JMP && insns[i].id != X86_INS_CALL) || x->op_count != 1)
-			continue;
-		if (op->type == X86_OP_IMM) {
-			for (size_t k = 0; k < cs->n && !found; k++)
-				found = &cs->c[k] != c && cs->c[k].fn->layout == HT_L_FREE &&
-					!cs->c[k].skip && cs->c[k].sym->vaddr == (uint64_t)op->imm;
-			name = found ? NULL : plt_target(e, (uint64_t)op->imm);
-		} else if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
-			   op->mem.index == X86_REG_INVALID) {
-			name = got_symbol(ht_elf__handle(e), insns[i].address + insns[i].size +
-							     (uint64_t)op->mem.disp);
-		}
-		if (name && strcmp(name, c->name))
-			found = is_entry_name(name, det, ndet, true);
-	}
-	if (insns)
-		cs_free(insns, n);
-	return found;
-}
-
-/* Mark the candidates that tail-call another entry point. */
-static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct detected *det,
-			    size_t ndet)
-{
-	csh cap;
-
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cap) != CS_ERR_OK)
+	if (!pl)
 		return;
-	if (cs_option(cap, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
-		cs_close(&cap);
-		return;
-	}
 	for (size_t i = 0; i < cs->n; i++) {
 		struct cand *c = &cs->c[i];
 		const char *name;
 		uint64_t to = 0;
 
-		if (!forwards_to(cap, e, c->sym->vaddr, &to, &name))
+		if (!placement__tail_call(pl, e, c->sym->vaddr, &to, &name))
 			continue;
 		if (name) {
-			c->skip = is_entry_name(name, det, ndet, false);
+			/* never itself: through the PLT that is another object's */
+			c->skip = strcmp(name, c->name) && is_entry_name(name, fc, false);
 		} else {
 			for (size_t k = 0; k < cs->n && !c->skip; k++)
 				c->skip = k != i && cs->c[k].sym->vaddr == to;
@@ -891,13 +326,15 @@ static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct det
 	}
 	for (size_t i = 0; i < cs->n; i++) {
 		struct cand *c = &cs->c[i];
+		struct free_call f = { c, cs, fc };
 
-		if (c->skip || c->layout != HT_L_FREE || !calls_a_free(cap, e, c, cs, det, ndet))
+		if (c->skip || c->layout != HT_L_FREE ||
+		    !placement__foreach_branch(pl, e, c->sym, free_call_cb, &f))
 			continue;
 		c->layout = HT_L_FREE_WRAP;
 		pr_debug("'%s' may call another probed free: traced as a wrapper\n", c->name);
 	}
-	cs_close(&cap);
+	placement__free(pl);
 }
 
 /* Several names may share one address (aligned_alloc and memalign in
@@ -911,43 +348,77 @@ static struct ht_probe_point *find_point(struct ht_probe_set *set, size_t from,
 	return NULL;
 }
 
-static bool family_wanted(const struct family *fam, const struct ht_alloc_opts *o)
+/* --allocator generic or generic:PATH: the standard entry points only. */
+static bool generic_asked(const struct ht_alloc_opts *o)
 {
+	return o->allocator && !strncmp(o->allocator, "generic", 7) &&
+	       (!o->allocator[7] || o->allocator[7] == ':');
+}
+
+/* The PATH of --allocator generic:PATH, or NULL. */
+static const char *generic_path(const struct ht_alloc_opts *o)
+{
+	return generic_asked(o) && o->allocator[7] == ':' ? o->allocator + 8 : NULL;
+}
+
+static bool family_wanted(const struct alloc_family *fam, const struct ht_alloc_opts *o)
+{
+	if (generic_asked(o))
+		return fam == &alloc_families[FAM_GENERIC];
 	return !o->allocator || !strcmp(o->allocator, fam->name);
 }
 
-/* Discover in one object; appends to set. */
+/*
+ * Discover in one object; appends to set. serve: the standard entry points
+ * whose calls this object's definitions receive; std_probed: those probed
+ * anywhere (for the forwarder rule).
+ */
 static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_alloc_opts *o,
-			   struct ht_probe_set *set)
+			   struct ht_probe_set *set, uint64_t serve, uint64_t std_probed)
 {
 	struct ht_module *mod = modules__get(ms, mi);
-	struct detected det[MAX_PREFIXES + 3];
+	struct detected det[MAX_PREFIXES + 5];
 	struct cands cs = {};
-	struct symidx ix;
+	struct ht_elf_symidx ix;
+	struct fwd_ctx fc;
 	size_t ndet, first = set->n;
+	uint64_t covered = 0;
 	struct ht_elf *e;
 	int err;
 
 	e = modules__elf(mod);
 	if (!e)
 		return 0;
-	err = symidx_build(ht_elf__handle(e), &ix);
+	err = ht_elf__index_symbols(e, &ix);
 	if (err)
 		return err;
-	ndet = detect(&ix, o, det, ARRAY_SIZE(det));
+	ndet = generic_asked(o) ? 0 : detect(&ix, o, det, ARRAY_SIZE(det) - 1);
 	for (size_t d = 0; d < ndet && !err; d++) {
-		const struct family *fam = det[d].fam;
+		const struct alloc_family *fam = det[d].fam;
 
-		err = add_cands(&cs, &ix, d, det[d].prefix, fam->fns, fam->nfns);
+		err = add_cands(&cs, &ix, d, det[d].prefix, fam->fns, fam->nfns, serve);
 		if (!err && fam->cxx)
-			err = add_cands(&cs, &ix, d, "", cxx_fns, ARRAY_SIZE(cxx_fns));
+			err = add_cands(&cs, &ix, d, "", alloc_cxx_fns, alloc_ncxx_fns, serve);
+	}
+	for (size_t i = 0; i < cs.n; i++)
+		covered |= std_bit(cs.c[i].name);
+	/* Calls to malloc & co reach this object, and no family claims them. */
+	if (!err && (serve & ~covered & alloc_std__c_mask())) {
+		const struct alloc_family *g = &alloc_families[FAM_GENERIC];
+
+		det[ndet++] = (struct detected){ .fam = g };
+		err = add_cands(&cs, &ix, ndet - 1, "", g->fns, g->nfns, serve & ~covered);
+		if (!err)
+			err = add_cands(&cs, &ix, ndet - 1, "", alloc_cxx_fns, alloc_ncxx_fns,
+					serve & ~covered);
 	}
 	if (err)
 		goto out;
-	mark_forwarders(e, &cs, det, ndet);
+	fc = (struct fwd_ctx){ det, ndet, std_probed };
+	mark_forwarders(e, &cs, &fc);
 
 	for (size_t d = 0; d < ndet; d++) {
-		const struct family *fam = det[d].fam;
+		const struct alloc_family *fam = det[d].fam;
 		struct ht_alloc_found *found;
 		size_t npoints = 0;
 
@@ -988,7 +459,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 			p->family = fam->name;
 			snprintf(p->func, sizeof(p->func), "%s", c->name);
 			p->vaddr = c->sym->vaddr;
-			p->offset = place_probe(e, c->sym, off);
+			p->offset = placement__probe_offset(e, c->sym, off);
 			p->layout = c->layout;
 			npoints++;
 			pr_debug("%s: '%s' in '%s' at 0x%llx\n", fam->name, p->func, mod->path,
@@ -1006,24 +477,32 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 		found->module = mi;
 		found->family = fam->name;
 		found->npoints = npoints;
+		found->asked = generic_asked(o);
 		snprintf(found->prefix, sizeof(found->prefix), "%s", det[d].prefix);
-		family_version(e, &ix, fam, found->version, sizeof(found->version));
+		allocators__version(e, &ix, (enum alloc_family_id)(fam - alloc_families),
+				    found->version, sizeof(found->version));
 	}
 out:
 	free(cs.c);
-	symidx_free(&ix);
+	ht_elf_symidx__free(&ix);
 	return err;
 }
 
-/* Has an object with this file identity been looked at? Marks it. */
-static int seen_before(struct ht_probe_set *set, const struct ht_module *mod, bool *seen)
+/* Has an object with this file identity been looked at? */
+static bool is_seen(const struct ht_probe_set *set, const struct ht_module *mod)
 {
 	for (size_t i = 0; i < set->nseen; i++)
-		if (set->seen[i].dev == mod->dev && set->seen[i].inode == mod->inode) {
-			*seen = true;
-			return 0;
-		}
-	*seen = false;
+		if (set->seen[i].dev == mod->dev && set->seen[i].inode == mod->inode)
+			return true;
+	return false;
+}
+
+/* Has it been looked at? Marks it. */
+static int seen_before(struct ht_probe_set *set, const struct ht_module *mod, bool *seen)
+{
+	*seen = is_seen(set, mod);
+	if (*seen)
+		return 0;
 	if (grow_array((void **)&set->seen, &set->cap_seen, set->nseen + 1, sizeof(*set->seen)))
 		return -ENOMEM;
 	set->seen[set->nseen].dev = mod->dev;
@@ -1032,28 +511,142 @@ static int seen_before(struct ht_probe_set *set, const struct ht_module *mod, bo
 	return 0;
 }
 
+/* What module mi defines and exports of the standard entry points. */
+static int module_defs(struct ht_modules *ms, struct ht_probe_set *set, size_t mi,
+		       struct ht_alloc_defs **out)
+{
+	struct ht_module *mod = modules__get(ms, mi);
+	struct ht_alloc_defs *d;
+	struct ht_elf_symidx ix;
+	struct ht_elf *e;
+	const char *name;
+
+	if (mi >= set->ndefs) {
+		size_t cap = set->ndefs;
+
+		if (grow_array((void **)&set->defs, &cap, mi + 1, sizeof(*set->defs)))
+			return -ENOMEM;
+		memset(set->defs + set->ndefs, 0, (cap - set->ndefs) * sizeof(*set->defs));
+		set->ndefs = cap;
+	}
+	d = *out = &set->defs[mi];
+	if (d->known)
+		return 0;
+	d->known = true;
+	e = mod->fd >= 0 ? modules__elf(mod) : NULL;
+	if (!e || ht_elf__index_symbols(e, &ix))
+		return 0;
+	for (int b = 0; (name = alloc_std__name(b)); b++) {
+		if (ht_elf_symidx__exported(&ix, name))
+			d->exports |= 1ULL << b;
+		if (ht_elf_symidx__func(&ix, name))
+			d->defines |= 1ULL << b;
+	}
+	ht_elf_symidx__free(&ix);
+	return 0;
+}
+
+/* The module --allocator generic:PATH names, or -1. */
+static ssize_t module_by_path(struct ht_modules *ms, const char *path)
+{
+	char *real = realpath(path, NULL);
+	ssize_t found = -1;
+
+	for (size_t mi = 0; mi < modules__count(ms) && found < 0; mi++) {
+		const char *p = modules__get(ms, mi)->path;
+
+		if (!strcmp(p, path) || (real && !strcmp(p, real)))
+			found = (ssize_t)mi;
+	}
+	free(real);
+	return found;
+}
+
+/*
+ * serve[mi]: the standard entry points whose calls module mi receives
+ * (see "Binding" above); *probed: the union over the allocators among them
+ * (an object serving only the C++ operators is libstdc++: not probed).
+ */
+static int bind_entry_points(struct ht_modules *ms, struct ht_probe_set *set,
+			     const struct ht_alloc_opts *o, uint64_t *serve, uint64_t *probed)
+{
+	size_t n = modules__count(ms), *order = calloc(n ? n : 1, sizeof(*order));
+	const char *gpath = generic_path(o);
+	struct ht_alloc_defs *d;
+	uint64_t claimed = 0;
+	int norder, err = 0;
+
+	*probed = 0;
+	if (!order)
+		return -ENOMEM;
+	if (gpath) {
+		ssize_t mi = module_by_path(ms, gpath);
+
+		if (mi >= 0 && !(err = module_defs(ms, set, (size_t)mi, &d)))
+			serve[mi] = d->defines;
+		goto out;
+	}
+	/* --allocator NAME: that family's definitions, called or not */
+	if (o->allocator && !generic_asked(o)) {
+		for (size_t mi = 0; mi < n && !err; mi++)
+			if (!(err = module_defs(ms, set, mi, &d)))
+				serve[mi] = d->defines;
+		goto out;
+	}
+	norder = ldso__scope(ms, order, n);
+	for (int i = 0; i < norder && !err; i++) {
+		size_t mi = order[i];
+
+		err = module_defs(ms, set, mi, &d);
+		if (err)
+			break;
+		/* the executable's own calls bind to what it defines; other
+		 * objects' only to what it exports */
+		serve[mi] = (d->exports & ~claimed) | (i == 0 ? d->defines : 0);
+		claimed |= d->exports;
+	}
+out:
+	for (size_t mi = 0; mi < n; mi++)
+		if (serve[mi] & alloc_std__c_mask())
+			*probed |= serve[mi];
+	free(order);
+	return err;
+}
+
 int allocators__discover_new(struct ht_modules *ms, const struct ht_alloc_opts *opts,
 			     struct ht_probe_set *set)
 {
-	size_t before = set->n;
+	size_t before = set->n, n = modules__count(ms);
+	uint64_t *serve = NULL, probed = 0;
+	bool any = false;
+	int err = 0;
 
-	for (size_t mi = 0; mi < modules__count(ms); mi++) {
+	for (size_t mi = 0; mi < n && !any; mi++) {
+		struct ht_module *mod = modules__get(ms, mi);
+
+		any = mod->has_exec && mod->fd >= 0 && !is_seen(set, mod);
+	}
+	if (!any)
+		return 0;
+	serve = calloc(n, sizeof(*serve));
+	if (!serve)
+		return -ENOMEM;
+	err = bind_entry_points(ms, set, opts, serve, &probed);
+	for (size_t mi = 0; mi < n && !err; mi++) {
 		struct ht_module *mod = modules__get(ms, mi);
 		bool seen;
-		int err;
 
 		if (!mod->has_exec || mod->fd < 0)
 			continue;
 		err = seen_before(set, mod, &seen);
-		if (err)
-			return err;
-		if (seen)
+		if (err || seen)
 			continue;
-		err = discover_module(ms, mi, opts, set);
-		if (err)
-			return err;
+		if (generic_path(opts) && !serve[mi])
+			continue;
+		err = discover_module(ms, mi, opts, set, serve[mi], probed);
 	}
-	return (int)(set->n - before);
+	free(serve);
+	return err ? err : (int)(set->n - before);
 }
 
 static const char *module_name(const struct ht_module *m)
@@ -1077,17 +670,23 @@ const char *allocators__describe(struct ht_modules *ms, const struct ht_probe_se
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = from; i < set->nfound && at < len; i++) {
 			const struct ht_alloc_found *f = &set->found[i];
+			const char *mod = module_name(modules__get(ms, f->module));
 			bool glibc = !strcmp(f->family, "glibc");
 			int n;
 
 			if (glibc != (pass == 1))
 				continue;
-			n = snprintf(buf + at, len - at, "%s%s%s%s%s%s%s%s in %s",
-				     first ? "" : ", ", f->family, f->version[0] ? " " : "",
-				     f->version, glibc ? " malloc" : "",
-				     f->prefix[0] ? " (prefix " : "", f->prefix,
-				     f->prefix[0] ? ")" : "",
-				     module_name(modules__get(ms, f->module)));
+			if (!strcmp(f->family, "generic"))
+				n = snprintf(buf + at, len - at, "%smalloc family in %s (%s: standard "
+					     "entry points)", first ? "" : ", ", mod,
+					     f->asked ? "--allocator generic"
+						      : "allocator not recognised");
+			else
+				n = snprintf(buf + at, len - at, "%s%s%s%s%s%s%s%s in %s",
+					     first ? "" : ", ", f->family, f->version[0] ? " " : "",
+					     f->version, glibc ? " malloc" : "",
+					     f->prefix[0] ? " (prefix " : "", f->prefix,
+					     f->prefix[0] ? ")" : "", mod);
 			if (n < 0)
 				break;
 			at += (size_t)n;
@@ -1124,8 +723,7 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 	bool known = !opts->allocator;
 	int err;
 
-	for (size_t f = 0; f < ARRAY_SIZE(families) && !known; f++)
-		known = !strcmp(opts->allocator, families[f].name);
+	known = known || alloc_family__by_name(opts->allocator) || generic_asked(opts);
 	if (opts->symbol_prefix &&
 	    !valid_prefix(opts->symbol_prefix, strlen(opts->symbol_prefix))) {
 		snprintf(msg, len, "invalid --symbol-prefix '%s' (jemalloc's symbol prefix, "
@@ -1146,6 +744,12 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 			return 0;
 		allocators__truncate(set, 0, 0);
 		set->nseen = 0;
+		if (generic_path(opts)) {
+			snprintf(msg, len, "'%s' is not mapped or defines no malloc entry point; "
+				 "malloc is defined by: %s", generic_path(opts),
+				 allocators__malloc_definitions(ms, set, found, sizeof(found)));
+			return -ENOENT;
+		}
 	}
 
 	/* Say what there is instead. */
@@ -1158,7 +762,7 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 	}
 	if (!known)
 		snprintf(msg, len, "unknown allocator '%s' (known: %s); found: %s",
-			 opts->allocator, family_names, found[0] ? found : "none");
+			 opts->allocator, alloc_family_names, found[0] ? found : "none");
 	else if (opts->allocator || opts->symbol_prefix)
 		snprintf(msg, len, "no %s%s%s%s found; found: %s",
 			 opts->allocator ? opts->allocator : "jemalloc",
@@ -1166,7 +770,7 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 			 opts->symbol_prefix ? opts->symbol_prefix : "",
 			 opts->symbol_prefix ? "'" : "", found[0] ? found : "none");
 	else
-		snprintf(msg, len, "no known allocator found (looked for %s)", family_names);
+		snprintf(msg, len, "no known allocator found (looked for %s)", alloc_family_names);
 	return known ? -ENOENT : -EINVAL;
 }
 
@@ -1186,10 +790,37 @@ int allocators__add_command(struct ht_modules *ms, char *const argv[])
 	return ldso__command_objects(argv, add_command_cb, ms);
 }
 
+const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_probe_set *set,
+					   char *buf, size_t len)
+{
+	uint64_t bit = std_bit("malloc");
+	size_t at = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t mi = 0; mi < modules__count(ms) && at < len; mi++) {
+		struct ht_module *mod = modules__get(ms, mi);
+		struct ht_alloc_defs *d;
+		int n;
+
+		if (!mod->has_exec || mod->fd < 0 || module_defs(ms, set, mi, &d) ||
+		    !(d->defines & bit))
+			continue;
+		n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", module_name(mod));
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+	if (!at && len)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
 void allocators__free(struct ht_probe_set *set)
 {
 	free(set->points);
 	free(set->found);
 	free(set->seen);
+	free(set->defs);
 	memset(set, 0, sizeof(*set));
 }

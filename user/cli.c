@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli_dest.h"
 #include "cli_output.h"
 #include "heaptrace.h"
 
@@ -31,12 +32,15 @@ struct config {
 	struct ht_session_opts session;
 	double duration_s;
 	double interval_s;
-	unsigned int top_n;
+	struct ht_report_opts report;   /* every report's options but format and metric */
 	const char *json_path;
 	const char *output_dir;
 	unsigned int formats;     /* OUT_* written as files */
 	unsigned int keep;
+	const char **alloc_fns;         /* --alloc-fn, behind report.alloc_fns */
 	int verbosity;
+	const char *record_path;
+	bool stdout_closed;       /* started with no fd 1 */
 };
 
 static const char usage_text[] =
@@ -50,26 +54,45 @@ static const char usage_text[] =
 "and which allocate most often (churn).\n"
 "\n"
 "Target:\n"
-"  -p, --pid PID          attach to a running process; with -- COMMAND instead,\n"
-"                         start COMMAND with the probes in place\n"
+"  -p, --pid PID          attach to a running process (a thread's ID means its\n"
+"                         process); with -- COMMAND instead, start COMMAND\n"
+"                         with the probes in place, following it into the\n"
+"                         program it execs (env, nice, sh -c 'exec ...'). An\n"
+"                         attached process that execs ends the trace\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until the target\n"
-"                         exits, or Ctrl-C / SIGTERM)\n"
+"                         exits, or Ctrl-C / SIGTERM); a launched COMMAND\n"
+"                         then gets SIGTERM and is traced to its exit (for\n"
+"                         up to 10 s), as timeout(1) would end it\n"
 "      --run-as-root      under sudo, run COMMAND as root instead of as the\n"
 "                         invoking user\n"
 "\n"
 "Reports (the text report always goes to stdout at the end):\n"
 "  -n, --top N            rows per table in the text report (default 10)\n"
 "      --json PATH        also write the JSON report to PATH ('-' = stdout,\n"
-"                         which then gets no text report)\n"
+"                         which then gets no text report); PATH's directory\n"
+"                         must exist (none is created). A regular file is\n"
+"                         replaced whole (temporary file + rename); a device,\n"
+"                         FIFO, socket or descriptor (/dev/stdout, /dev/fd/N,\n"
+"                         bash's >(...)) is written in place; a symlink is\n"
+"                         followed unless it sits in a sticky world-writable\n"
+"                         directory (like /tmp) and belongs to someone else,\n"
+"                         as the kernel's protected_symlinks rule - then it\n"
+"                         is replaced\n"
 "  -f, --format LIST      files to write, comma-separated: text, json, folded,\n"
 "                         svg, pprof, dhat (folded and svg: one file per\n"
 "                         metric: live_bytes, peak_bytes, alloc_bytes, allocs)\n"
 "  -o, --output-dir DIR   where those files go (default: current directory),\n"
-"                         named heaptrace-PID-final.EXT at the end\n"
+"                         named heaptrace-PID-final.EXT at the end; DIR is\n"
+"                         created if missing (with its parents)\n"
 "  -i, --interval SECS    also write a snapshot every SECS seconds, named\n"
 "                         heaptrace-PID-NNNNNN.EXT; SIGUSR1 writes one now\n"
 "      --keep N           keep only the last N periodic snapshots\n"
 "      --no-demangle      show raw C++/Rust symbol names\n"
+"      --keep-alloc-frames  keep the allocator's frames (operator new, strdup,\n"
+"                         ...) on top of the stacks in folded, svg, pprof and\n"
+"                         dhat files (text and JSON always show them)\n"
+"      --alloc-fn GLOB    also leave out the program's own allocation wrappers\n"
+"                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
 "\n"
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
@@ -93,10 +116,14 @@ static const char usage_text[] =
 "      --max-size N       of at most N bytes (filtered in the kernel: no stack\n"
 "                         walk, no record, and their frees are not recorded)\n"
 "      --record FILE      also save the raw event stream to FILE (for replay\n"
-"                         benchmarks and bug reports)\n"
-"      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc\n"
-"                         or mimalloc (default: every one the process maps,\n"
-"                         found from the symbols of its objects)\n"
+"                         benchmarks and bug reports); written as it comes,\n"
+"                         same path rules as --json\n"
+"      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc,\n"
+"                         mimalloc, or generic: the standard entry points\n"
+"                         (malloc, free..., C++ new/delete) where calls bind;\n"
+"                         generic:PATH: those of the object PATH (default:\n"
+"                         every allocator the process calls, found from the\n"
+"                         symbols of its objects)\n"
 "      --symbol-prefix P  jemalloc's symbol prefix, e.g. je_ or _rjem_ (default:\n"
 "                         detected)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
@@ -110,9 +137,14 @@ static const char usage_text[] =
 "only within the copied stack window (--stack-bytes); beyond it, such\n"
 "frames are lost.\n"
 "\n"
-"Exit status: 0 report written; 1 tracing failed or a report could not be\n"
-"written; 2 bad usage, no such process or command, no allocator found, or\n"
-"missing privileges.\n";
+"Every output is checked before the first probe goes in: a path that can't\n"
+"be written is refused at once (exit 2), not after hours of tracing.\n"
+"\n"
+"Exit status: 0 report written; 1 tracing failed or a report or recording\n"
+"could not be written; 2 bad usage, an output that can't be written, no such\n"
+"process or command, no allocator found, or missing privileges. When the\n"
+"reader of stdout goes away (heaptrace ... | head), heaptrace ends quietly\n"
+"by SIGPIPE (status 141 in the shell), as other filters do.\n";
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 {
@@ -171,7 +203,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
 	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
-	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE };
+	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE, OPT_KEEP_ALLOC_FRAMES,
+	       OPT_ALLOC_FN };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -184,6 +217,8 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "ring-size", required_argument, NULL, OPT_RING },
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+		{ "keep-alloc-frames", no_argument, NULL, OPT_KEEP_ALLOC_FRAMES },
+		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -203,12 +238,13 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	const char *bad;
 	int c, badlen;
 
-	cfg->top_n = 10;
+	cfg->report.sz = sizeof(cfg->report);
+	cfg->report.top_n = 10;
 	cfg->session.sz = sizeof(cfg->session);
 	while ((c = getopt_long(argc, argv, "+p:d:n:f:o:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint(optarg, 0x3fffffff, &v) || v == 0)
+			if (parse_uint(optarg, INT_MAX, &v) || v == 0)
 				return usage_error("invalid PID '%s'", optarg);
 			cfg->session.pid = (int)v;
 			break;
@@ -223,7 +259,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		case 'n':
 			if (parse_uint(optarg, 1000000, &v))
 				return usage_error("invalid row count '%s'", optarg);
-			cfg->top_n = (unsigned int)v;
+			cfg->report.top_n = (unsigned int)v;
 			break;
 		case OPT_JSON:
 			cfg->json_path = optarg;
@@ -306,14 +342,19 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 			cfg->session.symbol_prefix = optarg;
 			break;
 		case OPT_RECORD:
-			cfg->session.record_fd = open(optarg, O_WRONLY | O_CREAT | O_TRUNC |
-						      O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (cfg->session.record_fd < 0) {
-				fprintf(stderr, "heaptrace: can't create '%s': %s\n", optarg,
-					strerror(errno));
-				return EXIT_USAGE;
-			}
-			output__give_to_sudo_user(cfg->session.record_fd);
+			cfg->record_path = optarg;
+			break;
+		case OPT_KEEP_ALLOC_FRAMES:
+			cfg->report.keep_alloc_frames = true;
+			break;
+		case OPT_ALLOC_FN:
+			/* At most one per argument: argc bounds the list. */
+			if (!cfg->alloc_fns)
+				cfg->alloc_fns = calloc((size_t)argc, sizeof(*cfg->alloc_fns));
+			if (!cfg->alloc_fns)
+				return usage_error("out of memory for --alloc-fn '%s'", optarg);
+			cfg->alloc_fns[cfg->report.nalloc_fns++] = optarg;
+			cfg->report.alloc_fns = cfg->alloc_fns;
 			break;
 		case 'v':
 			cfg->verbosity++;
@@ -337,12 +378,121 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		return usage_error("nothing to trace: give -p PID or -- COMMAND%s", "");
 	if ((cfg->interval_s || cfg->keep || cfg->output_dir) && !cfg->formats)
 		return usage_error("--interval, --keep and --output-dir need -f/--format%s", "");
+	if (cfg->keep && !cfg->interval_s)
+		return usage_error("--keep needs -i/--interval (it keeps periodic snapshots)%s",
+				   "");
 	if (cfg->session.min_size && cfg->session.max_size &&
 	    cfg->session.min_size > cfg->session.max_size)
 		return usage_error("--min-size is larger than --max-size%s", "");
 	if (cfg->formats && !cfg->output_dir)
 		cfg->output_dir = ".";
 	return 0;
+}
+
+/*
+ * Every destination is checked before the first probe goes in: an hour of
+ * tracing is not lost to a read-only directory found at the end. The
+ * recording is opened now (it is written from the first event on).
+ */
+static int check_outputs(struct config *cfg)
+{
+	char msg[PATH_MAX + 256];
+	struct dest d;
+	int fd;
+
+	if (cfg->json_path && strcmp(cfg->json_path, "-") &&
+	    (dest__resolve(cfg->json_path, DEST_FOLLOW, &d, msg, sizeof(msg)) ||
+	     dest__check(&d, msg, sizeof(msg))))
+		goto fail;
+	if (cfg->formats && output__prepare_dir(cfg->output_dir, msg, sizeof(msg)))
+		goto fail;
+	if (cfg->record_path) {
+		if (dest__resolve(cfg->record_path, DEST_FOLLOW, &d, msg, sizeof(msg)))
+			goto fail;
+		fd = dest__open_stream(&d, msg, sizeof(msg));
+		if (fd < 0)
+			goto fail;
+		cfg->session.record_fd = fd;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "heaptrace: %s\n", msg);
+	return EXIT_USAGE;
+}
+
+/* A field of /proc/PID/status as a number; -1 if unreadable. */
+static long status_field(int pid, const char *name)
+{
+	char path[64], line[256];
+	size_t len = strlen(name);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':') {
+			v = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* The command name of pid ("?" if unreadable). */
+static void comm_of(int pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, (int)len, f))
+		snprintf(buf, len, "?");
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	if (f)
+		fclose(f);
+}
+
+/* -p names a process; a thread's ID means its process, heaptrace itself
+ * is refused. */
+static int resolve_pid(struct config *cfg)
+{
+	int pid = cfg->session.pid;
+	long tgid = status_field(pid, "Tgid");
+	char comm[64];
+
+	if (tgid > 0 && tgid != pid) {
+		comm_of((int)tgid, comm, sizeof(comm));
+		fprintf(stderr, "heaptrace: %d is a thread of PID %ld (%s): tracing that process\n",
+			pid, tgid, comm);
+		pid = (int)tgid;
+		cfg->session.pid = pid;
+	}
+	if (pid == getpid()) {
+		fprintf(stderr, "heaptrace: can't trace heaptrace itself (PID %d)\n", pid);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* A debugger's breakpoint on a probed function is written back over the
+ * uprobe's int3 when removed later: the target then dies of SIGTRAP. */
+static void warn_if_traced(int pid)
+{
+	long tracer = status_field(pid, "TracerPid");
+	char comm[64];
+
+	if (tracer <= 0 || tracer == getpid())
+		return;
+	comm_of((int)tracer, comm, sizeof(comm));
+	fprintf(stderr, "heaptrace: warning: PID %d is traced by PID %ld (%s): a breakpoint it sets "
+		"on an allocator function while heaptrace is attached and removes after heaptrace "
+		"has left kills the target with SIGTRAP; remove such breakpoints before heaptrace "
+		"detaches\n", pid, tracer, comm);
 }
 
 static int setup_signals(void)
@@ -369,6 +519,9 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* How long a launched command may take to exit after -d's SIGTERM. */
+#define TERM_GRACE_S 10
+
 enum sig_action { SIG_NONE = 0, SIG_STOP = 1, SIG_SNAPSHOT = 2 };
 
 static int read_signals(int sfd)
@@ -394,7 +547,11 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 	double deadline = cfg->duration_s > 0 ? start + cfg->duration_s : 0;
 	double next_snap = cfg->interval_s > 0 ? start + cfg->interval_s : 0;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
+	struct ht_target_info ti;
+	bool grace = false;
 	int ep, err = 0;
+
+	ht_session_target_info(s, &ti);
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -408,8 +565,20 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 		double now = mono_s(), wake = now + 0.05;
 		int act;
 
-		if (deadline && now >= deadline)
-			break;
+		if (deadline && now >= deadline) {
+			if (!ti.launched || grace)
+				break;
+			/* A launched command ends with the trace, as under timeout(1):
+			 * asked to stop, and traced to its exit. */
+			if (ht_session_signal_target(s, SIGTERM))
+				break;
+			fprintf(stderr, "heaptrace: --duration reached: sent SIGTERM to PID %d (%s), "
+				"tracing its exit for up to %d s\n", ti.pid, ti.command,
+				TERM_GRACE_S);
+			grace = true;
+			deadline = now + TERM_GRACE_S;
+			continue;
+		}
 		if (deadline && deadline < wake)
 			wake = deadline;
 		if (next_snap && next_snap < wake)
@@ -432,32 +601,66 @@ static int run_loop(struct ht_session *s, const struct config *cfg, struct outpu
 		}
 	}
 	close(ep);
+	if (grace && !ht_session_target_done(s))
+		fprintf(stderr, "heaptrace: PID %d (%s) still runs %d s after SIGTERM: left running "
+			"untraced\n", ti.pid, ti.command, TERM_GRACE_S);
 	return err;
 }
 
-static int write_reports(struct ht_session *s, const struct config *cfg, struct output *out)
+/* One report to stdout. A reader that went away (`| head`) is not an
+ * error to print: *broken_pipe tells main to end as other tools do. */
+static int write_stdout(struct ht_session *s, enum ht_format fmt,
+			const struct ht_report_opts *ro, bool stdout_closed, bool *broken_pipe)
 {
-	struct ht_report_opts ro = { .sz = sizeof(ro), .top_n = cfg->top_n };
+	char *buf;
+	size_t n;
+	int err;
+
+	if (stdout_closed) {
+		fprintf(stderr, "heaptrace: can't write the report to stdout: it is closed\n");
+		return -EBADF;
+	}
+	err = output__render(s, fmt, ro, &buf, &n);
+	if (!err) {
+		err = dest__write_all(STDOUT_FILENO, buf, n);
+		free(buf);
+	}
+	if (err == -EPIPE)
+		*broken_pipe = true;
+	else if (err)
+		fprintf(stderr, "heaptrace: can't write the report to stdout: %s\n",
+			dest__strerror(err));
+	return err;
+}
+
+static int write_reports(struct ht_session *s, const struct config *cfg, struct output *out,
+			 bool *broken_pipe)
+{
+	const struct ht_report_opts *ro = &cfg->report;
 	bool json_stdout = cfg->json_path && !strcmp(cfg->json_path, "-");
 	int err = 0, e;
 
 	if (cfg->json_path) {
 		if (json_stdout)
-			err = ht_session_write_report(s, HT_FORMAT_JSON, stdout, &ro);
+			err = write_stdout(s, HT_FORMAT_JSON, ro, cfg->stdout_closed, broken_pipe);
 		else
-			err = output__write_file(cfg->json_path, s, HT_FORMAT_JSON, &ro);
+			err = output__write_file(cfg->json_path, DEST_FOLLOW, s, HT_FORMAT_JSON,
+						 ro);
 	}
 	if (out->formats) {
 		e = output__snapshot(out, s, true);
 		err = err ? err : e;
 	}
-	if (!json_stdout) {
-		e = ht_session_write_report(s, HT_FORMAT_TEXT, stdout, &ro);
-		if (e)
-			fprintf(stderr, "heaptrace: can't write the report: %s\n", strerror(-e));
+	if (!json_stdout && !*broken_pipe) {
+		e = write_stdout(s, HT_FORMAT_TEXT, ro, cfg->stdout_closed, broken_pipe);
 		err = err ? err : e;
 	}
-	fflush(stdout);
+	e = ht_session_record_error(s);
+	if (e) {
+		fprintf(stderr, "heaptrace: can't write the recording '%s': %s (it stopped there)\n",
+			cfg->record_path, dest__strerror(e));
+		err = err ? err : e;
+	}
 	return err;
 }
 
@@ -483,35 +686,44 @@ int main(int argc, char **argv)
 	struct output out = {};
 	struct ht_target_info ti;
 	struct ht_session *s;
+	bool broken_pipe = false;
 	char msg[512] = "";
 	int sfd, err, rc;
 
+	/* A closed stdout or stderr would be taken by the next file opened,
+	 * and reports written into it: hold the slots (writes then fail). */
+	cfg.stdout_closed = fcntl(STDOUT_FILENO, F_GETFD) < 0;
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDONLY | O_CLOEXEC) != fd)
+			return EXIT_FAILURE_RT;
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;
-	ht_set_verbosity(cfg.verbosity);
-	if (cfg.formats) {
-		/* Found out now, not after hours of tracing. */
-		err = output__prepare_dir(cfg.output_dir);
-		if (!err && access(cfg.output_dir, W_OK))
-			err = -errno;
-		if (err) {
-			fprintf(stderr, "heaptrace: can't write to '%s': %s\n", cfg.output_dir,
-				strerror(-err));
-			return EXIT_USAGE;
-		}
+	cfg.session.verbosity = cfg.verbosity;
+	if (cfg.session.pid) {
+		rc = resolve_pid(&cfg);
+		if (rc)
+			return rc;
 	}
-	sfd = setup_signals();
-	if (sfd < 0) {
-		fprintf(stderr, "heaptrace: can't set up signals: %s\n", strerror(-sfd));
-		return EXIT_FAILURE_RT;
-	}
+	/* Found out now, not after hours of tracing. */
+	rc = check_outputs(&cfg);
+	if (rc)
+		return rc;
 
-	/* Open: find the target and its allocator, load the BPF programs. */
+	/* Open: find the target and its allocator, load the BPF programs. A
+	 * command to launch is forked here, before heaptrace blocks and
+	 * ignores signals: it starts with the signal mask and dispositions
+	 * heaptrace was given. */
 	s = ht_session_open(&cfg.session, msg, sizeof(msg), &err);
 	if (!s) {
 		fprintf(stderr, "heaptrace: %s\n", msg);
 		return exit_for(err);
+	}
+	sfd = setup_signals();
+	if (sfd < 0) {
+		fprintf(stderr, "heaptrace: can't set up signals: %s\n", strerror(-sfd));
+		ht_session_close(s);
+		return EXIT_FAILURE_RT;
 	}
 
 	/* Attach; a launched command starts only now. */
@@ -519,17 +731,21 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "heaptrace: %s\n", msg);
 		ht_session_close(s);
+		close(sfd);
 		return exit_for(err);
 	}
 	fprintf(stderr, "heaptrace: tracing %s\n", ht_session_allocators(s));
 	ht_session_target_info(s, &ti);
-	if (!ti.launched)
+	if (!ti.launched) {
 		fprintf(stderr, "heaptrace: attached to PID %d (%s): %zu probes; Ctrl-C to stop\n",
 			ti.pid, ti.command, ti.nr_probes);
+		warn_if_traced(ti.pid);
+	}
 	out.dir = cfg.output_dir;
 	out.formats = cfg.formats;
 	out.keep = cfg.keep;
 	out.pid = ti.pid;
+	out.report = &cfg.report;
 
 	/* Trace until the target ends, a signal, or --duration. */
 	err = run_loop(s, &cfg, &out, sfd);
@@ -538,9 +754,15 @@ int main(int argc, char **argv)
 	ht_session_stop(s);
 
 	/* Report. */
-	rc = write_reports(s, &cfg, &out) || err || out.errors ? EXIT_FAILURE_RT : EXIT_OK;
+	rc = write_reports(s, &cfg, &out, &broken_pipe) || err || out.errors ? EXIT_FAILURE_RT
+									    : EXIT_OK;
 	ht_session_close(s);
-	output__free(&out);
+	free(cfg.alloc_fns);
 	close(sfd);
+	if (broken_pipe) {
+		/* Like any filter whose reader left: quietly, by SIGPIPE. */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "cli_dest.h"
 #include "cli_output.h"
 
 struct format_desc {
@@ -84,76 +85,98 @@ static void give_dir_to_sudo_user(const char *path)
 	}
 }
 
-int output__prepare_dir(const char *dir)
+int output__prepare_dir(const char *dir, char *msg, size_t len)
 {
-	char path[PATH_MAX];
-	size_t len = strlen(dir);
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd;
 
-	if (len == 0 || len >= sizeof(path))
+	if (!*dir || strlen(dir) + sizeof("/.heaptrace-XXXXXX") > sizeof(tmp)) {
+		snprintf(msg, len, "invalid output directory '%s'", dir);
 		return -EINVAL;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
+	}
+	/* Created with its parents, each given to the invoking user. */
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0755) == 0)
-			give_dir_to_sudo_user(path);
+		if (mkdir(tmp, 0755) == 0)
+			give_dir_to_sudo_user(tmp);
 		else if (errno != EEXIST)
-			return -errno;
+			goto fail;
 		*p = '/';
 	}
-	if (mkdir(path, 0755) == 0)
-		give_dir_to_sudo_user(path);
+	if (mkdir(dir, 0755) == 0)
+		give_dir_to_sudo_user(dir);
 	else if (errno != EEXIST)
-		return -errno;
+		goto fail;
+	if (stat(dir, &st))
+		goto fail;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		goto fail;
+	}
+	/* Can files be created there? (access() says yes to root even on a
+	 * read-only file system.) */
+	snprintf(tmp, sizeof(tmp), "%s/.heaptrace-XXXXXX", dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		goto fail;
+	close(fd);
+	unlink(tmp);
 	return 0;
+fail:
+	snprintf(msg, len, "can't write to '%s': %s", dir, strerror(errno));
+	return -errno;
 }
 
-int output__write_file(const char *path, struct ht_session *s, enum ht_format fmt,
-		       const struct ht_report_opts *opts)
+int output__render(struct ht_session *s, enum ht_format fmt, const struct ht_report_opts *opts,
+		   char **buf, size_t *n)
 {
-	char tmp[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, err = 0;
 	FILE *f;
+	int err;
 
-	/* The temporary file lives beside the target, so rename is atomic. */
-	if (slash)
-		snprintf(tmp, sizeof(tmp), "%.*s/.heaptrace-XXXXXX", (int)(slash - path), path);
-	else
-		snprintf(tmp, sizeof(tmp), ".heaptrace-XXXXXX");
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		fprintf(stderr, "heaptrace: can't write '%s': %s\n", path, strerror(errno));
-		return err;
-	}
-	fchmod(fd, 0644);
-	output__give_to_sudo_user(fd);
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		goto fail;
-	}
+	*buf = NULL;
+	*n = 0;
+	f = open_memstream(buf, n);
+	if (!f)
+		return -errno;
 	err = ht_session_write_report(s, fmt, f, opts);
-	if (fflush(f) && !err)
-		err = -errno;
-	if (fsync(fileno(f)) && !err && errno != EINVAL)
-		err = -errno;
 	if (fclose(f) && !err)
-		err = -errno;
+		err = -ENOMEM;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+int output__write_file(const char *path, unsigned int dest_flags, struct ht_session *s,
+		       enum ht_format fmt, const struct ht_report_opts *opts)
+{
+	char msg[PATH_MAX + 256], *buf;
+	struct dest d;
+	size_t n;
+	int err;
+
+	/* Resolved again for every write: what the path names may change. */
+	err = dest__resolve(path, dest_flags, &d, msg, sizeof(msg));
 	if (err)
 		goto fail;
-	if (rename(tmp, path)) {
-		err = -errno;
+	err = output__render(s, fmt, opts, &buf, &n);
+	if (err) {
+		snprintf(msg, sizeof(msg), "can't write '%s': %s", path, strerror(-err));
 		goto fail;
 	}
+	err = dest__write(&d, buf, n, msg, sizeof(msg));
+	free(buf);
+	if (err)
+		goto fail;
 	return 0;
-
 fail:
-	unlink(tmp);
-	fprintf(stderr, "heaptrace: can't write '%s': %s\n", path, strerror(-err));
+	fprintf(stderr, "heaptrace: %s\n", msg);
 	return err;
 }
 
@@ -174,39 +197,17 @@ static void remove_snapshot(const struct output *o, unsigned int seq)
 	}
 }
 
-/* Remember the model as it is now, the baseline of the next snapshot. */
-static void take_baseline(struct output *o, struct ht_session *s)
-{
-	uint32_t n = ht_session_nr_stacks(s);
-	struct ht_heap_totals t;
-	struct ht_stats *b;
-
-	b = realloc(o->base, (n ? n : 1) * sizeof(*b));
-	if (!b)
-		return;  /* the next interval then counts from the older baseline */
-	for (uint32_t i = 0; i < n; i++)
-		ht_session_stack_stats(s, i, &b[i]);
-	o->base = b;
-	o->nbase = n;
-	ht_session_totals(s, &t);
-	o->base_totals = t.s;
-}
-
-void output__free(struct output *o)
-{
-	free(o->base);
-	o->base = NULL;
-	o->nbase = 0;
-}
-
 int output__snapshot(struct output *o, struct ht_session *s, bool final)
 {
-	/* Before the first snapshot, the baseline is the empty model (no
-	 * stacks: nsince 0), so the interval is the churn since attach. */
-	struct ht_report_opts ro = { .sz = sizeof(ro), .since = o->base ? o->base : &o->base_totals,
-				     .nsince = o->nbase, .since_totals = &o->base_totals };
+	struct ht_report_opts ro = { .sz = sizeof(ro) };
 	char path[PATH_MAX], tag[32];
 	int first = 0, err;
+
+	if (o->report)
+		ro = *o->report;
+	/* JSON: the churn since the previous snapshot (since the start
+	 * before the first). */
+	ro.interval = true;
 
 	if (final)
 		snprintf(tag, sizeof(tag), "final");
@@ -223,7 +224,7 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 				snprintf(path, sizeof(path), "%s/heaptrace-%d-%s.%s", o->dir, o->pid,
 					 tag, formats[i].ext);
 			ro.metric = (enum ht_metric)m;
-			err = output__write_file(path, s, formats[i].fmt, &ro);
+			err = output__write_file(path, 0, s, formats[i].fmt, &ro);
 			if (err) {
 				o->errors++;
 				if (!first)
@@ -234,6 +235,6 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 	if (!final && o->keep && o->seq > o->keep)
 		remove_snapshot(o, o->seq - o->keep);
 	if (!final)
-		take_baseline(o, s);
+		ht_session_mark_interval(s);
 	return first;
 }

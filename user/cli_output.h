@@ -7,6 +7,7 @@
 #define HEAPTRACE_CLI_OUTPUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "heaptrace.h"
 
 enum {
@@ -28,19 +29,14 @@ struct output {
 	unsigned int formats;   /* OUT_* */
 	unsigned int keep;      /* keep the last N periodic snapshots (0: all) */
 	int pid;
+	const struct ht_report_opts *report;   /* options of every file, or NULL */
 	unsigned int seq;       /* last periodic snapshot written */
 	unsigned int errors;    /* files that could not be written */
-	/* The model at the previous snapshot: JSON shows the churn since. */
-	struct ht_stats *base;
-	uint32_t nbase;
-	struct ht_stats base_totals;
 };
 
-/* Free what output__snapshot() kept. */
-void output__free(struct output *o);
-
-/* Create dir (and parents) if missing. 0 or -errno. */
-int output__prepare_dir(const char *dir);
+/* Create dir (and its parents) if missing and check that files can be
+ * created there. 0, or -errno with a one-line msg. */
+int output__prepare_dir(const char *dir, char *msg, size_t len);
 
 /* Under sudo (SUDO_UID/SUDO_GID set, running as root), give the file to
  * the invoking user; best effort. */
@@ -56,8 +52,13 @@ void output__give_to_sudo_user(int fd);
  */
 int output__snapshot(struct output *o, struct ht_session *s, bool final);
 
-/* Write one report to path the same way (temporary name, rename). */
-int output__write_file(const char *path, struct ht_session *s, enum ht_format fmt,
-		       const struct ht_report_opts *opts);
+/* One report in memory (*buf malloc'ed, *n bytes). 0 or -errno. */
+int output__render(struct ht_session *s, enum ht_format fmt, const struct ht_report_opts *opts,
+		   char **buf, size_t *n);
+
+/* Write one report to path as cli_dest.h says (dest_flags: DEST_*);
+ * errors are reported on stderr. 0 or -errno. */
+int output__write_file(const char *path, unsigned int dest_flags, struct ht_session *s,
+		       enum ht_format fmt, const struct ht_report_opts *opts);
 
 #endif

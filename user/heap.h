@@ -56,6 +56,16 @@ void heap__stack_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats 
 
 void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out);
 
+/*
+ * Intervals (snapshots): heap__mark_interval() starts a new one. A stack's
+ * churn in the current interval - allocs, alloc_bytes, frees, freed_bytes
+ * and temporary since the last mark (since the start before the first);
+ * the other fields 0 - and the same for the totals.
+ */
+void heap__mark_interval(struct ht_heap *h);
+void heap__interval_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats *out);
+void heap__interval_totals(const struct ht_heap *h, struct ht_stats *out);
+
 /* Bytes of memory the model uses. */
 size_t heap__mem_bytes(const struct ht_heap *h);
 

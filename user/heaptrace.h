@@ -77,6 +77,8 @@ struct ht_session_opts {
 				    * NULL = detected */
 	uint64_t min_size;       /* record only allocations of min_size bytes or more */
 	uint64_t max_size;       /* ... and at most max_size (0: no limit); in the kernel */
+	int verbosity;           /* this session's messages on stderr: 0 warnings
+				  * and errors, 1 info, 2 debug */
 };
 
 /*
@@ -138,6 +140,14 @@ int ht_session_poll(struct ht_session *s, int timeout_ms);
 
 /* Has the target exited or exec'd another program? */
 bool ht_session_target_done(const struct ht_session *s);
+
+/* Send sig to the command heaptrace launched (only to that: -EPERM for an
+ * attached process); tracing goes on, so its exit is seen. 0 or -errno. */
+int ht_session_signal_target(struct ht_session *s, int sig);
+
+/* 0, or the -errno of the first failed write to opts.record_fd (the
+ * recording stopped there; tracing went on). */
+int ht_session_record_error(const struct ht_session *s);
 
 /* Detach the probes after consuming what is left; the model stays. */
 void ht_session_stop(struct ht_session *s);
@@ -205,7 +215,8 @@ struct ht_loss {
 	uint64_t unsampled;            /* allocations left out by sampling (not a loss) */
 	uint64_t bad_records;          /* malformed ring buffer records */
 	uint64_t model_errors;         /* events the model had no memory for */
-	uint64_t lost_events;          /* all the losses above that make numbers lower bounds */
+	uint64_t lost_events;          /* all the losses that make numbers lower bounds */
+	uint64_t ringbuf_full_execs;   /* exec records lost: the old heap may look live */
 	/* --unwind cfi: stacks that ended early (shorter, never wrong), by reason
 	 * (stacks_truncated and stacks_broken count too) */
 	uint64_t stacks_no_mapping;    /* next address in no executable mapping */
@@ -232,6 +243,9 @@ struct ht_target_info {
 	bool launched;       /* started by the session */
 	bool exited;
 	bool execed;         /* replaced its program: its old heap is gone */
+	const char *exec_chain; /* launched: the programs run before this one
+				 * ("env > nice"; "" if none): each exec'd the
+				 * next, and the report is of the last */
 	bool exit_known;     /* exit_status is meaningful (launched only) */
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */
@@ -271,23 +285,36 @@ struct ht_report_opts {
 	bool (*keep)(struct ht_session *s, uint32_t stack, void *ctx);
 	void *keep_ctx;
 	/*
-	 * JSON: also the churn since an earlier moment - since[i] is stack
-	 * i's statistics then (nsince of them; stacks beyond had none), and
-	 * since_totals the totals then. Each stack and the totals get an
-	 * "interval" object: allocs, alloc_bytes, frees, freed_bytes and
-	 * temporary since that moment.
+	 * JSON: also the churn in the current interval, since the last
+	 * ht_session_mark_interval() (since the start before the first): each
+	 * stack and the totals get an "interval" object with allocs,
+	 * alloc_bytes, frees, freed_bytes and temporary.
 	 */
-	const struct ht_stats *since;
-	uint32_t nsince;
-	const struct ht_stats *since_totals;
+	bool interval;
+	/*
+	 * Folded, SVG, pprof and DHAT leave out the allocator's frames at the
+	 * top of each stack (operator new and its variants, strdup-style libc
+	 * wrappers, the malloc family, frames inside an allocator library), so
+	 * that "self" lands on the function that allocated; keep_alloc_frames
+	 * keeps them. alloc_fns (nalloc_fns fnmatch(3) globs, matched with and
+	 * without the parameter list) names the program's own wrappers to
+	 * leave out the same way. Text and JSON show every frame; JSON marks
+	 * that run "alloc_frame": true whether kept or not.
+	 */
+	bool keep_alloc_frames;
+	const char *const *alloc_fns;
+	size_t nalloc_fns;
 };
+
+/*
+ * Start a new interval (periodic snapshots): reports with opts.interval
+ * show the churn from this moment on.
+ */
+void ht_session_mark_interval(struct ht_session *s);
 
 /* Write the model as a report in format fmt; NULL opts = defaults. */
 int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts);
-
-/* Verbosity of libheaptrace's messages on stderr: 0 warnings, 1 info, 2 debug. */
-void ht_set_verbosity(int level);
 
 #ifdef __cplusplus
 }

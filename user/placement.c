@@ -10,8 +10,11 @@
  * of instructions, not "whatever writes only flags".
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
+#include "elfsym.h"
+#include "log.h"
 #include "placement.h"
 
 /* The kernel's x86_nops[1..11] for 64-bit (asm/nops.h); uprobes emulate
@@ -212,4 +215,198 @@ out:
 		cs_free(insns, n);
 	cs_close(&cs);
 	return 0;
+}
+
+uint64_t placement__probe_offset(struct ht_elf *e, const struct ht_elf_sym *sym, uint64_t off)
+{
+	uint8_t code[1024];
+	uint64_t at, moved_off;
+	bool emulated;
+	long n;
+
+	n = ht_elf__read_code(e, sym->vaddr, code,
+			      sym->size && sym->size < sizeof(code) ? sym->size : sizeof(code));
+	if (n <= 0 || placement__find(code, (size_t)n, sym->vaddr, sym->size, &at, &emulated))
+		return off;
+	if (at == sym->vaddr || ht_elf__symbol_starts_within(e, sym->vaddr + 1, at + 1) ||
+	    ht_elf__vaddr_to_offset(e, at, &moved_off))
+		return off;
+	pr_debug("probe for '%s' moved +%llu to an emulated instruction\n", sym->name,
+		 (unsigned long long)(at - sym->vaddr));
+	return moved_off;
+}
+
+struct ht_placement {
+	csh cs;
+};
+
+struct ht_placement *placement__new(void)
+{
+	struct ht_placement *pl = calloc(1, sizeof(*pl));
+
+	if (!pl)
+		return NULL;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &pl->cs) != CS_ERR_OK) {
+		free(pl);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (cs_option(pl->cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
+		cs_close(&pl->cs);
+		free(pl);
+		errno = EINVAL;
+		return NULL;
+	}
+	return pl;
+}
+
+void placement__free(struct ht_placement *pl)
+{
+	if (!pl)
+		return;
+	cs_close(&pl->cs);
+	free(pl);
+}
+
+static int32_t rd32(const uint8_t *p)
+{
+	return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+			 (uint32_t)p[3] << 24);
+}
+
+/* The symbol a jump or call to `to` reaches through a PLT stub
+ * (endbr64 and a bnd prefix, then jmp *GOT(%rip)). */
+static const char *plt_target(struct ht_elf *e, uint64_t to)
+{
+	uint8_t c[16];
+	long n;
+	size_t i = 0;
+
+	if (!ht_elf__in_plt(e, to))
+		return NULL;
+	n = ht_elf__read_code(e, to, c, sizeof(c));
+	if (n <= 0)
+		return NULL;
+	if (n >= 4 && !memcmp(c, endbr64, sizeof(endbr64)))
+		i = 4;
+	if (i < (size_t)n && c[i] == 0xf2)
+		i++;
+	if (i + 6 > (size_t)n || c[i] != 0xff || c[i + 1] != 0x25)
+		return NULL;
+	return ht_elf__got_symbol(e, to + i + 6 + (int64_t)rd32(c + i + 2));
+}
+
+/*
+ * An instruction that only sets up registers for a tail call: it writes
+ * a general register other than the stack pointer, and no memory (it may
+ * read memory: mimalloc loads its thread's heap). A short list, not
+ * capstone 4's register access lists, which are unreliable.
+ */
+static bool is_setup(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	x86_reg r;
+
+	switch (insn->id) {
+	case X86_INS_NOP:
+	case X86_INS_ENDBR64:
+		return true;
+	case X86_INS_MOV:
+	case X86_INS_MOVABS:
+	case X86_INS_MOVZX:
+	case X86_INS_MOVSX:
+	case X86_INS_MOVSXD:
+	case X86_INS_LEA:
+	case X86_INS_XOR:
+	case X86_INS_AND:
+	case X86_INS_OR:
+	case X86_INS_ADD:
+	case X86_INS_SUB:
+	case X86_INS_SHL:
+	case X86_INS_SHR:
+		break;
+	default:
+		return false;
+	}
+	if (x->op_count < 1 || x->operands[0].type != X86_OP_REG)
+		return false;
+	r = x->operands[0].reg;
+	return r != X86_REG_RSP && r != X86_REG_ESP && r != X86_REG_SP && r != X86_REG_SPL &&
+	       r != X86_REG_RIP;
+}
+
+/* A jmp/call with one operand: its direct target (*to) and the symbol it
+ * reaches through the PLT or GOT (*name). False for other instructions. */
+static bool branch_of(struct ht_elf *e, const cs_insn *insn, uint64_t *to, const char **name)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	const cs_x86_op *op = &x->operands[0];
+
+	*to = 0;
+	*name = NULL;
+	if ((insn->id != X86_INS_JMP && insn->id != X86_INS_CALL) || x->op_count != 1)
+		return false;
+	if (op->type == X86_OP_IMM) {
+		*to = (uint64_t)op->imm;
+		*name = plt_target(e, *to);
+	} else if (op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
+		   op->mem.index == X86_REG_INVALID) {
+		*name = ht_elf__got_symbol(e, insn->address + insn->size + (uint64_t)op->mem.disp);
+	}
+	return true;
+}
+
+bool placement__tail_call(struct ht_placement *pl, struct ht_elf *e, uint64_t vaddr,
+			  uint64_t *to, const char **name)
+{
+	uint8_t code[64];
+	cs_insn *insns = NULL;
+	long len = ht_elf__read_code(e, vaddr, code, sizeof(code));
+	size_t n;
+	bool ok = false;
+
+	*to = 0;
+	*name = NULL;
+	if (len <= 0)
+		return false;
+	n = cs_disasm(pl->cs, code, (size_t)len, vaddr, 12, &insns);
+	for (size_t i = 0; i < n; i++) {
+		if (is_setup(&insns[i]))
+			continue;
+		if (insns[i].id != X86_INS_JMP || !branch_of(e, &insns[i], to, name))
+			break;
+		if (*name)
+			*to = 0;
+		ok = *to || *name;
+		break;
+	}
+	if (insns)
+		cs_free(insns, n);
+	return ok;
+}
+
+int placement__foreach_branch(struct ht_placement *pl, struct ht_elf *e,
+			      const struct ht_elf_sym *fn,
+			      int (*cb)(uint64_t to, const char *name, void *ctx), void *ctx)
+{
+	uint8_t code[1024];
+	size_t len = fn->size && fn->size < sizeof(code) ? fn->size : sizeof(code);
+	cs_insn *insns = NULL;
+	long got = ht_elf__read_code(e, fn->vaddr, code, len);
+	size_t n;
+	int ret = 0;
+
+	if (got <= 0)
+		return 0;
+	n = cs_disasm(pl->cs, code, (size_t)got, fn->vaddr, 0, &insns);
+	for (size_t i = 0; i < n && !ret; i++) {
+		const char *name;
+		uint64_t to;
+
+		if (branch_of(e, &insns[i], &to, &name) && (to || name))
+			ret = cb(to, name, ctx);
+	}
+	if (insns)
+		cs_free(insns, n);
+	return ret;
 }

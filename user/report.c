@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT
+/* The walks over a profile that every report shares. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
+#include <string.h>
 #include "report.h"
+#include "stacks.h"
+#include "symbolize.h"
+#include "util.h"
 
 int report__rows(const struct ht_report_input *in, struct ht_report_row **rows, size_t *n)
 {
@@ -20,4 +26,370 @@ int report__rows(const struct ht_report_input *in, struct ht_report_row **rows, 
 	*rows = r;
 	*n = k;
 	return 0;
+}
+
+static const char *const metric_names[__HT_M_MAX] = {
+	[HT_M_LIVE_BYTES] = "live_bytes",
+	[HT_M_PEAK_BYTES] = "peak_bytes",
+	[HT_M_ALLOC_BYTES] = "alloc_bytes",
+	[HT_M_ALLOCS] = "allocs",
+};
+
+const char *report__metric_name(enum ht_metric m)
+{
+	return (unsigned int)m < __HT_M_MAX ? metric_names[m] : NULL;
+}
+
+uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m)
+{
+	switch (m) {
+	case HT_M_LIVE_BYTES:
+		return s->live_bytes;
+	case HT_M_PEAK_BYTES:
+		return s->peak_bytes;
+	case HT_M_ALLOC_BYTES:
+		return s->alloc_bytes;
+	case HT_M_ALLOCS:
+		return s->allocs;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Functions that only allocate on their caller's behalf. Names as the
+ * symbolizer gives them (demangled with parameters, or raw with
+ * --no-demangle); every C++ operator new variant (sized, aligned,
+ * nothrow, array) matches one of the first four.
+ */
+static const char *const alloc_fn_globs[] = {
+	"operator new(*",
+	"operator new\\[\\](*",
+	"_Znw*",
+	"_Zna*",
+	"malloc",
+	"calloc",
+	"realloc",
+	"reallocarray",
+	"valloc",
+	"pvalloc",
+	"memalign",
+	"aligned_alloc",
+	"posix_memalign",
+	"__libc_*alloc*",
+	"__libc_memalign",
+	"strdup",
+	"strndup",
+	"__strdup",
+	"__strndup",
+	"wcsdup",
+	"__wcsdup",
+	"asprintf",
+	"vasprintf",
+	"__asprintf*",
+	"__vasprintf*",
+	"___asprintf*",
+	"getline",
+	"getdelim",
+	"__getdelim",
+	"open_memstream",
+	"open_wmemstream",
+};
+
+/* Allocator libraries: every frame inside them is the allocator's. */
+static const char *const alloc_module_globs[] = {
+	"libjemalloc.so*",
+	"libtcmalloc*.so*",
+	"libmimalloc*.so*",
+};
+
+static bool match_any(const char *const *globs, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!fnmatch(globs[i], s, 0))
+			return true;
+	return false;
+}
+
+/* A user's glob names a function ("xmalloc") and matches it with or
+ * without the parameter list the demangler added ("xmalloc(unsigned long)"). */
+static bool match_user(const struct ht_report_input *in, const char *name)
+{
+	size_t len = strlen(name), depth = 0;
+	char buf[256];
+
+	if (match_any(in->alloc_fns, in->nalloc_fns, name))
+		return true;
+	if (!len || name[len - 1] != ')')
+		return false;
+	while (len--) {
+		if (name[len] == ')')
+			depth++;
+		else if (name[len] == '(' && !--depth)
+			break;
+	}
+	if (len == (size_t)-1 || !len || len >= sizeof(buf))
+		return false;
+	memcpy(buf, name, len);
+	buf[len] = 0;
+	return match_any(in->alloc_fns, in->nalloc_fns, buf);
+}
+
+static bool is_alloc_frame(const struct ht_report_input *in, const struct ht_frame *fr)
+{
+	const char *mod = fr->module ? strrchr(fr->module, '/') : NULL, *fn = fr->function;
+
+	mod = mod ? mod + 1 : fr->module;
+	if (mod && match_any(alloc_module_globs, ARRAY_SIZE(alloc_module_globs), mod))
+		return true;
+	if (!fr->known)
+		return false;
+	/* glibc's debug information names its code by the internal aliases
+	 * (__GI___strdup for strdup). */
+	if (!strncmp(fn, "__GI_", 5) &&
+	    match_any(alloc_fn_globs, ARRAY_SIZE(alloc_fn_globs), fn + 5))
+		return true;
+	return match_any(alloc_fn_globs, ARRAY_SIZE(alloc_fn_globs), fn) ||
+	       (in->nalloc_fns && match_user(in, fn));
+}
+
+void report__stack_free(struct ht_report_stack *st)
+{
+	free(st->v);
+	memset(st, 0, sizeof(*st));
+}
+
+int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_report_stack *st)
+{
+	struct ht_frame fr[HT_MAX_INLINE];
+	struct ht_frame_src src[HT_MAX_INLINE];
+	uint32_t nr = 0, nalloc;
+	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
+
+	st->n = st->first = 0;
+	for (uint32_t i = 0; ips && i < nr; i++) {
+		int k = symbolizer__resolve_src(in->sym, ips[i], fr, src, HT_MAX_INLINE);
+
+		if (k < 0)
+			return k;
+		if (grow_array((void **)&st->v, &st->cap, st->n + (size_t)k, sizeof(*st->v)))
+			return -ENOMEM;
+		for (int j = 0; j < k; j++) {
+			struct ht_report_frame *f = &st->v[st->n++];
+
+			f->fr = fr[j];
+			f->fr.address = ips[i];
+			f->src = src[j];
+			f->pos = (uint32_t)j;
+			f->alloc = false;
+		}
+	}
+	for (nalloc = 0; nalloc < st->n; nalloc++) {
+		if (!is_alloc_frame(in, &st->v[nalloc].fr))
+			break;
+		st->v[nalloc].alloc = true;
+	}
+	if (!in->keep_alloc_frames)
+		st->first = nalloc < st->n ? nalloc : st->n - (st->n > 0);
+	return 0;
+}
+
+void report__named_stacks_free(struct ht_named_stacks *ns)
+{
+	free(ns->v);
+	free(ns->names);
+	free(ns->modules);
+	memset(ns, 0, sizeof(*ns));
+}
+
+int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
+			 struct ht_named_stacks *out)
+{
+	size_t n, nframes = 0, cap_v = 0, cap_names = 0, cap_mods = 0;
+	struct ht_report_stack st = { 0 };
+	struct ht_report_row *rows;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((unsigned int)m >= __HT_M_MAX)
+		return -EINVAL;
+	err = report__rows(in, &rows, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = report__metric_value(&rows[i].s, m);
+		struct ht_named_stack *ns;
+		uint32_t shown;
+
+		if (!v)
+			continue;
+		err = report__stack(in, rows[i].stack, &st);
+		if (err)
+			goto out;
+		shown = st.n ? st.n - st.first : 1;
+		if (grow_array((void **)&out->v, &cap_v, out->n + 1, sizeof(*out->v)) ||
+		    grow_array((void **)&out->names, &cap_names, nframes + shown,
+			       sizeof(*out->names)) ||
+		    grow_array((void **)&out->modules, &cap_mods, nframes + shown,
+			       sizeof(*out->modules))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		ns = &out->v[out->n++];
+		ns->value = v;
+		ns->nr = shown;
+		/* An offset for now: the arrays may still move. */
+		ns->names = (const char **)(uintptr_t)nframes;
+		if (!st.n) {
+			out->names[nframes] = "[no stack]";
+			out->modules[nframes] = NULL;
+		}
+		/* Innermost first in the walk, outermost first here. */
+		for (uint32_t j = st.first; j < st.n; j++) {
+			out->names[nframes + st.n - 1 - j] = st.v[j].fr.function;
+			out->modules[nframes + st.n - 1 - j] = st.v[j].fr.module;
+		}
+		nframes += shown;
+	}
+	for (size_t i = 0; i < out->n; i++) {
+		size_t off = (size_t)(uintptr_t)out->v[i].names;
+
+		out->v[i].names = &out->names[off];
+		out->v[i].modules = &out->modules[off];
+	}
+out:
+	report__stack_free(&st);
+	free(rows);
+	if (err)
+		report__named_stacks_free(out);
+	return err;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not
+ * start one (overlong forms, surrogates and values past U+10FFFF are
+ * invalid). */
+static size_t utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	c = p[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void report__json_chars(FILE *f, const char *s)
+{
+	size_t len;
+
+	for (; *s; s += len) {
+		len = utf8_len(s);
+		if (!len) {
+			fputs("\\ufffd", f);
+			len = 1;
+		} else if (*s == '"' || *s == '\\') {
+			fputc('\\', f);
+			fputc(*s, f);
+		} else if (*s == '\n') {
+			fputs("\\n", f);
+		} else if (*s == '\t') {
+			fputs("\\t", f);
+		} else if ((unsigned char)*s < 0x20) {
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		} else {
+			fwrite(s, 1, len, f);
+		}
+	}
+}
+
+void report__json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	report__json_chars(f, s);
+	fputc('"', f);
+}
+
+void report__xml_put(FILE *f, const char *s, size_t max)
+{
+	size_t len;
+
+	for (; *s && max; s += len, max--) {
+		len = utf8_len(s);
+		if (!len) {
+			fputc('?', f);
+			len = 1;
+			continue;
+		}
+		switch (*s) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			fputc(' ', f);
+			break;
+		default:
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				fputc('?', f);
+			else
+				fwrite(s, 1, len, f);
+		}
+	}
+}
+
+/* Characters (not bytes) in s, an invalid byte counting as one. */
+size_t report__utf8_chars(const char *s)
+{
+	size_t n = 0, len;
+
+	for (; *s; s += len, n++) {
+		len = utf8_len(s);
+		if (!len)
+			len = 1;
+	}
+	return n;
+}
+
+void report__bounds(const struct ht_loss *l, struct report_bounds *out)
+{
+	uint64_t known = l->ringbuf_full_allocs + l->ringbuf_full_frees + l->ringbuf_full_execs;
+	uint64_t either = l->lost_events > known ? l->lost_events - known : 0;
+
+	out->allocs_missing = l->ringbuf_full_allocs + either;
+	out->frees_missing = l->ringbuf_full_frees + either;
 }

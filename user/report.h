@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Reports of a heap profile: text for people, JSON for scripts. */
+/*
+ * Reports of a heap profile: text for people, JSON for scripts, and exports
+ * to other tools' formats: folded stacks (flamegraph.pl, speedscope,
+ * inferno), a self-contained SVG flame graph, pprof's gzip-compressed
+ * profile.proto, and DHAT's JSON for dh_view.html. All of them walk the
+ * same struct ht_report_input; none changes it (the symbolizer's cache
+ * aside). report.c holds the walks they share.
+ */
 #ifndef HEAPTRACE_REPORT_H
 #define HEAPTRACE_REPORT_H
 
@@ -8,6 +15,7 @@
 #include <stdio.h>
 #include "heap.h"
 #include "heaptrace.h"
+#include "symbolize.h"
 
 struct ht_stacks;
 struct ht_symbolizer;
@@ -17,29 +25,59 @@ struct ht_report_input {
 	const struct ht_heap *heap;
 	const struct ht_stacks *stacks;
 	struct ht_symbolizer *sym;
-	int pid;
-	const char *command;
-	bool exited;          /* the target has exited (live = leaked) */
-	bool execed;          /* the target exec'd another program */
-	bool exit_known;      /* exit_status is meaningful */
-	int exit_status;      /* wait status */
-	double duration_s;
-	uint64_t start_unix_ns; /* wall clock when tracing began */
-	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
-	uint64_t min_size, max_size;  /* only these sizes were recorded (0: no limit) */
+	/* the target and how it was traced: exited means live = leaked; with
+	 * launched, heaptrace saw every call; sample_bytes > 0: estimates */
+	struct ht_target_info target;
 	struct ht_loss loss;
+	/* What heaptrace cannot see: the process's anonymous memory (RssAnon,
+	 * now or at its exit) next to traced live bytes; and, for a run with
+	 * no traced call, the objects that define malloc. */
+	bool rss_anon_known;
+	uint64_t rss_anon;
+	const char *malloc_defs;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
 	void *keep_ctx;
-	const struct ht_stats *since;       /* churn baseline per stack, or NULL */
-	uint32_t nsince;
-	const struct ht_stats *since_totals;
+	bool interval;        /* JSON: churn since the heap's interval mark too */
+	/* Allocator frames: see report__stack(). */
+	bool keep_alloc_frames;
+	const char *const *alloc_fns;       /* the program's own wrappers (globs) */
+	size_t nalloc_fns;
 };
-
 
 int report__text(FILE *f, const struct ht_report_input *in);
 int report__json(FILE *f, const struct ht_report_input *in);
+
+/* "live_bytes", "peak_bytes", "alloc_bytes", "allocs" (used in file
+ * names); NULL for an unknown metric. */
+const char *report__metric_name(enum ht_metric m);
+
+/* The metric's value in one stack's statistics. */
+uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m);
+
+/* "stack;frames;outermost;first value" lines, identical symbolized stacks
+ * merged, sorted bytewise. */
+int report__folded(FILE *f, const struct ht_report_input *in, enum ht_metric m);
+
+/* An interactive flame graph (SVG with inline script, no external refs). */
+int report__svg(FILE *f, const struct ht_report_input *in, enum ht_metric m);
+
+/* pprof: perftools.profiles.Profile, gzip-compressed. */
+int report__pprof(FILE *f, const struct ht_report_input *in);
+
+/* DHAT's JSON (dhatFileVersion 2), as Valgrind's dh_view.html loads it. */
+int report__dhat(FILE *f, const struct ht_report_input *in);
+
+/* --- shared by the reports ------------------------------------------- */
+
+/* What heaptrace cannot see (report_unseen.c): the summary's RssAnon line
+ * and no-calls warning, and the JSON "memory" group (with its trailing
+ * comma and newline). */
+void report__unseen_text(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
+void report__unseen_json(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
 
 /* One row per stack with its statistics, for exporters. */
 struct ht_report_row {
@@ -47,8 +85,85 @@ struct ht_report_row {
 	struct ht_stats s;
 };
 
+/*
+ * How far the totals can be off after a loss. A lost allocation record
+ * leaves allocations and live blocks short; a lost free leaves frees short
+ * and live blocks too high. Losses of an unknown kind (no thread state,
+ * bad records, model errors) count on both sides.
+ */
+struct report_bounds {
+	uint64_t allocs_missing;   /* allocations (and live blocks) short by at most */
+	uint64_t frees_missing;    /* frees short, live blocks too high, by at most */
+};
+
+void report__bounds(const struct ht_loss *l, struct report_bounds *out);
+
 /* All stacks that ever allocated; *rows is malloc'ed. -ENOMEM on failure. */
 int report__rows(const struct ht_report_input *in, struct ht_report_row **rows,
 		 size_t *n);
+
+/* One stack with a non-zero metric, symbolized for a flame graph: the
+ * frames report__stack() shows, outermost first (strings owned by the
+ * symbolizer, or literals). */
+struct ht_named_stack {
+	const char **names;
+	const char **modules;   /* per frame; NULL entries when unmapped */
+	uint32_t nr;            /* >= 1: a stack never captured is "[no stack]" */
+	uint64_t value;
+};
+
+struct ht_named_stacks {
+	struct ht_named_stack *v;
+	size_t n;
+	const char **names;     /* storage behind every v[i].names */
+	const char **modules;
+};
+
+/* Every stack whose metric m is non-zero, in stack id order. 0 or -errno;
+ * free with report__named_stacks_free() either way. */
+int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
+			 struct ht_named_stacks *out);
+void report__named_stacks_free(struct ht_named_stacks *ns);
+
+/* One source-level frame of a symbolized stack. */
+struct ht_report_frame {
+	struct ht_frame fr;     /* fr.address: the return address it belongs to */
+	struct ht_frame_src src;
+	uint32_t pos;           /* its place among that address's frames, innermost 0 */
+	bool alloc;             /* in the allocator or an allocation wrapper */
+};
+
+/*
+ * A stack symbolized for a report, innermost first: at each return
+ * address the functions inlined there, innermost first, then the function
+ * they were inlined into. The leading run of allocator frames (operator
+ * new and its variants, strdup-style libc wrappers, the malloc family,
+ * frames in an allocator library, and in->alloc_fns) is marked alloc;
+ * frames [first, n) are what the exporters show: all of them with
+ * in->keep_alloc_frames, else all but that run (at least one frame is
+ * always shown). n is 0 for a stack that was never captured.
+ */
+struct ht_report_stack {
+	struct ht_report_frame *v;
+	uint32_t n, first;
+	size_t cap;
+};
+
+/* Symbolize stack id into st (reused across calls). 0 or -errno. */
+int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_report_stack *st);
+void report__stack_free(struct ht_report_stack *st);
+
+/* s as a JSON string, quoted ("null" for NULL), valid UTF-8 whatever
+ * bytes s holds: a byte that starts no valid sequence becomes U+FFFD. */
+void report__json_str(FILE *f, const char *s);
+/* The same without the quotes, to build one string from several parts. */
+void report__json_chars(FILE *f, const char *s);
+
+/* At most max characters of s as XML 1.0 text or attribute content:
+ * markup escaped, invalid UTF-8 and control characters as '?'. */
+void report__xml_put(FILE *f, const char *s, size_t max);
+
+/* Characters (not bytes) in s: labels are cut by what fits on screen. */
+size_t report__utf8_chars(const char *s);
 
 #endif

@@ -2,7 +2,9 @@
 /*
  * DHAT export: the JSON that Valgrind's DHAT writes (dhatFileVersion 2,
  * heap mode) and its viewer dh_view.html loads. One program point (pp)
- * per stack; "fs" indexes "ftbl", innermost frame first, as DHAT does.
+ * per stack; "fs" indexes "ftbl", innermost frame first, as DHAT does,
+ * inlined calls as frames of their own (DHAT's --read-inline-info) and
+ * allocator frames left out (report__stack()).
  * Times are in microseconds since tracing began, as dhat-rs writes them.
  *
  * What heaptrace does not measure is written as DHAT's neutral value:
@@ -11,95 +13,108 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "report_formats.h"
-#include "stacks.h"
-#include "symbolize.h"
+#include "report.h"
+#include "util.h"
 
-static void json_str(FILE *f, const char *s)
+/* A frame as DHAT shows it: a return address and its place among the
+ * frames inlined there. */
+struct dframe {
+	uint64_t addr;
+	uint32_t pos;
+	const struct ht_frame *fr;   /* in the walk that found it first */
+};
+
+struct dtable {
+	struct dframe *all;          /* every row's shown frames, row after row */
+	size_t n, cap;
+	size_t *row_off;             /* row i: all[row_off[i], row_off[i + 1]) */
+	struct dframe *uniq;         /* sorted by (addr, pos), no duplicates */
+	size_t nuniq;
+	struct ht_frame *frames;     /* copies behind dframe.fr */
+	size_t cap_frames;
+};
+
+static int cmp_dframe(const void *a, const void *b)
 {
-	size_t len;
+	const struct dframe *x = a, *y = b;
 
-	for (; *s; s += len) {
-		len = report__utf8_len(s);
-		if (!len) {
-			/* JSON text must be UTF-8: mark the byte as unknown. */
-			fputs("\\ufffd", f);
-			len = 1;
-		} else if (*s == '"' || *s == '\\') {
-			fputc('\\', f);
-			fputc(*s, f);
-		} else if ((unsigned char)*s < 0x20) {
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		} else {
-			fwrite(s, 1, len, f);
-		}
-	}
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static void dtable_free(struct dtable *t)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	free(t->all);
+	free(t->row_off);
+	free(t->uniq);
+	free(t->frames);
 }
 
-/* Every distinct return address, sorted: the frame table, less "[root]". */
-static int frame_table(const struct ht_report_input *in, const struct ht_report_row *rows,
-		       size_t n, uint64_t **addrs, size_t *naddrs)
+/* The frame table, less "[root]": every distinct frame the rows show. */
+static int dtable_build(struct dtable *t, const struct ht_report_input *in,
+			const struct ht_report_row *rows, size_t n)
 {
-	size_t total = 0, k = 0;
-	uint64_t *a;
+	struct ht_report_stack st = { 0 };
+	int err = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t nr = 0;
-
-		if (stacks__get(in->stacks, rows[i].stack, &nr))
-			total += nr;
-	}
-	a = malloc((total ? total : 1) * sizeof(*a));
-	if (!a)
+	t->row_off = calloc(n + 1, sizeof(*t->row_off));
+	if (!t->row_off)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t nr = 0;
-		const uint64_t *ips = stacks__get(in->stacks, rows[i].stack, &nr);
-
-		for (uint32_t j = 0; ips && j < nr; j++)
-			a[k++] = ips[j];
+		err = report__stack(in, rows[i].stack, &st);
+		if (err)
+			goto out;
+		if (grow_array((void **)&t->all, &t->cap, t->n + st.n, sizeof(*t->all)) ||
+		    grow_array((void **)&t->frames, &t->cap_frames, t->n + st.n,
+			       sizeof(*t->frames))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (uint32_t j = st.first; j < st.n; j++) {
+			t->frames[t->n] = st.v[j].fr;
+			t->all[t->n].addr = st.v[j].fr.address;
+			t->all[t->n].pos = st.v[j].pos;
+			t->n++;
+		}
+		t->row_off[i + 1] = t->n;
 	}
-	qsort(a, k, sizeof(*a), cmp_u64);
-	total = 0;
-	for (size_t i = 0; i < k; i++)
-		if (!total || a[total - 1] != a[i])
-			a[total++] = a[i];
-	*addrs = a;
-	*naddrs = total;
-	return 0;
+	for (size_t i = 0; i < t->n; i++)
+		t->all[i].fr = &t->frames[i];
+	t->uniq = malloc((t->n ? t->n : 1) * sizeof(*t->uniq));
+	if (!t->uniq) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(t->uniq, t->all, t->n * sizeof(*t->uniq));
+	qsort(t->uniq, t->n, sizeof(*t->uniq), cmp_dframe);
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->nuniq || cmp_dframe(&t->uniq[t->nuniq - 1], &t->uniq[i]))
+			t->uniq[t->nuniq++] = t->uniq[i];
+out:
+	report__stack_free(&st);
+	return err;
 }
 
 /* DHAT's frame syntax: "0xADDR: function (file:line)", or "(in module)". */
-static int put_frame(FILE *f, struct ht_symbolizer *sym, uint64_t addr)
+static void put_frame(FILE *f, const struct dframe *d)
 {
-	struct ht_frame fr;
-	int err;
+	const struct ht_frame *fr = d->fr;
 
-	err = symbolizer__resolve(sym, addr, &fr);
-	if (err)
-		return err;
-	fprintf(f, "\"0x%llx: ", (unsigned long long)addr);
-	json_str(f, fr.function);
-	if (fr.file) {
+	fprintf(f, "\"0x%llx: ", (unsigned long long)d->addr);
+	report__json_chars(f, fr->function);
+	if (fr->file) {
 		fputs(" (", f);
-		json_str(f, fr.file);
-		if (fr.line)
-			fprintf(f, ":%d", fr.line);
+		report__json_chars(f, fr->file);
+		if (fr->line)
+			fprintf(f, ":%d", fr->line);
 		fputc(')', f);
-	} else if (fr.module) {
+	} else if (fr->module) {
 		fputs(" (in ", f);
-		json_str(f, fr.module);
+		report__json_chars(f, fr->module);
 		fputc(')', f);
 	}
 	fputc('"', f);
-	return 0;
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -107,12 +122,10 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-static void put_pp(FILE *f, const struct ht_report_input *in, const struct ht_report_row *r,
-		   const uint64_t *addrs, size_t naddrs)
+static void put_pp(FILE *f, const struct ht_report_row *r, const struct dtable *t, size_t row)
 {
 	const struct ht_stats *s = &r->s;
-	const uint64_t *ips, *hit;
-	uint32_t nr = 0;
+	const struct dframe *hit;
 
 	/*
 	 * mb/mbk are the stack's own maximum, which the model does not keep:
@@ -129,28 +142,28 @@ static void put_pp(FILE *f, const struct ht_report_input *in, const struct ht_re
 		(unsigned long long)max_u64(s->peak_blocks, s->live_blocks),
 		(unsigned long long)s->peak_bytes, (unsigned long long)s->peak_blocks,
 		(unsigned long long)s->live_bytes, (unsigned long long)s->live_blocks);
-	ips = stacks__get(in->stacks, r->stack, &nr);
-	for (uint32_t j = 0; ips && j < nr; j++) {
-		hit = bsearch(&ips[j], addrs, naddrs, sizeof(*addrs), cmp_u64);
-		/* Index 0 is "[root]"; every address is in the table. */
-		fprintf(f, "%s%zu", j ? "," : "", (size_t)(hit - addrs) + 1);
+	for (size_t j = t->row_off[row]; j < t->row_off[row + 1]; j++) {
+		hit = bsearch(&t->all[j], t->uniq, t->nuniq, sizeof(*t->uniq), cmp_dframe);
+		/* Index 0 is "[root]"; every frame is in the table. */
+		fprintf(f, "%s%zu", j > t->row_off[row] ? "," : "",
+			(size_t)(hit - t->uniq) + 1);
 	}
 	fputs("]\n }\n", f);
 }
 
 int report__dhat(FILE *f, const struct ht_report_input *in)
 {
-	double us = in->duration_s > 0 ? in->duration_s * 1e6 + 0.5 : 0;
+	double us = in->target.duration_s > 0 ? in->target.duration_s * 1e6 + 0.5 : 0;
 	unsigned long long te = (unsigned long long)us;
 	struct ht_report_row *rows;
-	uint64_t *addrs = NULL;
-	size_t n, naddrs = 0;
+	struct dtable t = { 0 };
+	size_t n;
 	int err;
 
 	err = report__rows(in, &rows, &n);
 	if (err)
 		return err;
-	err = frame_table(in, rows, n, &addrs, &naddrs);
+	err = dtable_build(&t, in, rows, n);
 	if (err)
 		goto out;
 	fputs("{\"dhatFileVersion\":2\n,\"mode\":\"heap\"\n,\"verb\":\"Allocated\"\n"
@@ -158,8 +171,8 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 	      ",\"tu\":\"\xc2\xb5s\"\n,\"Mtu\":\"s\"\n"
 	      /* Lifetimes are not measured (tl is 0): the threshold is moot. */
 	      ",\"tuth\":10\n,\"cmd\":\"", f);
-	json_str(f, in->command ? in->command : "");
-	fprintf(f, "\"\n,\"pid\":%d\n", in->pid);
+	report__json_chars(f, in->target.command ? in->target.command : "");
+	fprintf(f, "\"\n,\"pid\":%d\n", in->target.pid);
 	/*
 	 * tg is when the total peak happened. The model knows what was live
 	 * then but not when it was: t-end is written, an upper bound, so the
@@ -168,20 +181,18 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 	fprintf(f, ",\"tg\":%llu\n,\"te\":%llu\n,\"pps\":\n[", te, te);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? "," : "", f);
-		put_pp(f, in, &rows[i], addrs, naddrs);
+		put_pp(f, &rows[i], &t, i);
 	}
 	fputs("]\n,\"ftbl\":\n[\"[root]\"\n", f);
-	for (size_t i = 0; i < naddrs; i++) {
+	for (size_t i = 0; i < t.nuniq; i++) {
 		fputc(',', f);
-		err = put_frame(f, in->sym, addrs[i]);
-		if (err)
-			goto out;
+		put_frame(f, &t.uniq[i]);
 		fputc('\n', f);
 	}
 	fputs("]\n}\n", f);
 	err = ferror(f) ? -EIO : 0;
 out:
-	free(addrs);
+	dtable_free(&t);
 	free(rows);
 	return err;
 }

@@ -6,8 +6,11 @@
  * alloc_objects, alloc_space, inuse_objects, inuse_space.
  *
  * Locations are deduplicated by address, functions by (name, file) and
- * mappings by module path. Each location has one Line: the symbolizer
- * does not report inlined frames yet.
+ * mappings by module path. A location has one Line per source-level frame
+ * at its address, the inlined calls first (innermost first), as pprof
+ * expects. Allocator frames report__stack() hides are left out: a
+ * location that loses only some of its inlined lines to that is a second
+ * location at the same address.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,150 +18,52 @@
 #include <string.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
-#include "report_formats.h"
-#include "stacks.h"
-#include "symbolize.h"
+#include "report.h"
 #include "util.h"
-
-/* Open addressing from a 64-bit key to a nonzero value; 0 marks a free
- * slot (every id stored is nonzero, string indices are stored + 1). */
-struct u64map {
-	uint64_t *keys, *vals;
-	size_t nslots, n;
-};
-
-struct strtab {
-	char **v;                /* borrowed: the symbolizer's or literals */
-	size_t n, cap;
-	struct u64map idx;       /* hash -> first index + 1 with that hash */
-	uint32_t *chain;         /* next index + 1 with the same hash */
-	size_t cap_chain;
-};
 
 struct pprof {
 	const struct ht_report_input *in;
-	struct strtab st;
-	struct u64map loc_by_addr, fn_by_key, map_by_file;
+	struct ht_strtab st;
+	/* Locations with every line of their address, and with its
+	 * allocator lines cut (the same count at a given address); ids
+	 * (1-based) by (name, file) string ids and by module. */
+	struct ht_u64map loc_by_addr, loc_by_addr_cut, fn_by_key, map_by_file;
 	Perftools__Profiles__Location *locs;
-	Perftools__Profiles__Line *lines;        /* one per location */
-	size_t nlocs, cap_locs, cap_lines;
+	size_t *loc_line;                        /* locs[i]'s first line */
+	Perftools__Profiles__Line *lines;
+	size_t nlocs, cap_locs, cap_loc_line, nlines, cap_lines;
 	Perftools__Profiles__Function *fns;
 	size_t nfns, cap_fns;
 	Perftools__Profiles__Mapping *maps;
-	size_t nmaps, cap_maps;
+	bool *map_program;                       /* maps[i] is an executable */
+	size_t nmaps, cap_maps, cap_map_program;
 };
-
-static int map_init(struct u64map *m)
-{
-	m->nslots = 256;
-	m->n = 0;
-	m->keys = calloc(m->nslots, sizeof(*m->keys));
-	m->vals = calloc(m->nslots, sizeof(*m->vals));
-	return m->keys && m->vals ? 0 : -ENOMEM;
-}
-
-static void map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
-static size_t map_find(const struct u64map *m, uint64_t key)
-{
-	size_t mask = m->nslots - 1, i = hash_u64(key) & mask;
-
-	while (m->vals[i] && m->keys[i] != key)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int map_grow(struct u64map *m)
-{
-	struct u64map old = *m;
-	size_t i;
-
-	m->nslots *= 2;
-	m->keys = calloc(m->nslots, sizeof(*m->keys));
-	m->vals = calloc(m->nslots, sizeof(*m->vals));
-	if (!m->keys || !m->vals) {
-		map_free(m);
-		*m = old;
-		return -ENOMEM;
-	}
-	for (size_t j = 0; j < old.nslots; j++) {
-		if (!old.vals[j])
-			continue;
-		i = map_find(m, old.keys[j]);
-		m->keys[i] = old.keys[j];
-		m->vals[i] = old.vals[j];
-	}
-	map_free(&old);
-	return 0;
-}
 
 /* The value slot of key: *val is 0 when the key is new (the caller must
  * then store a nonzero value). */
-static int map_slot(struct u64map *m, uint64_t key, uint64_t **val)
+static int map_slot(struct ht_u64map *m, uint64_t key, uint64_t **val)
 {
-	size_t i;
-	int err;
-
-	if ((m->n + 1) * 2 > m->nslots) {
-		err = map_grow(m);
-		if (err)
-			return err;
-	}
-	i = map_find(m, key);
-	if (!m->vals[i]) {
-		m->keys[i] = key;
-		m->n++;
-	}
-	*val = &m->vals[i];
-	return 0;
-}
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
+	*val = u64map__insert(m, key, NULL);
+	return *val ? 0 : -ENOMEM;
 }
 
 /* The string table index of s, adding it on first use. */
-static int str_id(struct strtab *st, const char *s, int64_t *out)
+static int str_id(struct ht_strtab *st, const char *s, int64_t *out)
 {
-	uint64_t *head;
-	uint32_t i;
+	uint32_t id;
 	int err;
 
 	if (!s)
 		s = "";
-	err = map_slot(&st->idx, str_hash(s), &head);
-	if (err)
-		return err;
-	for (i = (uint32_t)*head; i; i = st->chain[i - 1]) {
-		if (!strcmp(st->v[i - 1], s)) {
-			*out = i - 1;
-			return 0;
-		}
-	}
-	if (st->n >= UINT32_MAX - 1)
-		return -E2BIG;
-	if (grow_array((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v)) ||
-	    grow_array((void **)&st->chain, &st->cap_chain, st->n + 1, sizeof(*st->chain)))
-		return -ENOMEM;
-	st->v[st->n] = (char *)s;
-	st->chain[st->n] = (uint32_t)*head;
-	*head = ++st->n;
-	*out = (int64_t)(st->n - 1);
-	return 0;
+	err = strtab__intern(st, s, strlen(s), &id);
+	*out = id;
+	return err;
 }
 
 static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 {
 	Perftools__Profiles__Mapping *mp;
+	struct ht_object obj;
 	int64_t file;
 	uint64_t *slot;
 	int err;
@@ -172,18 +77,31 @@ static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 	if (err)
 		return err;
 	if (!*slot) {
-		if (grow_array((void **)&p->maps, &p->cap_maps, p->nmaps + 1, sizeof(*p->maps)))
+		if (grow_array((void **)&p->maps, &p->cap_maps, p->nmaps + 1, sizeof(*p->maps)) ||
+		    grow_array((void **)&p->map_program, &p->cap_map_program, p->nmaps + 1,
+			       sizeof(*p->map_program)))
 			return -ENOMEM;
-		mp = &p->maps[p->nmaps++];
+		mp = &p->maps[p->nmaps];
 		perftools__profiles__mapping__init(mp);
-		/* The address range is not known here; 0 is "unknown". */
-		mp->id = p->nmaps;
+		/* Where the object sits, so that pprof finds the code of an
+		 * address in the file (-disasm, -weblist). */
+		err = symbolizer__object(p->in->sym, fr->address, &obj);
+		if (err && err != -ENOENT)
+			return err;
+		mp->memory_start = obj.start;
+		mp->memory_limit = obj.limit;
+		mp->file_offset = obj.file_offset;
+		err = str_id(&p->st, obj.build_id, &mp->build_id);
+		if (err)
+			return err;
+		p->map_program[p->nmaps] = obj.program;
+		mp->id = ++p->nmaps;
 		mp->filename = file;
 		*slot = mp->id;
 	}
 	mp = &p->maps[*slot - 1];
-	/* Every location has a function, a placeholder at worst: a consumer
-	 * must not re-symbolize with the unknown address range above. */
+	/* Every location has a function, a placeholder at worst: pprof
+	 * need not symbolize it again. */
 	mp->has_functions = true;
 	mp->has_filenames |= fr->file != NULL;
 	mp->has_line_numbers |= fr->line > 0;
@@ -191,16 +109,17 @@ static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 	return 0;
 }
 
-static int function_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
+static int function_id(struct pprof *p, const struct ht_report_frame *f, uint64_t *id)
 {
 	Perftools__Profiles__Function *fn;
 	int64_t name, file;
 	uint64_t *slot;
 	int err;
 
-	err = str_id(&p->st, fr->function, &name);
+	err = str_id(&p->st, f->fr.function, &name);
+	/* Absolute, so that -list finds the source from any directory. */
 	if (!err)
-		err = str_id(&p->st, fr->file, &file);
+		err = str_id(&p->st, f->src.path ? f->src.path : f->fr.file, &file);
 	if (!err)
 		err = map_slot(&p->fn_by_key, (uint64_t)name << 32 | (uint64_t)file, &slot);
 	if (err)
@@ -215,46 +134,55 @@ static int function_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
 		/* Names are already demangled; the symbolizer keeps no other. */
 		fn->system_name = name;
 		fn->filename = file;
+		fn->start_line = f->src.start_line;
 		*slot = fn->id;
 	}
 	*id = *slot;
 	return 0;
 }
 
-static int location_id(struct pprof *p, uint64_t addr, uint64_t *id)
+/* The location of the frames v[0, n) of one return address. */
+static int location_id(struct pprof *p, const struct ht_report_frame *v, uint32_t n, uint64_t *id)
 {
 	Perftools__Profiles__Location *loc;
-	Perftools__Profiles__Line *line;
 	uint64_t *slot, map, fn;
-	struct ht_frame fr;
 	int err;
 
-	err = map_slot(&p->loc_by_addr, addr, &slot);
+	err = map_slot(v[0].pos ? &p->loc_by_addr_cut : &p->loc_by_addr, v[0].fr.address, &slot);
 	if (err)
 		return err;
 	if (*slot) {
 		*id = *slot;
 		return 0;
 	}
-	err = symbolizer__resolve(p->in->sym, addr, &fr);
-	if (!err)
-		err = mapping_id(p, &fr, &map);
-	if (!err)
-		err = function_id(p, &fr, &fn);
+	/* The real function (last) owns the address's module. */
+	err = mapping_id(p, &v[n - 1].fr, &map);
 	if (err)
 		return err;
 	if (grow_array((void **)&p->locs, &p->cap_locs, p->nlocs + 1, sizeof(*p->locs)) ||
-	    grow_array((void **)&p->lines, &p->cap_lines, p->nlocs + 1, sizeof(*p->lines)))
+	    grow_array((void **)&p->loc_line, &p->cap_loc_line, p->nlocs + 1,
+		       sizeof(*p->loc_line)) ||
+	    grow_array((void **)&p->lines, &p->cap_lines, p->nlines + n, sizeof(*p->lines)))
 		return -ENOMEM;
 	loc = &p->locs[p->nlocs];
-	line = &p->lines[p->nlocs++];
+	p->loc_line[p->nlocs++] = p->nlines;
 	perftools__profiles__location__init(loc);
-	perftools__profiles__line__init(line);
 	loc->id = p->nlocs;
 	loc->mapping_id = map;
-	loc->address = addr;
-	line->function_id = fn;
-	line->line = fr.line;
+	loc->address = v[0].fr.address;
+	loc->n_line = n;
+	for (uint32_t i = 0; i < n; i++) {
+		Perftools__Profiles__Line *line = &p->lines[p->nlines++];
+
+		err = function_id(p, &v[i], &fn);
+		if (err)
+			return err;
+		perftools__profiles__line__init(line);
+		line->function_id = fn;
+		line->line = v[i].fr.line;
+	}
+	if (n > 1 && map)
+		p->maps[map - 1].has_inline_frames = true;
 	*slot = *id = loc->id;
 	return 0;
 }
@@ -331,16 +259,17 @@ static int write_gzip(FILE *f, const Perftools__Profiles__Profile *prof)
 
 static void pprof_free(struct pprof *p)
 {
-	free(p->st.v);
-	free(p->st.chain);
-	map_free(&p->st.idx);
-	map_free(&p->loc_by_addr);
-	map_free(&p->fn_by_key);
-	map_free(&p->map_by_file);
+	strtab__free(&p->st);
+	u64map__free(&p->loc_by_addr);
+	u64map__free(&p->loc_by_addr_cut);
+	u64map__free(&p->fn_by_key);
+	u64map__free(&p->map_by_file);
 	free(p->locs);
+	free(p->loc_line);
 	free(p->lines);
 	free(p->fns);
 	free(p->maps);
+	free(p->map_program);
 }
 
 enum { V_ALLOCS, V_ALLOC_BYTES, V_LIVE_BLOCKS, V_LIVE_BYTES, NR_VALUES };
@@ -372,38 +301,39 @@ static void arrays_free(struct pprof_arrays *a)
 static int add_samples(struct pprof *p, struct pprof_arrays *a,
 		       const struct ht_report_row *rows, size_t n)
 {
-	size_t nframes = 0, off = 0;
-	int err;
+	struct ht_report_stack st = { 0 };
+	size_t nlocs = 0, cap_ids = 0;
+	int err = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint32_t nr = 0;
-
-		stacks__get(p->in->stacks, rows[i].stack, &nr);
-		nframes += nr;
-	}
 	a->samples = calloc(n ? n : 1, sizeof(*a->samples));
 	a->sample_ptrs = calloc(n ? n : 1, sizeof(*a->sample_ptrs));
 	a->values = calloc(n ? n * NR_VALUES : 1, sizeof(*a->values));
-	a->loc_ids = calloc(nframes ? nframes : 1, sizeof(*a->loc_ids));
-	if (!a->samples || !a->sample_ptrs || !a->values || !a->loc_ids)
+	if (!a->samples || !a->sample_ptrs || !a->values)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		Perftools__Profiles__Sample *s = &a->samples[i];
 		int64_t *v = &a->values[i * NR_VALUES];
-		const uint64_t *ips;
-		uint32_t nr = 0;
 
 		perftools__profiles__sample__init(s);
-		ips = stacks__get(p->in->stacks, rows[i].stack, &nr);
-		/* Both leaf first: the stack table's order is pprof's. */
-		for (uint32_t j = 0; ips && j < nr; j++) {
-			err = location_id(p, ips[j], &a->loc_ids[off + j]);
+		err = report__stack(p->in, rows[i].stack, &st);
+		if (err)
+			goto out;
+		/* Both leaf first: the walk's order is pprof's. One location
+		 * per return address, with the lines shown there. */
+		for (uint32_t j = st.first, k; j < st.n; j = k) {
+			for (k = j + 1; k < st.n && st.v[k].fr.address == st.v[j].fr.address &&
+					st.v[k].pos > st.v[k - 1].pos; k++)
+				;
+			if (grow_array((void **)&a->loc_ids, &cap_ids, nlocs + 1,
+				       sizeof(*a->loc_ids))) {
+				err = -ENOMEM;
+				goto out;
+			}
+			err = location_id(p, &st.v[j], k - j, &a->loc_ids[nlocs++]);
 			if (err)
-				return err;
+				goto out;
+			s->n_location_id++;
 		}
-		s->location_id = &a->loc_ids[off];
-		s->n_location_id = ips ? nr : 0;
-		off += s->n_location_id;
 		v[V_ALLOCS] = (int64_t)rows[i].s.allocs;
 		v[V_ALLOC_BYTES] = (int64_t)rows[i].s.alloc_bytes;
 		v[V_LIVE_BLOCKS] = (int64_t)rows[i].s.live_blocks;
@@ -412,28 +342,65 @@ static int add_samples(struct pprof *p, struct pprof_arrays *a,
 		s->n_value = NR_VALUES;
 		a->sample_ptrs[i] = s;
 	}
-	return 0;
+	/* loc_ids has stopped moving: point each sample into it. */
+	nlocs = 0;
+	for (size_t i = 0; i < n; i++) {
+		a->samples[i].location_id = a->loc_ids ? &a->loc_ids[nlocs] : NULL;
+		nlocs += a->samples[i].n_location_id;
+	}
+out:
+	report__stack_free(&st);
+	return err;
+}
+
+/*
+ * pprof names a profile after its first mapping ("File:") and takes it
+ * for the main binary: the first executable object (not a library)
+ * goes first, the ids following the new order.
+ */
+static void program_first(struct pprof *p, struct pprof_arrays *a)
+{
+	size_t k;
+
+	for (k = 0; k < p->nmaps && !p->map_program[k]; k++)
+		;
+	if (!k || k == p->nmaps)
+		return;
+	memmove(&a->map_ptrs[1], &a->map_ptrs[0], k * sizeof(*a->map_ptrs));
+	a->map_ptrs[0] = &p->maps[k];
+	for (size_t i = 0; i <= k; i++)
+		a->map_ptrs[i]->id = i + 1;
+	/* Old ids 1..k are now 2..k+1; k+1 is 1. */
+	for (size_t i = 0; i < p->nlocs; i++) {
+		uint64_t *m = &p->locs[i].mapping_id;
+
+		if (*m && *m <= k)
+			(*m)++;
+		else if (*m == k + 1)
+			*m = 1;
+	}
 }
 
 /* Pointer arrays last: the element arrays above moved while growing. */
 static int link_arrays(struct pprof *p, struct pprof_arrays *a)
 {
 	a->loc_ptrs = calloc(p->nlocs ? p->nlocs : 1, sizeof(*a->loc_ptrs));
-	a->line_ptrs = calloc(p->nlocs ? p->nlocs : 1, sizeof(*a->line_ptrs));
+	a->line_ptrs = calloc(p->nlines ? p->nlines : 1, sizeof(*a->line_ptrs));
 	a->fn_ptrs = calloc(p->nfns ? p->nfns : 1, sizeof(*a->fn_ptrs));
 	a->map_ptrs = calloc(p->nmaps ? p->nmaps : 1, sizeof(*a->map_ptrs));
 	if (!a->loc_ptrs || !a->line_ptrs || !a->fn_ptrs || !a->map_ptrs)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nlocs; i++) {
+	for (size_t i = 0; i < p->nlines; i++)
 		a->line_ptrs[i] = &p->lines[i];
+	for (size_t i = 0; i < p->nlocs; i++) {
 		a->loc_ptrs[i] = &p->locs[i];
-		p->locs[i].line = &a->line_ptrs[i];
-		p->locs[i].n_line = 1;
+		p->locs[i].line = &a->line_ptrs[p->loc_line[i]];
 	}
 	for (size_t i = 0; i < p->nfns; i++)
 		a->fn_ptrs[i] = &p->fns[i];
 	for (size_t i = 0; i < p->nmaps; i++)
 		a->map_ptrs[i] = &p->maps[i];
+	program_first(p, a);
 	return 0;
 }
 
@@ -457,15 +424,6 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	size_t n;
 	int err;
 
-	err = map_init(&p.st.idx);
-	if (!err)
-		err = map_init(&p.loc_by_addr);
-	if (!err)
-		err = map_init(&p.fn_by_key);
-	if (!err)
-		err = map_init(&p.map_by_file);
-	if (err)
-		goto out;
 	err = str_id(&p.st, "", &empty);    /* index 0 must be "" */
 	for (int i = 0; i < NR_VALUES && !err; i++) {
 		perftools__profiles__value_type__init(&vt[i]);
@@ -481,8 +439,8 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 		err = str_id(&p.st, "bytes", &period_type.unit);
 	if (!err)
 		err = str_id(&p.st, "inuse_space", &prof.default_sample_type);
-	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->pid,
-		 in->command ? in->command : "?");
+	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->target.pid,
+		 in->target.command ? in->target.command : "?");
 	if (!err)
 		err = str_id(&p.st, comment[ncomments], &comments[ncomments]);
 	ncomments++;
@@ -514,8 +472,9 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	prof.n_function = p.nfns;
 	prof.string_table = p.st.v;
 	prof.n_string_table = p.st.n;
-	prof.time_nanos = (int64_t)in->start_unix_ns;
-	prof.duration_nanos = (int64_t)(in->duration_s * 1e9 + 0.5);
+	/* Collected now: the profile covers the time since tracing began. */
+	prof.duration_nanos = (int64_t)(in->target.duration_s * 1e9 + 0.5);
+	prof.time_nanos = (int64_t)in->target.start_unix_ns + prof.duration_nanos;
 	prof.period_type = &period_type;
 	prof.period = 1;
 	prof.comment = comments;

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "report_formats.h"
+#include "report.h"
 #include "util.h"
 
 #define IMG_W      1200
@@ -128,80 +128,22 @@ out:
 	return err;
 }
 
-/* Characters (not bytes) in s: labels are cut by what fits on screen. */
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0, len;
-
-	for (; *s; s += len, n++) {
-		len = report__utf8_len(s);
-		if (!len)
-			len = 1;
-	}
-	return n;
-}
-
-/* Write at most max characters of s as XML text or attribute content.
- * Invalid UTF-8 and control characters are not allowed in XML 1.0. */
-static void xml_put(FILE *f, const char *s, size_t max)
-{
-	size_t len;
-
-	for (; *s && max; s += len, max--) {
-		len = report__utf8_len(s);
-		if (!len) {
-			fputc('?', f);
-			len = 1;
-			continue;
-		}
-		switch (*s) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			fputc(' ', f);
-			break;
-		default:
-			if ((unsigned char)*s < 0x20 || *s == 0x7f)
-				fputc('?', f);
-			else
-				fwrite(s, 1, len, f);
-		}
-	}
-}
-
 static void xml_str(FILE *f, const char *s)
 {
-	xml_put(f, s, SIZE_MAX);
+	report__xml_put(f, s, SIZE_MAX);
 }
 
 /* A "hot" palette colour that only depends on the name (FNV-1a), so a
  * function keeps its colour across graphs. */
 static void colour(const char *name, char *buf, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 
 	if (name[0] == '[') {
 		snprintf(buf, len, "rgb(190,190,190)");
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	h = hash_u64(h);
+	h = hash_str(name, strlen(name));
 	snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (unsigned int)(h % 51),
 		 (unsigned int)((h >> 16) % 231), (unsigned int)((h >> 32) % 56));
 }
@@ -210,7 +152,7 @@ static const char *metric_title(const struct ht_report_input *in, enum ht_metric
 {
 	switch (m) {
 	case HT_M_LIVE_BYTES:
-		return in->exited ? "leaked bytes" : "live bytes";
+		return in->target.exited ? "leaked bytes" : "live bytes";
 	case HT_M_PEAK_BYTES:
 		return "bytes live at the peak";
 	case HT_M_ALLOC_BYTES:
@@ -237,7 +179,7 @@ static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum
 	double w = total ? (double)nd->value * scale : FRAME_W;
 	double y = TOP + (double)(t->max_depth - nd->depth) * FRAME_H;
 	size_t fit = w > 6 ? (size_t)((w - 6) / CHAR_W) : 0;
-	size_t chars = utf8_chars(nd->name);
+	size_t chars = report__utf8_chars(nd->name);
 	const char *mod = nd->module ? strrchr(nd->module, '/') : NULL;
 	char val[48], fill[24];
 
@@ -262,7 +204,7 @@ static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum
 	if (fit >= 3 && chars <= fit) {
 		xml_str(f, nd->name);
 	} else if (fit >= 3) {
-		xml_put(f, nd->name, fit - 2);
+		report__xml_put(f, nd->name, fit - 2);
 		fputs("..", f);
 	}
 	fputs("</text></g>\n", f);
@@ -403,13 +345,13 @@ static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"rgb(248,248,240)\"/>\n",
 		IMG_W, height);
 	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"24\">heaptrace: %s of PID %d", IMG_W / 2,
-		metric_title(in, m), in->pid);
-	if (in->command) {
+		metric_title(in, m), in->target.pid);
+	if (in->target.command) {
 		fputs(" (", f);
-		xml_str(f, in->command);
+		xml_str(f, in->target.command);
 		fputc(')', f);
 	}
-	fprintf(f, " after %.1f s</text>\n", in->duration_s);
+	fprintf(f, " after %.1f s</text>\n", in->target.duration_s);
 	fprintf(f, "<text id=\"subtitle\" x=\"%d\" y=\"42\">total %s", IMG_W / 2,
 		value_str(m, t->v[0].value, val, sizeof(val)));
 	if (in->loss.lost_events)

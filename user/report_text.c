@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include "report.h"
 #include "stacks.h"
-#include "symbolize.h"
 #include "util.h"
 
 struct table {
@@ -31,78 +30,76 @@ static int cmp_rows(const void *a, const void *b, void *ctx)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-static void print_stack(FILE *f, const struct ht_report_input *in, uint32_t id)
+static int print_stack(FILE *f, const struct ht_report_input *in, uint32_t id,
+		       struct ht_report_stack *st)
 {
-	uint32_t nr = 0;
-	const uint64_t *ips = stacks__get(in->stacks, id, &nr);
+	int err = report__stack(in, id, st);
 
-	if (!ips || !nr) {
+	if (err)
+		return err;
+	if (!st->n)
 		fprintf(f, "        [no stack captured]\n");
-		return;
-	}
-	for (uint32_t i = 0; i < nr; i++) {
-		struct ht_frame fr[HT_MAX_INLINE];
-		int n = symbolizer__resolve_inline(in->sym, ips[i], fr, HT_MAX_INLINE);
+	for (uint32_t i = 0; i < st->n; i++) {
+		const struct ht_frame *fr = &st->v[i].fr;
+		const char *mod = fr->module ? strrchr(fr->module, '/') : NULL;
 
-		if (n < 1) {
-			fprintf(f, "        0x%llx\n", (unsigned long long)ips[i]);
-			continue;
-		}
-		for (int k = 0; k < n; k++) {
-			const char *mod = fr[k].module ? strrchr(fr[k].module, '/') : NULL;
-
-			fprintf(f, "        %s", fr[k].function);
-			if (fr[k].file)
-				fprintf(f, " (%s:%d)", fr[k].file, fr[k].line);
-			if (mod)
-				fprintf(f, " [%s]", mod + 1);
-			if (fr[k].inlined)
-				fputs(" (inlined)", f);
-			fputc('\n', f);
-		}
+		fprintf(f, "        %s", fr->function);
+		if (fr->file)
+			fprintf(f, " (%s:%d)", fr->file, fr->line);
+		if (mod)
+			fprintf(f, " [%s]", mod + 1);
+		if (fr->inlined)
+			fputs(" (inlined)", f);
+		fputc('\n', f);
 	}
+	return 0;
 }
 
-static void print_row(FILE *f, const struct ht_report_input *in, size_t rank,
-		      const struct ht_report_row *r, size_t off)
+static int print_row(FILE *f, const struct ht_report_input *in, size_t rank,
+		     const struct ht_report_row *r, size_t off, struct ht_report_stack *st)
 {
 	char a[32], b[32], c[32];
 
 	fprintf(f, "#%zu ", rank);
 	if (off == offsetof(struct ht_stats, peak_bytes))
-		fprintf(f, "%s in %llu blocks at peak", human_bytes(r->s.peak_bytes, a, sizeof(a)),
-			(unsigned long long)r->s.peak_blocks);
+		fprintf(f, "%s in %llu %s at peak", human_bytes(r->s.peak_bytes, a, sizeof(a)),
+			(unsigned long long)r->s.peak_blocks, r->s.peak_blocks == 1 ? "block" : "blocks");
 	else if (off == offsetof(struct ht_stats, live_bytes))
-		fprintf(f, "%s in %llu blocks live", human_bytes(r->s.live_bytes, a, sizeof(a)),
-			(unsigned long long)r->s.live_blocks);
+		fprintf(f, "%s in %llu %s live", human_bytes(r->s.live_bytes, a, sizeof(a)),
+			(unsigned long long)r->s.live_blocks, r->s.live_blocks == 1 ? "block" : "blocks");
 	else if (off == offsetof(struct ht_stats, allocs))
-		fprintf(f, "%llu allocations, %s; %llu freed (%s)",
-			(unsigned long long)r->s.allocs, human_bytes(r->s.alloc_bytes, a, sizeof(a)),
+		fprintf(f, "%llu %s, %s; %llu freed (%s)", (unsigned long long)r->s.allocs,
+			r->s.allocs == 1 ? "allocation" : "allocations", human_bytes(r->s.alloc_bytes, a, sizeof(a)),
 			(unsigned long long)r->s.frees, human_bytes(r->s.freed_bytes, b, sizeof(b)));
 	else
-		fprintf(f, "%llu temporary of %llu allocations (%s allocated)",
+		fprintf(f, "%llu temporary of %llu %s (%s allocated)",
 			(unsigned long long)r->s.temporary, (unsigned long long)r->s.allocs,
+			r->s.allocs == 1 ? "allocation" : "allocations",
 			human_bytes(r->s.alloc_bytes, c, sizeof(c)));
 	fputc('\n', f);
-	print_stack(f, in, r->stack);
+	return print_stack(f, in, r->stack, st);
 }
 
-static void print_table(FILE *f, const struct ht_report_input *in, struct ht_report_row *rows,
-			size_t n, const struct table *t)
+static int print_table(FILE *f, const struct ht_report_input *in, struct ht_report_row *rows,
+		       size_t n, const struct table *t, struct ht_report_stack *st)
 {
 	size_t shown = 0;
+	int err;
 
 	fprintf(f, "\n== %s ==\n", t->title);
 	qsort_r(rows, n, sizeof(*rows), cmp_rows, (void *)&t->field);
 	for (size_t i = 0; i < n && shown < in->top_n; i++) {
 		if (!field(&rows[i].s, t->field))
 			break;
-		print_row(f, in, ++shown, &rows[i], t->field);
+		err = print_row(f, in, ++shown, &rows[i], t->field, st);
+		if (err)
+			return err;
 	}
 	if (!shown)
 		fprintf(f, "(%s)\n", t->empty);
 	else if (shown < n && field(&rows[shown].s, t->field))
 		fprintf(f, "... more stacks not shown (-n to show more)\n");
+	return 0;
 }
 
 static void print_summary(FILE *f, const struct ht_report_input *in)
@@ -111,51 +108,73 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 	char a[32], b[32], c[32], d[32];
 
 	heap__totals(in->heap, &t);
-	fprintf(f, "heaptrace: PID %d (%s), traced %.2f s", in->pid, in->command,
-		in->duration_s);
-	if (in->execed)
+	fprintf(f, "heaptrace: PID %d (%s), traced %.2f s", in->target.pid, in->target.command,
+		in->target.duration_s);
+	if (in->target.execed)
 		fprintf(f, ", target exec'd another program (its old heap is gone)");
-	else if (in->exit_known && WIFEXITED(in->exit_status))
-		fprintf(f, ", target exited with status %d", WEXITSTATUS(in->exit_status));
-	else if (in->exit_known && WIFSIGNALED(in->exit_status))
-		fprintf(f, ", target killed by signal %d", WTERMSIG(in->exit_status));
-	else if (in->exited)
+	else if (in->target.exit_known && WIFEXITED(in->target.exit_status))
+		fprintf(f, ", target exited with status %d", WEXITSTATUS(in->target.exit_status));
+	else if (in->target.exit_known && WIFSIGNALED(in->target.exit_status))
+		fprintf(f, ", target killed by signal %d", WTERMSIG(in->target.exit_status));
+	else if (in->target.exited)
 		fprintf(f, ", target exited");
 	fprintf(f, "\n");
-	if (in->sample_bytes)
+	if (in->target.exec_chain && *in->target.exec_chain)
+		fprintf(f, "run by %s, which exec'd it: this report is of %s from its start\n",
+			in->target.exec_chain, in->target.command);
+	if (in->target.sample_bytes)
 		fprintf(f, "sampled every %llu bytes on average: counts and sizes are estimates\n"
 			"(allocations of %llu bytes or more are exact)\n",
-			(unsigned long long)in->sample_bytes, (unsigned long long)in->sample_bytes);
-	if (in->min_size && in->max_size)
+			(unsigned long long)in->target.sample_bytes, (unsigned long long)in->target.sample_bytes);
+	if (in->target.min_size && in->target.max_size)
 		fprintf(f, "only allocations of %llu to %llu bytes were recorded (%llu left out)\n",
-			(unsigned long long)in->min_size, (unsigned long long)in->max_size,
+			(unsigned long long)in->target.min_size, (unsigned long long)in->target.max_size,
 			(unsigned long long)in->loss.filtered);
-	else if (in->min_size)
+	else if (in->target.min_size)
 		fprintf(f, "only allocations of %llu bytes or more were recorded (%llu left out)\n",
-			(unsigned long long)in->min_size, (unsigned long long)in->loss.filtered);
-	else if (in->max_size)
+			(unsigned long long)in->target.min_size, (unsigned long long)in->loss.filtered);
+	else if (in->target.max_size)
 		fprintf(f, "only allocations of at most %llu bytes were recorded (%llu left out)\n",
-			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
+			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fprintf(f, "\n");
 	fprintf(f, "  allocations   %12llu  %s\n", (unsigned long long)t.s.allocs,
 		human_bytes(t.s.alloc_bytes, a, sizeof(a)));
 	fprintf(f, "  frees         %12llu  %s\n", (unsigned long long)t.s.frees,
 		human_bytes(t.s.freed_bytes, b, sizeof(b)));
-	fprintf(f, "  %-13s %12llu  %s\n", in->exited ? "leaked" : "live",
+	fprintf(f, "  %-13s %12llu  %s\n", in->target.exited ? "leaked" : "live",
 		(unsigned long long)t.s.live_blocks, human_bytes(t.s.live_bytes, c, sizeof(c)));
 	fprintf(f, "  peak          %12llu  %s\n", (unsigned long long)t.s.peak_blocks,
 		human_bytes(t.s.peak_bytes, d, sizeof(d)));
 	fprintf(f, "  temporary     %12llu\n", (unsigned long long)t.s.temporary);
-	fprintf(f, "  unknown frees %12llu  (blocks allocated before tracing began)\n",
-		(unsigned long long)t.unknown_frees);
+	/* Launched, heaptrace saw every call from the start: what is left are
+	 * the allocator's own blocks (glibc frees its per-thread cache, and
+	 * the chunks it still holds, at thread exit). */
+	fprintf(f, "  unknown frees %12llu  (%s)\n", (unsigned long long)t.unknown_frees,
+		in->target.launched ? "the allocator's own blocks, e.g. glibc's thread cache at thread exit"
+			     : "blocks allocated before tracing began, or the allocator's own");
 	fprintf(f, "  lost events   %12llu\n", (unsigned long long)in->loss.lost_events);
 	fprintf(f, "  stacks        %12u\n", stacks__count(in->stacks));
-	if (in->loss.lost_events)
+	report__unseen_text(f, in, &t);
+	if (in->loss.lost_events) {
+		struct report_bounds bd;
+
+		report__bounds(&in->loss, &bd);
 		fprintf(f, "\nWARNING: %llu events were lost (ring buffer full: %llu allocs, "
-			"%llu frees); all numbers are lower bounds.\n",
-			(unsigned long long)in->loss.lost_events,
+			"%llu frees):\n", (unsigned long long)in->loss.lost_events,
 			(unsigned long long)in->loss.ringbuf_full_allocs,
 			(unsigned long long)in->loss.ringbuf_full_frees);
+		fprintf(f, "  allocation and free counts and bytes are lower bounds (at most %llu "
+			"allocations and %llu frees missing);\n", (unsigned long long)bd.allocs_missing,
+			(unsigned long long)bd.frees_missing);
+		fprintf(f, "  %s blocks may be too high by up to %llu (lost frees) or too low by up "
+			"to %llu; peak and temporary may be off either way.\n",
+			in->target.exited ? "leaked" : "live", (unsigned long long)bd.frees_missing,
+			(unsigned long long)bd.allocs_missing);
+	}
+	if (in->loss.ringbuf_full_execs)
+		fprintf(f, "WARNING: %llu exec records were lost (ring buffer full): blocks of the "
+			"program before the exec may show as live.\n",
+			(unsigned long long)in->loss.ringbuf_full_execs);
 	if (in->loss.stacks_truncated)
 		fprintf(f, "note: %llu stacks were cut at the depth limit (--max-depth)\n",
 			(unsigned long long)in->loss.stacks_truncated);
@@ -179,14 +198,15 @@ int report__text(FILE *f, const struct ht_report_input *in)
 	const struct table tables[] = {
 		{ "Peak: stacks holding the most memory when total live bytes was highest",
 		  "nothing was live at the peak", offsetof(struct ht_stats, peak_bytes) },
-		{ in->exited ? "Leaks: memory never freed before the target exited"
+		{ in->target.exited ? "Leaks: memory never freed before the target exited"
 			     : "Live: memory held now",
-		  in->exited ? "no leaks" : "nothing live", offsetof(struct ht_stats, live_bytes) },
+		  in->target.exited ? "no leaks" : "nothing live", offsetof(struct ht_stats, live_bytes) },
 		{ "Churn: stacks allocating most often", "no allocations",
 		  offsetof(struct ht_stats, allocs) },
 		{ "Temporary: blocks freed by their thread before its next allocation",
 		  "no temporary allocations", offsetof(struct ht_stats, temporary) },
 	};
+	struct ht_report_stack st = { 0 };
 	struct ht_report_row *rows;
 	size_t n;
 	int err;
@@ -195,8 +215,9 @@ int report__text(FILE *f, const struct ht_report_input *in)
 	if (err)
 		return err;
 	print_summary(f, in);
-	for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
-		print_table(f, in, rows, n, &tables[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(tables) && !err; i++)
+		err = print_table(f, in, rows, n, &tables[i], &st);
+	report__stack_free(&st);
 	free(rows);
-	return ferror(f) ? -EIO : 0;
+	return err ? err : ferror(f) ? -EIO : 0;
 }

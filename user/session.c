@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: MIT
+/*
+ * A session's lifecycle: open (target, allocator discovery, BPF load),
+ * start (probes in), poll (drain the stream, look for new objects, watch
+ * the target), stop (probes out), close; and the accessors and reports
+ * of heaptrace.h. The events themselves go through sink.c.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <sys/random.h>
@@ -6,70 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "allocators.h"
-#include "cfimaps.h"
+#include <unistd.h>
 #include "heap.h"
 #include "log.h"
 #include "modules.h"
-#include "probes.h"
-#include "heaptrace.h"
 #include "report.h"
-#include "report_formats.h"
+#include "session.h"
 #include "stacks.h"
-#include "stream.h"
 #include "symbolize.h"
-#include "target.h"
 #include "unwind.h"
 #include "util.h"
-
-
-struct ht_session {
-	struct ht_session_opts opts;
-	struct ht_target target;
-	struct ht_modules *probe_mods;  /* the objects probes were placed in */
-	struct ht_modules *mods;        /* the objects stacks point into */
-	struct ht_probe_set set;
-	struct ht_probes *probes;
-	struct ht_stream *stream;
-	struct ht_heap *heap;
-	struct ht_stacks *stacks;
-	struct ht_symbolizer *sym;
-	struct ht_unwinder *unwinder;
-	struct ht_cfimaps *cfi;         /* --unwind cfi: the tables in BPF maps */
-	size_t cfi_done[2];             /* modules of probe_mods, mods seen by cfi_sync */
-	struct ht_cfi_totals cfi_tot;   /* kept after the maps are gone */
-	uint64_t *frames;               /* scratch for one unwound stack */
-	uint64_t *unmapped_pages;       /* code pages known not to be in a file */
-	size_t nunmapped, cap_unmapped;
-	bool started, stopped;
-	bool launch_exec_seen;          /* the launch's own execve */
-	bool execed;                    /* the target replaced its program */
-	uint64_t execs_seen;            /* exec records read */
-	uint64_t start_ns, end_ns;
-	uint64_t start_unix_ns;
-	uint64_t model_errors;
-	uint64_t frozen_bad;
-	uint64_t frozen_counters[__HT_C_MAX];
-	ht_observer_fn observer;
-	void *observer_ctx;
-	int observer_err;               /* first error an observer returned */
-	uint64_t rng;                   /* rounding of sample weights */
-	struct ht_alloc_opts aopts;     /* --allocator, --symbol-prefix */
-	char alloc_desc[512];           /* what is traced, for people */
-	uint64_t next_maps_check;       /* when to look for new objects */
-};
-
-/* A uniform double in [0, 1) from an xorshift64* stream. */
-static double next_unit(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return (double)((x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
-}
 
 static uint64_t now_ns(void)
 {
@@ -88,52 +40,44 @@ static uint64_t wall_ns(void)
 }
 
 /*
- * Has the target exec'd beyond the events read so far? Then its maps show
- * the new program, and reading them would name the old program's
- * addresses after the new one's code.
+ * Allocator discovery after open, its one trigger: probe the allocators of
+ * objects mapped since the last look (dlopen, or the launched command's
+ * own objects the prediction missed). ht_session_poll runs it, never the
+ * event path: once a second (reread: the maps are read again first), and
+ * after a drain whose stacks brought new objects into the module table.
  */
-static bool maps_replaced(const struct ht_session *s)
-{
-	return s->execed || (s->probes && probes__exec_count(s->probes) != s->execs_seen);
-}
-
-/*
- * Probe the allocators of objects mapped since discovery (dlopen, or the
- * launched command's own objects the prediction missed).
- */
-static void probe_new_objects(struct ht_session *s)
+static void discover_new_objects(struct ht_session *s, bool reread)
 {
 	size_t n = s->set.n, nfound = s->set.nfound;
 	char desc[512];
 	int err;
 
-	if (!s->probes || !s->started || s->stopped || maps_replaced(s) ||
-	    modules__refresh(s->probe_mods))
+	if (!s->probes || !s->started || s->stopped || session__maps_replaced(s) ||
+	    (reread && modules__refresh(s->mods)))
 		return;
-	if (allocators__discover_new(s->probe_mods, &s->aopts, &s->set) <= 0)
+	if (allocators__discover_new(s->mods, &s->aopts, &s->set) <= 0)
 		return;
-	err = probes__attach_from(s->probes, s->probe_mods, &s->set, n);
+	err = probes__attach_from(s->probes, s->mods, &s->set, n);
 	if (err) {
 		pr_warn("can't attach probes to %s: %s\n",
-			allocators__describe(s->probe_mods, &s->set, nfound, desc, sizeof(desc)),
+			allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
 			strerror(-err));
 		allocators__truncate(&s->set, n, nfound);
 		return;
 	}
 	pr_info("tracing %s (mapped later)\n",
-		allocators__describe(s->probe_mods, &s->set, nfound, desc, sizeof(desc)));
-	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
-/* Load the unwind tables of objects added to ms since the last call. */
-static void cfi_sync(struct ht_session *s, struct ht_modules *ms, size_t *done)
+void session__cfi_sync(struct ht_session *s)
 {
-	size_t n = modules__count(ms);
+	size_t n = modules__count(s->mods);
 
 	if (!s->cfi)
 		return;
-	for (; *done < n; (*done)++) {
-		struct ht_module *m = modules__get(ms, *done);
+	for (; s->cfi_done < n; s->cfi_done++) {
+		struct ht_module *m = modules__get(s->mods, s->cfi_done);
 
 		if (modules__elf(m))
 			cfimaps__add(s->cfi, m);
@@ -141,139 +85,75 @@ static void cfi_sync(struct ht_session *s, struct ht_modules *ms, size_t *done)
 	cfimaps__totals(s->cfi, &s->cfi_tot);
 }
 
-static void cfi_sync_all(struct ht_session *s)
+/* The traced calls so far: allocations, frees, unknown frees. */
+static uint64_t traced_calls(const struct ht_session *s)
 {
-	cfi_sync(s, s->probe_mods, &s->cfi_done[0]);
-	cfi_sync(s, s->mods, &s->cfi_done[1]);
+	struct ht_heap_totals t;
+
+	heap__totals(s->heap, &t);
+	return t.s.allocs + t.s.frees + t.unknown_frees;
 }
 
-/*
- * Make sure the module table covers pc: a library loaded since the last
- * look sends us back to /proc/PID/maps. Pages found in no file (JIT code,
- * a stack gone bad) are remembered so they don't cost a re-read each time.
- */
-static void ensure_mapped(struct ht_session *s, uint64_t pc)
+/* Never a silently empty report: say when the traced entry points see
+ * nothing while the process's memory grows. */
+static void watch_calls(struct ht_session *s, uint64_t now)
 {
-	uint64_t page = pc >> 12;
+	char defs[256], grown[32];
+	uint64_t grew;
 
-	if (modules__find(s->mods, pc))
+	if (!alloc_watch__tick(&s->watch, traced_calls(s), now, &grew))
 		return;
-	for (size_t i = 0; i < s->nunmapped; i++)
-		if (s->unmapped_pages[i] == page)
-			return;
-	if (maps_replaced(s))
-		return;  /* its program is gone: unknown, never misnamed */
-	modules__refresh(s->mods);
-	probe_new_objects(s);
-	cfi_sync_all(s);
-	if (modules__find(s->mods, pc))
-		return;
-	if (s->nunmapped >= 4096)
-		s->nunmapped = 0;
-	if (!grow_array((void **)&s->unmapped_pages, &s->cap_unmapped, s->nunmapped + 1,
-			sizeof(*s->unmapped_pages)))
-		s->unmapped_pages[s->nunmapped++] = page;
+	pr_warn("no call to the traced entry points in %llu s while the process's anonymous "
+		"memory grew by %s: it allocates through something else (malloc is defined by: "
+		"%s)\n", HT_WATCH_QUIET_NS / 1000000000ULL, human_bytes(grew, grown, sizeof(grown)),
+		allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
 }
 
-static const char *func_name(const struct ht_session *s, uint32_t func)
+void session__follow_exec(struct ht_session *s)
 {
-	return func < s->set.n ? s->set.points[func].func : "?";
-}
+	struct ht_heap *heap = heap__new();
+	struct ht_stacks *stacks = stacks__new();
+	struct ht_unwinder *unw = unwinder__new(s->mods, s->opts.unwind);
+	size_t used = strlen(s->exec_chain);
+	char link[64], exe[sizeof(s->target.command)];
+	ssize_t n;
 
-static void notify(struct ht_session *s, const struct ht_event *ev)
-{
-	int err;
-
-	if (!s->observer || s->observer_err)
-		return;
-	err = s->observer(ev, s->observer_ctx);
-	if (err < 0)
-		s->observer_err = err;
-}
-
-static int on_alloc(void *ctx, const struct ht_alloc_event *e)
-{
-	struct ht_session *s = ctx;
-	uint64_t bytes = e->size;
-	uint32_t id, n, count = 1;
-	struct ht_event ev;
-
-	if (s->execed)
-		return 0;  /* the program exec'd into: not the traced one */
-	for (uint32_t i = 0; i < e->nr_ips; i++)
-		ensure_mapped(s, e->ips[i]);
-	if (e->flags & HT_AF_NO_TABLE) {
-		/* the stack ended in an object the unwinder has no table for */
-		ensure_mapped(s, e->stop_pc);
-		cfi_sync_all(s);
-	}
-	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
-	if (e->sample_thr) {
-		/* A sample stands for 1/p allocations of its size. */
-		double w = 4294967296.0 / (double)e->sample_thr;
-
-		/* Rounded up or down at random in proportion, so that the
-		 * block count stays unbiased even for small weights. */
-		count = (uint32_t)w;
-		if (next_unit(&s->rng) < w - (double)count)
-			count++;
-		bytes = (uint64_t)((double)e->size * w + 0.5);
-	}
-	if (stacks__intern(s->stacks, s->frames, n, &id) ||
-	    heap__realloc_weighted(s->heap, e->old_addr, e->addr, bytes, count, id,
-				   e->hdr.tid)) {
+	if (!heap || !stacks || !unw) {
+		/* Can't start afresh: stop at the exec, as attach mode does. */
+		heap__free(heap);
+		stacks__free(stacks);
+		unwinder__free(unw);
 		s->model_errors++;
-		return 0;
+		s->execed = true;
+		return;
 	}
-	if (s->observer) {
-		ev = (struct ht_event){
-			.kind = e->old_addr ? HT_EVENT_REALLOC : HT_EVENT_ALLOC,
-			.tid = e->hdr.tid, .time_ns = e->hdr.ts, .addr = e->addr,
-			.old_addr = e->old_addr, .size = e->size, .stack_id = id,
-			.function = func_name(s, e->func),
-		};
-		notify(s, &ev);
+	snprintf(s->exec_chain + used, sizeof(s->exec_chain) - used, "%s%s", used ? " > " : "",
+		 s->target.command);
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->target.pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(s->target.command, sizeof(s->target.command), "%s", exe);
 	}
-	return 0;
+	pr_info("PID %d exec'd %s: tracing it from its start\n", s->target.pid,
+		s->target.command);
+	/* The old program's stacks point into code that is gone: the model,
+	 * the stacks and everything learnt about addresses start again. */
+	heap__free(s->heap);
+	s->heap = heap;
+	stacks__free(s->stacks);
+	s->stacks = stacks;
+	unwinder__free(s->unwinder);
+	s->unwinder = unw;
+	symbolizer__free(s->sym);
+	s->sym = NULL;  /* made again when a report needs it */
+	modules__forget_mappings(s->mods);
+	memset(s->placed, 0, sizeof(s->placed));
+	s->nunmapped = 0;
+	/* Its objects (an allocator of its own?) are looked at on the next
+	 * poll. */
+	s->new_objects = true;
 }
-
-static int on_free(void *ctx, const struct ht_free_event *e)
-{
-	struct ht_session *s = ctx;
-	struct ht_event ev = {
-		.kind = HT_EVENT_FREE, .tid = e->hdr.tid, .time_ns = e->hdr.ts,
-		.addr = e->addr, .stack_id = UINT32_MAX, .function = func_name(s, e->func),
-	};
-
-	if (s->execed)
-		return 0;
-	if (s->observer)
-		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
-	heap__free_block(s->heap, e->addr, e->hdr.tid);
-	notify(s, &ev);
-	return 0;
-}
-
-static int on_exec(void *ctx, const struct ht_event_hdr *h)
-{
-	struct ht_session *s = ctx;
-
-	s->execs_seen++;
-	if (s->target.launched && !s->launch_exec_seen) {
-		/* The command starting: whatever came before is not its heap. */
-		s->launch_exec_seen = true;
-		heap__clear_live(s->heap);
-		return 0;
-	}
-	s->execed = true;
-	return 0;
-}
-
-static const struct ht_stream_ops stream_ops = {
-	.on_alloc = on_alloc,
-	.on_free = on_free,
-	.on_exec = on_exec,
-};
 
 static int open_target(struct ht_session *s, char *msg, size_t len)
 {
@@ -288,6 +168,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 				   size_t len, int *errp)
 {
 	struct ht_probes_opts po = {};
+	const struct ht_log *prev;
 	struct ht_session *s;
 	int err;
 
@@ -300,6 +181,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	/* Options from an older, smaller struct keep their defaults. */
 	memcpy(&s->opts, opts, opts->sz && opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
 	s->opts.sz = sizeof(s->opts);
+	s->log.level = ht_log_level_of(s->opts.verbosity);
+	prev = ht_log_enter(&s->log);
 	s->target.pidfd = s->target.go_fd = s->target.err_fd = -1;
 	if (!s->opts.max_depth)
 		s->opts.max_depth = 64;
@@ -323,13 +206,12 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 
 	/* Find the allocators in what the target maps. */
-	s->probe_mods = modules__new(s->target.pid);
 	s->mods = modules__new(s->target.pid);
 	s->heap = heap__new();
 	s->stacks = stacks__new();
 	s->unwinder = unwinder__new(s->mods, s->opts.unwind);
 	s->frames = calloc(HT_MAX_FRAMES + 1, sizeof(*s->frames));
-	if (!s->probe_mods || !s->mods || !s->heap || !s->stacks || !s->unwinder ||
+	if (!s->mods || !s->heap || !s->stacks || !s->unwinder ||
 	    !s->frames) {
 		err = -ENOMEM;
 		snprintf(msg, len, "out of memory");
@@ -337,8 +219,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	/* A launched command has not mapped its objects yet: find them as
 	 * the loader will (if the program can't be found, exec will say). */
-	if (!s->target.launched || allocators__add_command(s->probe_mods, s->opts.argv))
-		err = modules__refresh(s->probe_mods);
+	if (!s->target.launched || allocators__add_command(s->mods, s->opts.argv))
+		err = modules__refresh(s->mods);
 	if (err) {
 		snprintf(msg, len, "can't read the memory map of PID %d: %s", s->target.pid,
 			 strerror(-err));
@@ -346,16 +228,14 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	s->aopts.allocator = s->opts.allocator;
 	s->aopts.symbol_prefix = s->opts.symbol_prefix;
-	err = allocators__discover(s->probe_mods, &s->aopts, &s->set, s->alloc_desc,
+	err = allocators__discover(s->mods, &s->aopts, &s->set, s->alloc_desc,
 				   sizeof(s->alloc_desc));
 	if (err) {
 		snprintf(msg, len, "PID %d (%s): %s", s->target.pid, s->target.command,
 			 s->alloc_desc);
 		goto err;
 	}
-	allocators__describe(s->probe_mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
-	if (!s->target.launched)
-		modules__refresh(s->mods);
+	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 
 	/* Load the BPF programs for this target. */
 	po.pid = s->target.pid;
@@ -367,6 +247,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
+	po.links = probes__links_from_env();
 	if (s->opts.unwind == HT_UNWIND_CFI)
 		po.cfi_rows = HT_CFI_DEFAULT_ROWS;
 	s->probes = probes__load(&po);
@@ -385,9 +266,9 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 			snprintf(msg, len, "can't map the unwind tables: %s", strerror(errno));
 			goto err;
 		}
-		cfi_sync_all(s);
+		session__cfi_sync(s);
 	}
-	s->stream = stream__new(probes__ringbuf_fd(s->probes), &stream_ops, s);
+	s->stream = stream__new(probes__ringbuf_fd(s->probes), &sink__ops, s);
 	if (!s->stream) {
 		err = -errno;
 		snprintf(msg, len, "can't open ring buffer: %s", strerror(errno));
@@ -395,25 +276,31 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	if (s->opts.record_fd > 0)
 		stream__record_to(s->stream, s->opts.record_fd);
+	ht_log_leave(prev);
 	return s;
 
 err:
 	*errp = err;
 	ht_session_close(s);
+	ht_log_leave(prev);
 	return NULL;
 }
 
-int ht_session_start(struct ht_session *s, char *msg, size_t len)
+static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
 
-	err = probes__attach(s->probes, s->probe_mods, &s->set);
+	err = probes__attach(s->probes, s->mods, &s->set);
 	if (err == -EACCES || err == -EPERM) {
 		/* Kernels with the fix to c9e0924e5c2b ("perf/core: open access
 		 * to probes for CAP_PERFMON") create uprobes for CAP_SYS_ADMIN
 		 * only: name it, as target__check_system() names the others. */
 		snprintf(msg, len, "can't attach uprobes: %s (missing: CAP_SYS_ADMIN, which "
 			 "this kernel requires for uprobes)", strerror(-err));
+		return err;
+	}
+	if (err == -ESRCH) {
+		snprintf(msg, len, "PID %d exited while heaptrace was attaching", s->target.pid);
 		return err;
 	}
 	if (err) {
@@ -423,6 +310,7 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
+	alloc_watch__init(&s->watch, s->target.pid, s->start_ns);
 	if (s->target.launched) {
 		err = target__start(&s->target, msg, len);
 		if (err)
@@ -447,7 +335,8 @@ static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
 
-	if (!maps_replaced(s))
+	alloc_watch__read(&s->watch);  /* its memory at its end */
+	if (!session__maps_replaced(s))
 		modules__refresh(s->mods);
 	stream__drain(s->stream);
 }
@@ -460,9 +349,10 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 	return 0;
 }
 
-int ht_session_poll(struct ht_session *s, int timeout_ms)
+static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
+	uint64_t now;
 	int n;
 
 	if (s->stopped)
@@ -476,15 +366,35 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
-	/* A dlopen'd allocator calls nothing traced yet: look once a second. */
-	if (!s->target.exited && now_ns() >= s->next_maps_check) {
-		s->next_maps_check = now_ns() + 1000000000ULL;
-		probe_new_objects(s);
-		cfi_sync(s, s->probe_mods, &s->cfi_done[0]);
+	/* Tables for objects the drain's stacks brought in. */
+	session__cfi_sync(s);
+	/* A dlopen'd allocator calls nothing traced yet: look once a second,
+	 * and at once when stacks pointed into new objects. */
+	now = now_ns();
+	if (!s->target.exited && (s->new_objects || now >= s->next_maps_check)) {
+		bool reread = now >= s->next_maps_check;
+
+		if (reread)
+			s->next_maps_check = now + 1000000000ULL;
+		s->new_objects = false;
+		discover_new_objects(s, reread);
+		session__cfi_sync(s);
+		if (reread)
+			watch_calls(s, now);
 	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
 	return s->observer_err;
+}
+
+int ht_session_signal_target(struct ht_session *s, int sig)
+{
+	return s->target.launched ? target__signal(&s->target, sig) : -EPERM;
+}
+
+int ht_session_record_error(const struct ht_session *s)
+{
+	return s->stream ? stream__record_error(s->stream) : s->frozen_record_err;
 }
 
 bool ht_session_target_done(const struct ht_session *s)
@@ -492,17 +402,24 @@ bool ht_session_target_done(const struct ht_session *s)
 	return s->target.exited || s->execed;
 }
 
-void ht_session_stop(struct ht_session *s)
+static void session_stop(struct ht_session *s)
 {
 	if (s->stopped || !s->probes)
 		return;
 	stream__drain(s->stream);
 	probes__counters(s->probes, s->frozen_counters);
 	s->frozen_bad = stream__bad_records(s->stream);
-	if (!s->target.exited && !maps_replaced(s))
+	s->frozen_record_err = stream__record_error(s->stream);
+	if (!s->target.exited && !session__maps_replaced(s))
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
+	if (!traced_calls(s)) {
+		char defs[256];
+
+		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
+			allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
+	}
 	/* Probes go first: the target runs on without them. */
 	stream__free(s->stream);
 	s->stream = NULL;
@@ -521,7 +438,7 @@ static struct ht_symbolizer *symbolizer(struct ht_session *s)
 	return s->sym;
 }
 
-void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+static void session_loss(const struct ht_session *s, struct ht_loss *out)
 {
 	uint64_t c[__HT_C_MAX];
 
@@ -532,6 +449,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 		memcpy(c, s->frozen_counters, sizeof(c));
 	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
 	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
+	out->ringbuf_full_execs = c[HT_C_RINGBUF_FULL_EXEC];
 	out->no_thread_state = c[HT_C_NO_STATE];
 	out->unreadable_results = c[HT_C_OUT_READ_FAIL];
 	out->stale_calls = c[HT_C_STALE_CALL];
@@ -560,6 +478,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->cfi_bytes = s->cfi_tot.bytes;
 	out->cfi_build_ns = s->cfi_tot.build_ns;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
+			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
 			   out->model_errors + out->sampled_map_full;
 }
@@ -608,6 +527,11 @@ int ht_session_stack_frames(struct ht_session *s, uint32_t stack, struct ht_fram
 	return n;
 }
 
+void ht_session_mark_interval(struct ht_session *s)
+{
+	heap__mark_interval(s->heap);
+}
+
 void ht_session_target_info(const struct ht_session *s, struct ht_target_info *out)
 {
 	uint64_t end = s->end_ns ? s->end_ns : now_ns();
@@ -618,6 +542,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->launched = s->target.launched;
 	out->exited = s->target.exited;
 	out->execed = s->execed;
+	out->exec_chain = s->exec_chain;
 	out->exit_known = s->target.launched && s->target.exited;
 	out->exit_status = s->target.exit_status;
 	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
@@ -625,7 +550,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->sample_bytes = s->opts.sample_bytes;
 	out->min_size = s->opts.min_size;
 	out->max_size = s->opts.max_size;
-	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
+	out->nr_probes = s->probes ? probes__nr_probes(s->probes) : 0;
 }
 
 struct keep_adapter {
@@ -644,36 +569,32 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts)
 {
 	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
-	struct ht_target_info ti;
 	struct ht_report_input in = {};
 	struct keep_adapter ka;
+	char malloc_defs[256];
 
 	if (opts)
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (!o.top_n)
 		o.top_n = 10;
-	ht_session_target_info(s, &ti);
+	ht_session_target_info(s, &in.target);
 	in.heap = s->heap;
 	in.stacks = s->stacks;
 	in.sym = symbolizer(s);
 	if (!in.sym)
 		return -ENOMEM;
-	in.pid = ti.pid;
-	in.command = ti.command;
-	in.exited = ti.exited;
-	in.execed = ti.execed;
-	in.exit_known = ti.exit_known;
-	in.exit_status = ti.exit_status;
-	in.duration_s = ti.duration_s;
-	in.start_unix_ns = ti.start_unix_ns;
-	in.sample_bytes = ti.sample_bytes;
-	in.min_size = ti.min_size;
-	in.max_size = ti.max_size;
 	ht_session_loss(s, &in.loss);
+	if (!in.target.exited && !s->stopped)
+		alloc_watch__read(&s->watch);
+	in.rss_anon_known = s->watch.rss_known;
+	in.rss_anon = s->watch.rss_anon;
+	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
+							 sizeof(malloc_defs));
 	in.top_n = o.top_n;
-	in.since = o.since;
-	in.nsince = o.nsince;
-	in.since_totals = o.since_totals;
+	in.interval = o.interval;
+	in.keep_alloc_frames = o.keep_alloc_frames;
+	in.alloc_fns = o.alloc_fns;
+	in.nalloc_fns = o.nalloc_fns;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;
@@ -697,16 +618,52 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	return -EINVAL;
 }
 
-void ht_set_verbosity(int level)
+/*
+ * The calls that reach the rooms below (discovery, probes, libbpf) run
+ * with the session's log as their thread's current one.
+ */
+int ht_session_start(struct ht_session *s, char *msg, size_t len)
 {
-	ht_log_set_level(level >= 2 ? HT_LOG_DEBUG : level == 1 ? HT_LOG_INFO : HT_LOG_WARN);
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_start(s, msg, len);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+int ht_session_poll(struct ht_session *s, int timeout_ms)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_poll(s, timeout_ms);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+void ht_session_stop(struct ht_session *s)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_stop(s);
+	ht_log_leave(prev);
+}
+
+void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_loss(s, out);
+	ht_log_leave(prev);
 }
 
 void ht_session_close(struct ht_session *s)
 {
+	const struct ht_log *prev;
+
 	if (!s)
 		return;
-	ht_session_stop(s);
+	prev = ht_log_enter(&s->log);
+	session_stop(s);
 	stream__free(s->stream);
 	probes__destroy(s->probes);
 	target__close(&s->target);
@@ -716,9 +673,9 @@ void ht_session_close(struct ht_session *s)
 	free(s->frames);
 	free(s->unmapped_pages);
 	allocators__free(&s->set);
-	modules__free(s->probe_mods);
 	modules__free(s->mods);
 	heap__free(s->heap);
 	stacks__free(s->stacks);
+	ht_log_leave(prev);
 	free(s);
 }

@@ -12,6 +12,7 @@ struct ht_stream {
 	void *ctx;
 	uint64_t records, bad;
 	int record_fd;
+	int record_err;         /* first failed write of the recording */
 };
 
 int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops,
@@ -41,16 +42,39 @@ int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops
 	}
 }
 
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static int handle(void *ctx, void *data, size_t len)
 {
 	struct ht_stream *s = ctx;
 	uint32_t len32 = (uint32_t)len;
 	int err;
 
-	if (s->record_fd > 0 &&
-	    (write(s->record_fd, &len32, sizeof(len32)) != sizeof(len32) ||
-	     write(s->record_fd, data, len) != (ssize_t)len))
-		s->record_fd = -1;  /* a failed recording stops; tracing goes on */
+	if (s->record_fd > 0) {
+		err = write_all(s->record_fd, &len32, sizeof(len32));
+		if (!err)
+			err = write_all(s->record_fd, data, len);
+		if (err) {
+			/* A failed recording stops, and says so; tracing goes on. */
+			s->record_err = err;
+			s->record_fd = -1;
+		}
+	}
 	err = stream__decode(data, len, s->ops, s->ctx);
 
 	s->records++;
@@ -84,6 +108,11 @@ struct ht_stream *stream__new(int ringbuf_fd, const struct ht_stream_ops *ops, v
 void stream__record_to(struct ht_stream *s, int fd)
 {
 	s->record_fd = fd;
+}
+
+int stream__record_error(const struct ht_stream *s)
+{
+	return s->record_err;
 }
 
 long stream__replay(const void *data, size_t len, const struct ht_stream_ops *ops, void *ctx)

@@ -34,6 +34,10 @@ int stream__epoll_fd(const struct ht_stream *s);
 /* Append each record (u32 length, then its bytes) to fd, for replay. */
 void stream__record_to(struct ht_stream *s, int fd);
 
+/* 0, or the -errno of the first failed write to the recording (which
+ * stopped it). */
+int stream__record_error(const struct ht_stream *s);
+
 /* Feed a recording made by stream__record_to() through ops: records
  * consumed, or -EBADMSG for a truncated file. */
 long stream__replay(const void *data, size_t len, const struct ht_stream_ops *ops, void *ctx);

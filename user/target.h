@@ -53,6 +53,10 @@ int target__start(struct ht_target *t, char *msg, size_t len);
 bool target__check_exit(struct ht_target *t, void (*at_exit)(void *ctx), void *ctx);
 
 /* Stop waiting for the child (if it never ran) and close fds. */
+/* Send sig to a launched command that still runs. 0 or -errno (-ESRCH:
+ * not launched, or gone). */
+int target__signal(struct ht_target *t, int sig);
+
 void target__close(struct ht_target *t);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * cpp_alloc: C++ allocation sites for the symbolizer's integration test
- * (tests/symbolize_integration.c), built -g at -O0 and at -O2 (so that
+ * (tests/symbolize_it.c), built -g at -O0 and at -O2 (so that
  * std::vector/std::string/std::map internals inline into the functions
  * below), frame pointers kept and no sibling calls, so that every site
  * keeps its frame (see tests/symbolize.mk).

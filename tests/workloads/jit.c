@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * jit: allocations from generated code, named by a perf map, for
- * tests/symbolize_integration.c. Like a JIT compiler, it writes machine
+ * tests/symbolize_it.c. Like a JIT compiler, it writes machine
  * code into an anonymous mapping and describes it in /tmp/perf-PID.map
  * ("START SIZE name", hex). The map is left behind for heaptrace to read
  * at report time; the test removes it.
@@ -12,6 +12,7 @@
  * Each generated function keeps a frame pointer and calls malloc; it is
  * called from run_jit (frames[1]).
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 typedef void *(*alloc_fn)(void);
 

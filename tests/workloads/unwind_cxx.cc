@@ -2,7 +2,7 @@
 /*
  * unwind_cxx: C++ allocations through Debian's libstdc++ (whose operator
  * new has no frame pointer) from code built at -O2 without frame pointers
- * (see tests/unwind.mk), for tests/unwind.c.
+ * (see tests/unwind.mk), for tests/unwind_it.c.
  *
  * Profile, per stack (innermost first; names as heaptrace demangles them):
  *

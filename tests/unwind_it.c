@@ -1634,13 +1634,6 @@ static void test_like_heaptrack_jq(void **state)
 /* Fixtures and main                                                   */
 /* ------------------------------------------------------------------ */
 
-static int teardown_test(void **state)
-{
-	kill_children();
-	(void)state;
-	return 0;
-}
-
 static int setup_group(void **state)
 {
 	struct stat st;
@@ -1659,19 +1652,15 @@ static int setup_group(void **state)
 			cxx_bin, cfi_bin);
 		return -1;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "unwind: not root; heaptrace will likely fail\n");
-	if (!mkdtemp(tmpdir)) {
-		perror("unwind: mkdtemp");
+	warn_unless_root();
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	snprintf(gdb_script, sizeof(gdb_script), "%s/ht_dump.py", tmpdir);
 	f = fopen(gdb_script, "we");
 	if (!f || fputs(gdb_dump_py, f) < 0 || fclose(f) != 0) {
 		perror("unwind: writing the gdb script");
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	(void)state;
 	return 0;
 }
@@ -1686,7 +1675,7 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_children)
 
 int main(int argc, char **argv)
 {
@@ -1719,7 +1708,6 @@ int main(int argc, char **argv)
 		T(test_stack_window_size),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	return cmocka_run_group_tests_name("unwind", tests, setup_group, teardown_group);
+	return test_main(argc, argv, "unwind", tests, ARRAY_SIZE(tests), setup_group,
+			 teardown_group);
 }

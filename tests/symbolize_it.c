@@ -7,7 +7,7 @@
  * file:line of each allocating statement, inlined calls as frames of
  * their own ("inlined": true), libc's frames through libc6-dbg.
  *
- * Usage: symbolize_integration [FILTER]
+ * Usage: symbolize_it [FILTER]
  * Environment (defaults are relative to the repository root):
  *   HEAPTRACE              heaptrace binary          (./heaptrace)
  *   HEAPTRACE_CPP_O0       cpp_alloc built -O0       (.output/tests/cpp_alloc_O0)
@@ -641,7 +641,7 @@ static int setup(void **state)
 		*paths[i] = abs_paths[i];
 	}
 	run_timeout = test_timeout(120);
-	if (!mkdtemp(tmpdir))
+	if (make_tmpdir(tmpdir))
 		return -1;
 	(void)state;
 	return 0;
@@ -673,8 +673,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(jit_code_is_named_by_its_perf_map),
 	};
 
-	if (!set_test_filter(argc, argv))
-		return 2;
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return test_main(argc, argv, "symbolize", tests, ARRAY_SIZE(tests), setup, teardown);
 }
