@@ -94,6 +94,11 @@ static uint32_t unwind(struct ht_session *s, const struct ht_alloc_event *e)
 
 	for (uint32_t i = 0; i < e->nr_ips; i++)
 		place(s, e->ips[i]);
+	if (e->flags & HT_AF_NO_TABLE)
+		/* the in-kernel unwind stopped in an object without a table:
+		 * the next poll loads one (session__cfi_sync) for the stacks
+		 * after it */
+		place(s, e->stop_pc);
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
 	if (!n || place(s, s->frames[n - 1]) != PLACED_NOW)
 		return n;
