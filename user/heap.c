@@ -10,12 +10,14 @@
  * (estimated when sampled; 48 bits: 256 TiB) and the number of blocks it
  * stands for (1, or a sample's weight, at most 1/p < 2^14: 16 bits).
  */
+/* 28 bytes: packed to 4-byte alignment, or the time would cost 8. */
 struct block {
 	uint64_t addr;  /* 0 = empty slot */
 	uint64_t size_count;
 	uint32_t stack;
 	uint32_t tid;
-};
+	uint32_t t_ms;  /* allocated at, ms since the heap's time origin */
+} __attribute__((packed, aligned(4)));
 
 #define SIZE_BITS 48
 #define SIZE_MASK ((1ULL << SIZE_BITS) - 1)
@@ -35,6 +37,9 @@ struct stack_rec {
 	uint64_t mod_epoch;      /* peak epoch of the last change */
 };
 
+/* Times are kept in ms in 32 bits: 49.7 days, then they saturate. */
+#define T_MAX_MS UINT32_MAX
+
 struct thread_rec {
 	uint32_t tid;            /* 0 = empty slot */
 	uint64_t last_addr;      /* the thread's most recent allocation */
@@ -50,6 +55,8 @@ struct ht_heap {
 	struct ht_stats total;
 	uint64_t unknown_frees, replaced;
 	uint64_t epoch;          /* advances at every new peak */
+	uint32_t now_ms;         /* heap__set_time() */
+	uint32_t peak_ms;        /* when total live bytes last reached its peak */
 };
 
 struct ht_heap *heap__new(void)
@@ -196,6 +203,9 @@ static void check_peak(struct ht_heap *h)
 		return;
 	h->total.peak_bytes = h->total.live_bytes;
 	h->total.peak_blocks = h->total.live_blocks;
+	h->total.max_live_bytes = h->total.live_bytes;
+	h->total.max_live_blocks = h->total.live_blocks;
+	h->peak_ms = h->now_ms;
 	h->epoch++;
 }
 
@@ -222,6 +232,9 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 	r->s.freed_bytes += size;
 	r->s.live_blocks -= count;
 	r->s.live_bytes -= size;
+	/* A sampled block stands for count blocks of the same lifetime. */
+	r->s.freed_lifetime_ms += (uint64_t)(h->now_ms - b->t_ms) * count;
+	h->total.freed_lifetime_ms += (uint64_t)(h->now_ms - b->t_ms) * count;
 	h->total.frees += count;
 	h->total.freed_bytes += size;
 	h->total.live_blocks -= count;
@@ -263,13 +276,18 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t co
 		size = SIZE_MASK;
 	if (count > 0xffff)
 		count = 0xffff;
-	h->blocks[i] = (struct block){ addr, size | (uint64_t)count << SIZE_BITS, stack, tid };
+	h->blocks[i] = (struct block){ addr, size | (uint64_t)count << SIZE_BITS, stack, tid,
+				       h->now_ms };
 	h->nblocks++;
 	stack_touch(h, r);
 	r->s.allocs += count;
 	r->s.alloc_bytes += size;
 	r->s.live_blocks += count;
 	r->s.live_bytes += size;
+	if (r->s.live_bytes > r->s.max_live_bytes) {
+		r->s.max_live_bytes = r->s.live_bytes;
+		r->s.max_live_blocks = r->s.live_blocks;
+	}
 	h->total.allocs += count;
 	h->total.alloc_bytes += size;
 	h->total.live_blocks += count;
@@ -360,7 +378,43 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
 	out->s = h->total;
 	out->unknown_frees = h->unknown_frees;
 	out->replaced = h->replaced;
+	out->peak_ms = h->peak_ms;
 }
+
+void heap__set_time(struct ht_heap *h, uint64_t ns)
+{
+	uint64_t ms = ns / 1000000;
+
+	/* Never backwards: CPUs' events may come a little out of order. */
+	ms = ms < T_MAX_MS ? ms : T_MAX_MS;
+	if (ms > h->now_ms)
+		h->now_ms = (uint32_t)ms;
+}
+
+int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
+		    struct ht_live_age *out)
+{
+	for (size_t i = 0; i < h->nstacks; i++)
+		out[i] = (struct ht_live_age){ .oldest_ms = UINT64_MAX };
+	for (size_t i = 0; i < h->nslots; i++) {
+		const struct block *b = &h->blocks[i];
+		struct ht_live_age *a;
+
+		if (!b->addr || b->stack >= h->nstacks)
+			continue;
+		a = &out[b->stack];
+		if (b->t_ms < a->oldest_ms)
+			a->oldest_ms = b->t_ms;
+		if (now_ms > b->t_ms)
+			a->age_sum_ms += (now_ms - b->t_ms) * block_count(b);
+		if (b->t_ms + older_ms <= now_ms) {
+			a->old_blocks += block_count(b);
+			a->old_bytes += block_size(b);
+		}
+	}
+	return 0;
+}
+
 
 size_t heap__mem_bytes(const struct ht_heap *h)
 {

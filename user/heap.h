@@ -56,6 +56,24 @@ void heap__stack_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats 
 
 void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out);
 
+/*
+ * The model's clock: ns since tracing began, from the events (it never
+ * goes back). Blocks keep their allocation time in ms; freed lifetimes
+ * and the time of the peak are measured on it.
+ */
+void heap__set_time(struct ht_heap *h, uint64_t ns);
+
+/* What a stack holds by age, from a walk over every live block. */
+struct ht_live_age {
+	uint64_t oldest_ms;          /* allocation time of its oldest live block; UINT64_MAX: none */
+	uint64_t age_sum_ms;         /* the ages of its live blocks at now_ms, summed */
+	uint64_t old_blocks, old_bytes;  /* live blocks at least older_ms old at now_ms */
+};
+
+/* out[i] for each of heap__nr_stacks() stacks. 0. */
+int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
+		    struct ht_live_age *out);
+
 /* Bytes of memory the model uses. */
 size_t heap__mem_bytes(const struct ht_heap *h);
 

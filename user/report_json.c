@@ -14,6 +14,24 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		(unsigned long long)s->live_blocks, (unsigned long long)s->live_bytes,
 		(unsigned long long)s->peak_blocks, (unsigned long long)s->peak_bytes,
 		(unsigned long long)s->temporary);
+	fprintf(f, ", \"max_live_blocks\": %llu, \"max_live_bytes\": %llu, "
+		"\"freed_lifetime_s\": %.3f, \"avg_lifetime_s\": ",
+		(unsigned long long)s->max_live_blocks, (unsigned long long)s->max_live_bytes,
+		(double)s->freed_lifetime_ms / 1e3);
+	if (s->frees)
+		fprintf(f, "%.6f", (double)s->freed_lifetime_ms / 1e3 / (double)s->frees);
+	else
+		fputs("null", f);
+}
+
+/* The age of the stack's oldest live block at the report's moment. */
+static void json_oldest(FILE *f, const struct ht_live_age *a, uint64_t now)
+{
+	if (a->oldest_ms == UINT64_MAX)
+		fputs(", \"oldest_age_s\": null", f);
+	else
+		fprintf(f, ", \"oldest_age_s\": %.3f",
+			(double)(now > a->oldest_ms ? now - a->oldest_ms : 0) / 1e3);
 }
 
 /* Churn since the baseline (0 where the baseline had nothing). */
@@ -58,16 +76,20 @@ int report__json(FILE *f, const struct ht_report_input *in)
 {
 	const struct ht_loss *l = &in->loss;
 	struct ht_report_stack st = { 0 };
-	struct ht_report_row *rows;
+	struct ht_live_age *ages = NULL;
+	struct ht_report_row *rows = NULL;
 	struct ht_heap_totals t;
 	struct report_bounds bd;
+	uint64_t now = report__now_ms(in);
 	size_t n;
 	int err;
 
 	report__bounds(l, &bd);
 	err = report__rows(in, &rows, &n);
+	if (!err)
+		err = report__ages(in, &ages);
 	if (err)
-		return err;
+		goto out;
 	heap__totals(in->heap, &t);
 	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->pid);
 	report__json_str(f, in->command);
@@ -91,8 +113,9 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	json_stats(f, &t.s);
 	if (in->since_totals)
 		json_interval(f, &t.s, in->since_totals);
-	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
-		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
+	fprintf(f, ", \"peak_time_s\": %.3f, \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
+		(double)t.peak_ms / 1e3, (unsigned long long)t.unknown_frees,
+		(unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
 		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
@@ -120,6 +143,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
+		json_oldest(f, &ages[rows[i].stack], now);
 		if (in->since)
 			json_interval(f, &rows[i].s,
 				      rows[i].stack < in->nsince ? &in->since[rows[i].stack] : NULL);
@@ -129,6 +153,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	err = ferror(f) ? -EIO : 0;
 out:
 	report__stack_free(&st);
+	free(ages);
 	free(rows);
 	return err;
 }
