@@ -1515,15 +1515,55 @@ static void test_dhat_churn_has_lifetimes_and_peak_time_of_json(void **state)
 	(void)state;
 }
 
+/*
+ * The JSON timeline of grow: step i (0-based) at first + i * gap seconds
+ * of grow's clock, which starts up to 0.2 s after tracing. A point at t
+ * holds at least the steps made by t - 0.2 and at most those by t, and
+ * every step count from 0 to steps shows up in some point.
+ */
+static void expect_timeline_steps(json_object *report, int steps, double first, double gap)
+{
+	json_object *pts = get(get(report, "timeline"), "points");
+	size_t n = json_object_array_length(pts);
+	bool seen[64] = { false };
+
+	assert_true(steps < 64);
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(pts, i);
+		double t = json_object_get_double(json_object_array_get_idx(p, 0));
+		int64_t live = json_object_get_int64(json_object_array_get_idx(p, 1));
+		int lo = 0, hi = 0;
+
+		for (int k = 0; k < steps; k++) {
+			lo += first + k * gap <= t - 0.2;
+			hi += first + k * gap <= t;
+		}
+		if (live < (int64_t)lo * GROW_STEP_BYTES || live > (int64_t)hi * GROW_STEP_BYTES)
+			fail_msg("timeline at %.3f s: %lld live, want %d to %d steps of %d", t,
+				 (long long)live, lo, hi, GROW_STEP_BYTES);
+		if (live % GROW_STEP_BYTES == 0 && live / GROW_STEP_BYTES <= steps)
+			seen[live / GROW_STEP_BYTES] = true;
+		if (i && t <= json_object_get_double(json_object_array_get_idx(
+				     json_object_array_get_idx(pts, i - 1), 0)))
+			fail_msg("timeline points out of order at %.3f s", t);
+	}
+	for (int k = 0; k <= steps; k++)
+		if (!seen[k])
+			fail_msg("no timeline point after %d steps (%d bytes)", k, k * GROW_STEP_BYTES);
+}
+
 /* grow 4 1000 250: steps of 100 x 1000 bytes at 0.25, 1.25, 2.25 and
  * 3.25 s, exit at 4.25 s: at the report the steps are about 4, 3, 2 and
- * 1 s old. --older-than 2.5 leaves exactly the first two. */
-static void test_older_than_keeps_only_old_blocks_in_leaks(void **state)
+ * 1 s old. --older-than 2.5 leaves exactly the first two; the JSON
+ * timeline shows the four steps. */
+static void test_grow_timeline_steps_and_older_than_leaks(void **state)
 {
 	char *dir = new_dir("older");
 	const char *argv[] = { heaptrace_bin, "--older-than", "2.5", "-f", "json", "-o", dir,
 			       "--", grow_bin, "4", "1000", "250", NULL };
 	struct result r = run_ok(argv, NULL);
+	json_object *report;
+	char *path;
 	const char *leaks = strstr(r.out, "== Leaks: memory never freed before the target exited "
 					  "(only blocks at least 2.5 s old) ==\n#1 ");
 	double oldest;
@@ -1542,6 +1582,13 @@ static void test_older_than_keeps_only_old_blocks_in_leaks(void **state)
 		fail_msg("the oldest block is %.1f s old, not about 4:\n%s", oldest, r.out);
 	if (strstr(eol, "\n#2 ") && strstr(eol, "\n#2 ") < strstr(eol, "\n== Churn"))
 		fail_msg("a second stack in --older-than Leaks:\n%s", r.out);
+	path = xasprintf("%s/heaptrace-%d-final.json", dir, files_pid(dir));
+	report = load_report(path, files_pid(dir));
+	/* --older-than is the text report's: JSON has every live block. */
+	assert_int_equal(site_sum(report, "grow_alloc", "live_bytes"), 4 * GROW_STEP_BYTES);
+	expect_timeline_steps(report, 4, 0.25, 1.0);
+	json_object_put(report);
+	free(path);
 	result_free(&r);
 	free(dir);
 	(void)state;
@@ -2532,7 +2579,7 @@ int main(int argc, char **argv)
 		T(test_cxx_pprof_disasm_from_another_directory),
 		T(test_cxx_folded_svg_no_operator_new_unless_kept),
 		T(test_dhat_churn_has_lifetimes_and_peak_time_of_json),
-		T(test_older_than_keeps_only_old_blocks_in_leaks),
+		T(test_grow_timeline_steps_and_older_than_leaks),
 		T(test_svg_xmllint_accepts_every_file),
 		T(test_svg_in_chromium_frames_titles_zoom),
 		T(test_svg_demo_flame_graph_screenshot),

@@ -25,6 +25,7 @@
 #include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "util.h"
 
 /* --- functions the test stacks point into ----------------------------- */
 
@@ -1018,6 +1019,59 @@ static void expect_in(const char *out, const char *want)
 		fail_msg("no \"%s\" in:\n%s", want, out);
 }
 
+static void test_json_timeline_has_the_model_at_each_interval(void **state)
+{
+	/* t_s, live_bytes, allocs, frees: the values held at each 100 ms
+	 * boundary an event crossed (500 and 600 ms: the quiet gap), then
+	 * the report's moment. */
+	static const double want[][4] = {
+		{ 0.1, 0, 0, 0 }, { 0.2, 100, 1, 0 }, { 0.3, 150, 2, 0 }, { 0.4, 180, 3, 0 },
+		{ 0.5, 1180, 4, 0 }, { 0.6, 1180, 4, 0 }, { 0.7, 180, 4, 1 }, { 0.8, 80, 4, 2 },
+		{ 0.9, 87, 5, 2 }, { 1.5, 92, 6, 2 },
+	};
+	json_object *r = json_report(*state);
+	json_object *tl = json_object_object_get(r, "timeline");
+	json_object *pts = json_object_object_get(tl, "points");
+
+	assert_int_equal(json_ms(tl, "interval_s"), 100);
+	assert_int_equal(json_object_array_length(pts), ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		json_object *p = json_object_array_get_idx(pts, i);
+
+		assert_int_equal(json_object_array_length(p), 4);
+		assert_int_equal((int64_t)(json_object_get_double(json_object_array_get_idx(p, 0)) *
+					   1000 + 0.5), (int64_t)(want[i][0] * 1000 + 0.5));
+		for (int k = 1; k < 4; k++)
+			assert_int_equal(json_object_get_int64(json_object_array_get_idx(p, k)),
+					 (int64_t)want[i][k]);
+	}
+	json_object_put(r);
+}
+
+static void test_timeline_stays_bounded_over_a_long_run(void **state)
+{
+	struct fixture *fx = *state;
+	const struct ht_timeline_point *p;
+	uint64_t interval;
+	size_t n;
+
+	/* An event every 100 ms for 10 hours: 360,000 intervals. */
+	for (uint64_t t = 1000; t <= 36000000; t += 100) {
+		heap__set_time(fx->heap, MS(t));
+		assert_int_equal(heap__alloc(fx->heap, 0x100000 + t, 1, fx->id[ST_E], 7), 0);
+		assert_int_equal(heap__free_block(fx->heap, 0x100000 + t, 7), 0);
+	}
+	n = heap__timeline(fx->heap, &p, &interval);
+	assert_true(n <= 4096);
+	assert_true(n > 2048);
+	/* 100 ms doubled until 360,000 intervals fit: 12.8 s. */
+	assert_int_equal(interval, 12800);
+	assert_int_equal(p[0].t_ms, 100);
+	assert_true(p[n - 1].t_ms > 36000000 - 2 * interval);
+	for (size_t i = 1; i < n; i++)
+		assert_true(p[i].t_ms > p[i - 1].t_ms);
+}
+
 static void test_text_live_shows_oldest_age_and_older_than_filters(void **state)
 {
 	struct fixture *fx = *state;
@@ -1086,6 +1140,8 @@ int main(void)
 		T(test_dhat_max_is_the_stacks_own_high_water_mark),
 		T(test_json_lifetimes_ages_and_peak_time),
 		T(test_text_live_shows_oldest_age_and_older_than_filters),
+		T(test_json_timeline_has_the_model_at_each_interval),
+		T(test_timeline_stays_bounded_over_a_long_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,14 @@ struct ht_heap {
 	uint64_t epoch;          /* advances at every new peak */
 	uint32_t now_ms;         /* heap__set_time() */
 	uint32_t peak_ms;        /* when total live bytes last reached its peak */
+	struct ht_timeline_point *tl;
+	size_t ntl, cap_tl;
+	uint64_t tl_interval_ms, tl_next_ms;  /* the next point is due at tl_next_ms */
 };
+
+/* The series stays within this many points (32 bytes each). */
+#define TIMELINE_MAX 4096
+#define TIMELINE_START_MS 100
 
 struct ht_heap *heap__new(void)
 {
@@ -69,6 +76,8 @@ struct ht_heap *heap__new(void)
 	h->blocks = calloc(h->nslots, sizeof(*h->blocks));
 	h->nthread_slots = 64;
 	h->threads = calloc(h->nthread_slots, sizeof(*h->threads));
+	h->tl_interval_ms = TIMELINE_START_MS;
+	h->tl_next_ms = TIMELINE_START_MS;
 	if (!h->blocks || !h->threads) {
 		heap__free(h);
 		return NULL;
@@ -83,6 +92,7 @@ void heap__free(struct ht_heap *h)
 	free(h->blocks);
 	free(h->threads);
 	free(h->stacks);
+	free(h->tl);
 	free(h);
 }
 
@@ -381,14 +391,64 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
 	out->peak_ms = h->peak_ms;
 }
 
+/* A full series keeps every other point and halves its rate. */
+static void timeline_compact(struct ht_heap *h)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < h->ntl; i += 2)
+		h->tl[k++] = h->tl[i];
+	h->ntl = k;
+	h->tl_interval_ms *= 2;
+}
+
+static void timeline_add(struct ht_heap *h, uint64_t t_ms)
+{
+	if (h->ntl == TIMELINE_MAX)
+		timeline_compact(h);
+	if (grow_array((void **)&h->tl, &h->cap_tl, h->ntl + 1, sizeof(*h->tl)))
+		return;  /* a point less: the series is a sample anyway */
+	h->tl[h->ntl++] = (struct ht_timeline_point){ t_ms, h->total.live_bytes, h->total.allocs,
+						      h->total.frees };
+}
+
+/*
+ * Before the model changes at ms: the values held since the last event
+ * are those at the first due point and, after a quiet gap, at the last
+ * interval boundary before ms too.
+ */
+static void timeline_tick(struct ht_heap *h, uint64_t ms)
+{
+	uint64_t due = h->tl_next_ms, last;
+
+	if (ms < due)
+		return;
+	last = ms - ms % h->tl_interval_ms;
+	timeline_add(h, due);
+	if (last > due)
+		timeline_add(h, last);
+	/* The interval may have doubled on the way. */
+	h->tl_next_ms = ms - ms % h->tl_interval_ms + h->tl_interval_ms;
+}
+
 void heap__set_time(struct ht_heap *h, uint64_t ns)
 {
 	uint64_t ms = ns / 1000000;
 
 	/* Never backwards: CPUs' events may come a little out of order. */
 	ms = ms < T_MAX_MS ? ms : T_MAX_MS;
-	if (ms > h->now_ms)
-		h->now_ms = (uint32_t)ms;
+	if (ms <= h->now_ms)
+		return;
+	timeline_tick(h, ms);
+	h->now_ms = (uint32_t)ms;
+}
+
+size_t heap__timeline(const struct ht_heap *h, const struct ht_timeline_point **pts,
+		      uint64_t *interval_ms)
+{
+	*pts = h->tl;
+	*interval_ms = h->tl_interval_ms;
+	return h->ntl;
 }
 
 int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
@@ -419,5 +479,6 @@ int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
 size_t heap__mem_bytes(const struct ht_heap *h)
 {
 	return sizeof(*h) + h->nslots * sizeof(*h->blocks) +
-	       h->nthread_slots * sizeof(*h->threads) + h->cap_stacks * sizeof(*h->stacks);
+	       h->nthread_slots * sizeof(*h->threads) + h->cap_stacks * sizeof(*h->stacks) +
+	       h->cap_tl * sizeof(*h->tl);
 }

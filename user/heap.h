@@ -63,6 +63,23 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out);
  */
 void heap__set_time(struct ht_heap *h, uint64_t ns);
 
+/*
+ * Memory over time: total live bytes and the allocations and frees so
+ * far (cumulative, so rates are differences), at the end of every
+ * interval that saw events - every 100 ms at first; a full series (4096
+ * points) keeps every other point and doubles the interval, so it covers
+ * the whole run in bounded memory. A quiet gap gets its first and last
+ * boundary (the values held through it).
+ */
+struct ht_timeline_point {
+	uint64_t t_ms;           /* since tracing began */
+	uint64_t live_bytes, allocs, frees;
+};
+
+/* The points, oldest first (valid until the model changes); their count. */
+size_t heap__timeline(const struct ht_heap *h, const struct ht_timeline_point **pts,
+		      uint64_t *interval_ms);
+
 /* What a stack holds by age, from a walk over every live block. */
 struct ht_live_age {
 	uint64_t oldest_ms;          /* allocation time of its oldest live block; UINT64_MAX: none */

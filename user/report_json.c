@@ -24,6 +24,28 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		fputs("null", f);
 }
 
+/* Memory over time (heap__timeline()), then the report's moment. */
+static void json_timeline(FILE *f, const struct ht_report_input *in,
+			  const struct ht_heap_totals *t, uint64_t now)
+{
+	const struct ht_timeline_point *p;
+	uint64_t interval;
+	size_t n = heap__timeline(in->heap, &p, &interval);
+
+	fprintf(f, "  \"timeline\": { \"interval_s\": %.3f, "
+		"\"columns\": [\"t_s\", \"live_bytes\", \"allocs\", \"frees\"], \"points\": [",
+		(double)interval / 1e3);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s[%.3f, %llu, %llu, %llu]", i ? ", " : "", (double)p[i].t_ms / 1e3,
+			(unsigned long long)p[i].live_bytes, (unsigned long long)p[i].allocs,
+			(unsigned long long)p[i].frees);
+	if (!n || now > p[n - 1].t_ms)
+		fprintf(f, "%s[%.3f, %llu, %llu, %llu]", n ? ", " : "", (double)now / 1e3,
+			(unsigned long long)t->s.live_bytes, (unsigned long long)t->s.allocs,
+			(unsigned long long)t->s.frees);
+	fputs("] },\n", f);
+}
+
 /* The age of the stack's oldest live block at the report's moment. */
 static void json_oldest(FILE *f, const struct ht_live_age *a, uint64_t now)
 {
@@ -134,6 +156,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
 		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
 		(unsigned long long)bd.frees_missing);
+	json_timeline(f, in, &t, now);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		err = report__stack(in, rows[i].stack, &st);

@@ -86,7 +86,8 @@ static int print_row(FILE *f, const struct ht_report_input *in, size_t rank,
 			human_bytes(r->s.alloc_bytes, c, sizeof(c)));
 	if (off == offsetof(struct ht_stats, live_bytes) && age->oldest_ms != UINT64_MAX)
 		fprintf(f, ", the oldest %.1f s old",
-			(double)(cx->now_ms > age->oldest_ms ? cx->now_ms - age->oldest_ms : 0) / 1e3);
+			(double)(cx->now_ms > age->oldest_ms ? cx->now_ms - age->oldest_ms : 0) /
+				1e3);
 	fputc('\n', f);
 	return print_stack(f, in, r->stack, &cx->st);
 }
