@@ -32,6 +32,7 @@ BPF_OBJ    := $(OUTPUT)/heaptrace.bpf.o
 SKEL       := $(OUTPUT)/heaptrace.skel.h
 LIB_SRCS   := $(filter-out user/cli%.c,$(wildcard user/*.c))
 LIB_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CLI_OBJS   := $(patsubst user/%.c,$(OUTPUT)/%.o,$(wildcard user/cli*.c))
 LIB        := $(OUTPUT)/libheaptrace.a
 SOLIB      := $(OUTPUT)/libheaptrace.so
 SONAME     := libheaptrace.so.0
@@ -40,7 +41,8 @@ EXAMPLES   := $(patsubst user/examples/%.c,$(OUTPUT)/examples/%,$(wildcard user/
 PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
-.PHONY: all deps test unit bench clean install demo examples examples-tests valgrind-tests
+.PHONY: all deps test unit bench clean install demo examples examples-tests valgrind-tests \
+	format format-check
 VERSION    := $(shell sed -n 's/^\#define HEAPTRACE_VERSION "\(.*\)"/\1/p' user/heaptrace.h)
 all: heaptrace $(SOLIB) $(EXAMPLES)
 
@@ -89,12 +91,12 @@ $(SOLIB): $(LIB_OBJS) scripts/libheaptrace.map
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=scripts/libheaptrace.map \
 		$(LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS)
 
-heaptrace: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
+heaptrace: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The same CLI with ASan+UBSan, built in its own output directory.
-$(OUTPUT)/heaptrace-asan: $(OUTPUT)/cli.o $(OUTPUT)/cli_output.o $(OUTPUT)/cli_dest.o $(LIB)
+$(OUTPUT)/heaptrace-asan: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -159,9 +161,25 @@ examples-tests: $(EXAMPLES_DEPS)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE_OUT=$(OUTPUT) $(TEST_OUT)/examples_it
 
-# make test: the unit tests, then every suite that traces real
-# processes, in this order.
-TEST_SUITES := unit integration cli-tests examples-tests formats-tests unwind-tests \
+# Source layout: .clang-format (kernel style as this code has it). `make
+# format` applies it, `make format-check` (the first step of `make test`)
+# fails on any difference and shows it. Files older than the style are
+# left alone while they are listed in scripts/format-exclude.txt.
+FORMAT_SRCS := $(filter-out $(shell grep -v '^\#' scripts/format-exclude.txt), \
+	       $(wildcard user/*.[ch] user/examples/*.c bpf/*.[ch] tests/*.[ch] tests/fuzz/*.c \
+			  tests/workloads/*.[ch] tests/workloads/*.cc))
+
+format: | $(DEPS_STAMP)
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+format-check: | $(DEPS_STAMP)
+	$(call msg,FORMAT,$@)
+	$(Q)out=$$(clang-format --dry-run --Werror $(FORMAT_SRCS) 2>&1) || \
+		{ printf '%s\n' "$$out" | head -40; echo "format-check: 'make format' fixes it"; exit 1; }
+
+# make test: the format check, the unit tests, then every suite that traces
+# real processes, in this order.
+TEST_SUITES := format-check unit integration cli-tests examples-tests formats-tests unwind-tests \
 	       symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests \
 	       valgrind-tests
 .PHONY: test-programs
@@ -195,15 +213,21 @@ install: heaptrace $(LIB) $(SOLIB)
 $(OUTPUT)/bench/bench_loop: scripts/bench_loop.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -fno-omit-frame-pointer -o $@ $<
+	$(Q)$(CC) -O2 -fno-omit-frame-pointer -pthread -o $@ $<
 
 $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# The real programs make bench traces, and heaptrack to compare with.
+BENCH_DEPS_STAMP := $(OUTPUT)/.bench-deps-ok
+$(BENCH_DEPS_STAMP): scripts/install-deps.sh
+	$(Q)scripts/install-deps.sh sqlite3 python3 git heaptrack
+	$(Q)mkdir -p $(@D) && touch $@
+
 bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay \
-       $(BENCH_SYMBOLIZE)
+       $(BENCH_SYMBOLIZE) $(ALLOC_OUT)/mi | $(BENCH_DEPS_STAMP)
 	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)
 	$(Q)echo; echo "symbolization (report time) of 10,000 distinct stacks:"
 	$(Q)$(BENCH_SYMBOLIZE) $(BENCH_SYMBOLIZE_ARGS)

@@ -128,6 +128,7 @@ enum ht_counter {
 	HT_C_UNSAMPLED,          /* allocations left out by sampling (not a loss) */
 	HT_C_WINDOW_DROPPED,     /* raw stack windows left out: ring nearly full */
 	HT_C_FILTERED,           /* allocations outside --min-size/--max-size */
+	HT_C_RINGBUF_FULL_EXEC,  /* exec records dropped: ring full */
 	__HT_C_MAX,
 };
 

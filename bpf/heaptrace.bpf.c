@@ -10,6 +10,10 @@
  *   ht_exit   - return of an allocating function: emit the allocation with
  *               the caller's stack, walked through frame pointers here
  *   ht_free   - entry of a freeing function: emit the free
+ *   ht_session - both ht_enter and ht_exit, as one session uprobe (Linux
+ *               6.12+): its entry returns 1 for a call whose return needs no
+ *               look (left out by sampling or a size filter, nested), which
+ *               cancels that return probe - one trap instead of two
  *   ht_exec   - the target called execve(): its old heap is gone
  *
  * A per-thread nesting depth makes each user-level call count once: glibc
@@ -27,14 +31,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by user space before load. */
 const volatile __u32 target_tgid = 0;
 const volatile __u32 max_depth = 64;
-const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile __u64 ring_bytes = 1024 * 1024; /* size of `events` */
 const volatile __u32 stack_bytes = 0;  /* raw stack to copy, multiple of 8 */
 const volatile __u64 sample_bytes = 0; /* 0: record every allocation */
 const volatile __u64 min_size = 0;     /* record only sizes >= min_size ... */
 const volatile __u64 max_size = 0;     /* ... and <= max_size (0: no limit) */
-/* Sampling or size filters: recorded blocks are kept in `sampled` so
- * that only their frees are recorded. */
-const volatile __u8 track_blocks = 0;
 const volatile __u64 sample_seed = 0;
 const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
 
@@ -43,8 +44,18 @@ const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
  * pending events came from. */
 __u64 exec_count = 0;
 
-/* Loss and anomaly counters, read by user space at report time. */
-__u64 counters[__HT_C_MAX] = {};
+/* Loss and anomaly counters (enum ht_counter), one set per CPU so that no
+ * event writes a shared cache line; user space sums them at report time. */
+struct ht_counters {
+	__u64 c[__HT_C_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ht_counters);
+} counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -71,6 +82,11 @@ struct ht_task {
 	__u64 stack_top;  /* mm->start_stack: no frames live above it */
 	__u64 rng;        /* xorshift64* state; 0 = not seeded yet */
 	__u8 skip;        /* this call was left out by sampling */
+	/* A call whose return probe was cancelled (session uprobes): its
+	 * stack pointer at entry and the return address there, which stays
+	 * in place while the call runs (0: none) */
+	__u64 open_sp;
+	__u64 open_ret;
 	struct ht_alloc_event ev;
 };
 
@@ -83,8 +99,19 @@ struct {
 
 static __always_inline void count(enum ht_counter c)
 {
-	if (c < __HT_C_MAX)
-		__sync_fetch_and_add(&counters[c], 1);
+	__u32 zero = 0;
+	struct ht_counters *cs = bpf_map_lookup_elem(&counters, &zero);
+
+	/* atomic: another task's program may preempt this one on this CPU */
+	if (cs && c < __HT_C_MAX)
+		__sync_fetch_and_add(&cs->c[c], 1);
+}
+
+/* Sampling or size filters: recorded blocks are kept in `sampled` so that
+ * only their frees are recorded. */
+static __always_inline int tracking(void)
+{
+	return sample_bytes || min_size || max_size;
 }
 
 /* xorshift64*: a reproducible stream per thread for a given --seed. */
@@ -124,12 +151,28 @@ static __always_inline int is_target(void)
 	return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
-/* Wake the consumer only once enough data waits: a wakeup per record costs
- * more than the probe itself. User space also polls on a short timer. */
-static __always_inline __u64 rb_flags(void)
+/* Wake the consumer only once a quarter of the ring waits (used: bytes in
+ * the ring): a wakeup per record costs more than the probe itself. User
+ * space also polls on a short timer. */
+static __always_inline __u64 rb_flags(__u64 used)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return used >= ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* Is a call at sp inside the call whose return probe was cancelled? So it
+ * is while the stack is deeper and that call's return address still sits
+ * where its entry found it; else that call is over. */
+static __always_inline int in_cancelled(struct ht_task *t, __u64 sp)
+{
+	__u64 ret;
+
+	if (!t->open_sp)
+		return 0;
+	if (sp < t->open_sp && !bpf_probe_read_user(&ret, sizeof(ret), (void *)t->open_sp) &&
+	    ret == t->open_ret)
+		return 1;
+	t->open_sp = 0;
+	return 0;
 }
 
 /*
@@ -140,7 +183,7 @@ static __always_inline __u64 rb_flags(void)
 static __always_inline int nested(struct ht_task *t, __u64 sp)
 {
 	if (!t->depth)
-		return 0;
+		return in_cancelled(t, sp);
 	if (sp < t->sp)
 		return 1;
 	count(HT_C_STALE_CALL);
@@ -151,25 +194,59 @@ static __always_inline int nested(struct ht_task *t, __u64 sp)
 static __always_inline void emit_free(__u64 addr, __u32 func);
 static __always_inline int take_sampled(__u64 addr);
 
-SEC("uprobe")
-int ht_enter(struct pt_regs *ctx)
+/* A block realloc/xallocx consumes that was recorded: its return matters
+ * even when the call itself was left out. */
+static __always_inline int frees_recorded(struct ht_task *t)
+{
+	switch (t->cookie_lo) {
+	case HT_L_REALLOC:
+	case HT_L_REALLOC_FLAGS:
+	case HT_L_REALLOCARRAY:
+	case HT_L_HEAP_REALLOC:
+	case HT_L_HEAP_REALLOCN:
+	case HT_L_XALLOCX:
+		return t->arg && bpf_map_lookup_elem(&sampled, &t->arg);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A call left out whose return needs no look: with session uprobes, cancel
+ * its return probe (returns 1). Calls it makes are still nested in it.
+ */
+static __always_inline int cancel_return(struct ht_task *t, __u64 sp, int session)
+{
+	if (!session || frees_recorded(t) ||
+	    bpf_probe_read_user(&t->open_ret, sizeof(t->open_ret), (void *)sp))
+		return 0;
+	t->depth = 0;
+	t->open_sp = sp;
+	return 1;
+}
+
+/* The entry of an allocating call. Returns 1 when its return probe may be
+ * cancelled (session uprobes only), else 0. */
+static __always_inline int on_enter(struct pt_regs *ctx, int session)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 layout = HT_COOKIE_LAYOUT(cookie);
 	struct ht_task *t;
 
 	if (!is_target())
-		return 0;
+		return session;
 	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t) {
 		count(HT_C_NO_STATE);
-		return 0;
+		return session;
 	}
 	if (nested(t, PT_REGS_SP(ctx))) {
-		t->depth++;
+		/* with its return cancelled, it needs no depth to undo */
+		if (!session)
+			t->depth++;
 		count(HT_C_NESTED);
-		return 0;
+		return session;
 	}
 
 	t->depth = 1;
@@ -222,23 +299,31 @@ int ht_enter(struct pt_regs *ctx)
 		t->thr = 0;
 		t->skip = 1;
 		t->arg = PT_REGS_PARM1(ctx);
-		if (t->arg && (!track_blocks || take_sampled(t->arg)))
+		if (t->arg && (!tracking() || take_sampled(t->arg)))
 			emit_free(t->arg, t->func);
 		return 0;
 	default:
 		t->depth = 0;
-		return 0;
+		return session;
 	}
 	if ((min_size && t->size < min_size) || (max_size && t->size > max_size)) {
 		/* In-kernel size filter: no stack, no record, no free record. */
 		t->thr = 0;
 		t->skip = 1;
 		count(HT_C_FILTERED);
-		return 0;
+		return cancel_return(t, PT_REGS_SP(ctx), session);
 	}
 	t->skip = sample_out(t, t->size);
-	if (t->skip)
-		count(HT_C_UNSAMPLED);
+	if (!t->skip)
+		return 0;
+	count(HT_C_UNSAMPLED);
+	return cancel_return(t, PT_REGS_SP(ctx), session);
+}
+
+SEC("uprobe")
+int ht_enter(struct pt_regs *ctx)
+{
+	on_enter(ctx, 0);
 	return 0;
 }
 
@@ -251,7 +336,8 @@ static __always_inline void emit_free(__u64 addr, __u32 func)
 	e.hdr.ts = bpf_ktime_get_ns();
 	e.addr = addr;
 	e.func = func;
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), rb_flags()))
+	if (bpf_ringbuf_output(&events, &e, sizeof(e),
+			       rb_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA))))
 		count(HT_C_RINGBUF_FULL_FREE);
 }
 
@@ -343,18 +429,16 @@ static __always_inline __u32 copy_stack(struct ht_task *t, struct ht_alloc_event
  * first: under pressure their raw stack window goes (the frame-pointer
  * stack stays), then the record itself.
  */
-static __always_inline int room_for_alloc(__u64 size)
+static __always_inline int room_for_alloc(__u64 used, __u64 size)
 {
-	__u64 ring = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
-	__u64 used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-	return used + size + 8 + ring / 8 <= ring;
+	return used + size + 8 + ring_bytes / 8 <= ring_bytes;
 }
 
 static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, __u64 addr,
 				       __u64 old)
 {
 	struct ht_alloc_event *ev = &t->ev;
+	__u64 used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u32 n, len;
 
 	ev->hdr.type = HT_EV_ALLOC;
@@ -379,15 +463,15 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, _
 	len = 0;
 	if (stack_bytes) {
 		/* windows only while the ring is at most half full */
-		if (room_for_alloc(HT_ALLOC_EVENT_SIZE(n) + stack_bytes +
-				   bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) * 3 / 8))
+		if (room_for_alloc(used, HT_ALLOC_EVENT_SIZE(n) + stack_bytes +
+					   ring_bytes * 3 / 8))
 			len = copy_stack(t, ev, n);
 		else
 			count(HT_C_WINDOW_DROPPED);
 	}
 	ev->stack_len = len;
-	if (!room_for_alloc(HT_ALLOC_EVENT_SIZE(n) + len) ||
-	    bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags()))
+	if (!room_for_alloc(used, HT_ALLOC_EVENT_SIZE(n) + len) ||
+	    bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags(used)))
 		count(HT_C_RINGBUF_FULL_ALLOC);
 }
 
@@ -398,93 +482,22 @@ static __always_inline int take_sampled(__u64 addr)
 }
 
 /*
- * The return of an allocation when sampling: only recorded blocks enter
- * the `sampled` map, and a realloc passes the old block on only if it was
- * recorded itself (else the old block was never seen).
+ * Decode an allocating call's return into the block it produced (addr) and
+ * the block it consumed (old): addr alone is a new block, both a realloc
+ * (moved or resized in place), old alone a block freed by realloc(p, 0).
+ * Returns 0 if the call did neither.
  */
-static __always_inline int exit_sampled(struct pt_regs *ctx, struct ht_task *t, __u64 ret)
+static __always_inline int decode_exit(struct ht_task *t, __u64 ret, __u64 *addr, __u64 *old)
 {
-	__u64 addr = ret, old = 0;
-	__u8 one = 1;
-
+	*addr = ret;
+	*old = 0;
 	switch (t->cookie_lo) {
 	case HT_L_FREE_WRAP:
 		return 0;
 	case HT_L_POSIX_MEMALIGN:
 		if ((int)ret != 0 || t->skip)
 			return 0;
-		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)t->arg)) {
-			count(HT_C_OUT_READ_FAIL);
-			return 0;
-		}
-		break;
-	case HT_L_XALLOCX:
-		/* ret is the usable size: >= size means resized in place */
-		if (ret < t->size || !t->arg)
-			return 0;
-		addr = t->arg;
-		if (take_sampled(t->arg)) {
-			if (t->skip) {
-				emit_free(t->arg, t->func);
-				return 0;
-			}
-			old = t->arg;
-		}
-		break;
-	case HT_L_REALLOC:
-	case HT_L_REALLOC_FLAGS:
-	case HT_L_REALLOCARRAY:
-	case HT_L_HEAP_REALLOC:
-	case HT_L_HEAP_REALLOCN:
-		if (!ret) {
-			if (!t->size && take_sampled(t->arg))
-				emit_free(t->arg, t->func);
-			return 0;
-		}
-		if (take_sampled(t->arg)) {
-			if (t->skip) {
-				emit_free(t->arg, t->func);
-				return 0;
-			}
-			old = t->arg;
-		}
-		break;
-	default:
-		break;
-	}
-	if (!addr || t->skip)
-		return 0;
-	if (bpf_map_update_elem(&sampled, &addr, &one, BPF_ANY))
-		count(HT_C_SAMPLED_MAP_FULL);
-	emit_alloc(ctx, t, addr, old);
-	return 0;
-}
-
-SEC("uretprobe")
-int ht_exit(struct pt_regs *ctx)
-{
-	struct ht_task *t;
-	__u64 ret, addr, old = 0;
-
-	if (!is_target())
-		return 0;
-	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
-	if (!t || !t->depth)
-		return 0;
-	if (--t->depth)
-		return 0;
-
-	ret = PT_REGS_RC(ctx);
-	addr = ret;
-	if (track_blocks)
-		return exit_sampled(ctx, t, ret);
-	switch (t->cookie_lo) {
-	case HT_L_FREE_WRAP:
-		return 0;
-	case HT_L_POSIX_MEMALIGN:
-		if ((int)ret != 0)
-			return 0;
-		if (bpf_probe_read_user(&addr, sizeof(addr), (void *)t->arg)) {
+		if (bpf_probe_read_user(addr, sizeof(*addr), (void *)t->arg)) {
 			count(HT_C_OUT_READ_FAIL);
 			return 0;
 		}
@@ -494,28 +507,82 @@ int ht_exit(struct pt_regs *ctx)
 		 * to the size asked for; less, the block is unchanged */
 		if (ret < t->size || !t->arg)
 			return 0;
-		addr = old = t->arg;
+		*addr = *old = t->arg;
 		break;
 	case HT_L_REALLOC:
 	case HT_L_REALLOC_FLAGS:
 	case HT_L_REALLOCARRAY:
 	case HT_L_HEAP_REALLOC:
 	case HT_L_HEAP_REALLOCN:
-		old = t->arg;
+		*old = t->arg;
 		/* realloc(p, 0) returning NULL freed p; any other NULL failed */
-		if (!ret) {
-			if (old && !t->size)
-				emit_free(old, t->func);
-			return 0;
-		}
+		if (!ret && t->size)
+			*old = 0;
 		break;
 	default:
 		break;
 	}
-	if (!addr)
+	return *addr || *old;
+}
+
+/*
+ * Sampling and size filters: only recorded blocks are in `sampled`. An old
+ * block counts only if it was recorded (else it was never seen); the new
+ * block of a call left out is not recorded, so a realloc left out frees
+ * its recorded old block.
+ */
+static __always_inline void track(struct ht_task *t, __u64 *addr, __u64 *old)
+{
+	__u8 one = 1;
+
+	if (*old && !take_sampled(*old))
+		*old = 0;
+	if (t->skip)
+		*addr = 0;
+	if (*addr && bpf_map_update_elem(&sampled, addr, &one, BPF_ANY))
+		count(HT_C_SAMPLED_MAP_FULL);
+}
+
+/* The return of an allocating call. */
+static __always_inline int on_exit(struct pt_regs *ctx)
+{
+	struct ht_task *t;
+	__u64 addr, old;
+
+	if (!is_target())
 		return 0;
-	emit_alloc(ctx, t, addr, old);
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0, 0);
+	if (!t || !t->depth)
+		return 0;
+	if (--t->depth)
+		return 0;
+
+	if (!decode_exit(t, PT_REGS_RC(ctx), &addr, &old))
+		return 0;
+	if (tracking())
+		track(t, &addr, &old);
+	if (addr)
+		emit_alloc(ctx, t, addr, old);
+	else if (old)
+		emit_free(old, t->func);
 	return 0;
+}
+
+SEC("uretprobe")
+int ht_exit(struct pt_regs *ctx)
+{
+	return on_exit(ctx);
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/* Attached by user space only where the kernel has session uprobes. */
+SEC("uprobe")
+int ht_session(struct pt_regs *ctx)
+{
+	if (bpf_session_is_return())
+		return on_exit(ctx);
+	return on_enter(ctx, 1);
 }
 
 SEC("uprobe")
@@ -532,7 +599,7 @@ int ht_free(struct pt_regs *ctx)
 		return 0;
 	}
 	/* Sampling: a block never recorded has a free not worth recording. */
-	if (track_blocks && !take_sampled(addr))
+	if (tracking() && !take_sampled(addr))
 		return 0;
 	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
 	return 0;
@@ -550,6 +617,6 @@ int BPF_PROG(ht_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	h.tid = BPF_CORE_READ(p, pid);
 	h.ts = bpf_ktime_get_ns();
 	if (bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP))
-		count(HT_C_RINGBUF_FULL_FREE);
+		count(HT_C_RINGBUF_FULL_EXEC);
 	return 0;
 }

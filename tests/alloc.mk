@@ -1,7 +1,8 @@
 # Allocator tests: workloads with known heap profiles on every allocator
 # heaptrace discovers - Debian's jemalloc (linked, static, preloaded under
 # C++, its non-standard API), tcmalloc, mimalloc (also dlopen'd late), a
-# static glibc program and a Rust program on `_rjem_`-prefixed jemalloc -
+# static glibc program, a Rust program on `_rjem_`-prefixed jemalloc, and
+# an allocator it does not recognise (in the executable, preloaded) -
 # traced by heaptrace and compared exactly (tests/alloc_it.c).
 #
 #   make alloc-tests                          build all, run as root (sudo if needed)
@@ -24,8 +25,9 @@ ALLOC_CXXFLAGS   := -std=gnu++17 -O0 -g -fno-omit-frame-pointer -fno-inline \
 RUST_SRC         := $(ALLOC_OUT)/rust-src
 RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
-ALLOC_STD        := std_je std_jes std_tc std_mi std_static
-ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi)
+ALLOC_STD        := std_je std_jes std_tc std_mi std_static std_glibc
+ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi \
+		    own libbump.so quiet)
 ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
 TEST_PROGRAMS    += $(ALLOC_DEPS)
 
@@ -38,27 +40,43 @@ $(ALLOC_OUT)/std_jes: LIBS_ALLOC := -Wl,-Bstatic -ljemalloc_pic -Wl,-Bdynamic -l
 $(ALLOC_OUT)/std_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/std_mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/std_static: LIBS_ALLOC := -static
+$(ALLOC_OUT)/std_glibc: LIBS_ALLOC :=
 $(ALLOC_OUT)/jex: LIBS_ALLOC := -ljemalloc
 $(ALLOC_OUT)/tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/dl: LIBS_ALLOC :=
+$(ALLOC_OUT)/quiet: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
 
-$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c | $(ALLOC_DEPS_STAMP)
+$(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workloads/common.h \
+		| $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
-$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl: \
-		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c | $(ALLOC_DEPS_STAMP)
+$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl $(ALLOC_OUT)/quiet: \
+		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
+
+# An allocator heaptrace does not know: in a program's executable, and
+# as an LD_PRELOAD object (optimised: its entry points tail-call).
+$(ALLOC_OUT)/own: tests/workloads/alloc_own.c tests/workloads/alloc_bump.h \
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $<
+
+$(ALLOC_OUT)/libbump.so: tests/workloads/alloc_bump.h | $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared $(TEST_WARN) -x c -o $@ $<
 
 $(ALLOC_OUT)/cxx $(ALLOC_OUT)/cxx_tc $(ALLOC_OUT)/cxx_mi: tests/workloads/alloc_cxx.cc \
-		| $(ALLOC_DEPS_STAMP)
+		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(ALLOC_CXXFLAGS) -o $@ $< $(LIBS_ALLOC)

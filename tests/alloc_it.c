@@ -13,7 +13,13 @@
  *     libstdc++ operators must not count twice;
  *   - a Rust program whose global allocator is `_rjem_`-prefixed jemalloc
  *     inside the executable, next to glibc's malloc;
- *   - --allocator and --symbol-prefix, and their errors.
+ *   - allocators it does not recognise: a program's own malloc (which
+ *     libc binds to) and an LD_PRELOAD one, launched and attached to;
+ *     glibc's malloc, which nothing calls then, is not probed;
+ *   - a process whose memory grows with no traced call: said on stderr
+ *     and in the reports, with its RssAnon;
+ *   - --allocator (also generic, generic:PATH) and --symbol-prefix, and
+ *     their errors.
  *
  * A site is a workload function; its numbers are the sums over the stacks
  * that pass through it. The stacks through the workload's runner (run_std,
@@ -470,49 +476,61 @@ static void test_jemalloc_nonstandard_api(void **state)
 }
 
 /*
+ * Start `program wait` (with env), attach heaptrace to it, let it run:
+ * both must exit 0; returns the report, heaptrace's stderr in err.
+ */
+static json_object *trace_attached(const char *env, const char *program, struct buf *err)
+{
+	char pid_s[16], json[PATH_MAX];
+	char *wl_argv[] = { (char *)program, "wait", NULL };
+	char *ht_argv[] = { (char *)heaptrace_bin, "--json", json, "-p", pid_s, NULL };
+	int in[2], out[2], errp[2], code;
+	pid_t wl, ht;
+
+	err->len = 0;
+	err->data[0] = '\0';
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(errp, O_CLOEXEC | O_NONBLOCK), 0);
+	wl = spawn(wl_argv, env_with(env), in[0], out[1], -1);
+	close(in[0]);
+	close(out[1]);
+	if (read_byte(out[0], 10) != 'R')
+		fail_msg("%s wait did not report ready", program);
+	run_seq++;
+	tmp_path(json, sizeof(json), "attach", "json");
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)wl);
+	ht = spawn(ht_argv, env_with(NULL), -1, -1, errp[1]);
+	close(errp[1]);
+	if (!wait_for_text(errp[0], err, "attached", run_timeout))
+		fail_msg("heaptrace -p never said \"attached\"; stderr:\n%s", err->data);
+	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
+		fail_msg("%s wait did not finish", program);
+	close(in[1]);
+	close(out[0]);
+	assert_int_equal(wait_for(wl, 30, -1, NULL), 0);
+	code = wait_draining(ht, run_timeout, -1, errp[0], err);
+	close(errp[0]);
+	if (code != 0)
+		fail_msg("heaptrace -p exited with %d; stderr:\n%s", code, err->data);
+	return load_report(json);
+}
+
+/*
  * A C++ program started with LD_PRELOAD=libjemalloc.so.2 and attached to:
  * jemalloc's own operator new/delete are probed (their fast path never
  * calls malloc), each call counted once.
  */
 static void test_jemalloc_preloaded_cxx_attach(void **state)
 {
-	char preload[PATH_MAX + 16], pid_s[16], json[PATH_MAX], err_path[PATH_MAX];
-	char *wl_argv[] = { workload("cxx"), "wait", NULL };
-	char *ht_argv[] = { (char *)heaptrace_bin, "--json", json, "-p", pid_s, NULL };
-	int in[2], out[2], errp[2], code;
-	struct buf err = { .len = 0 };
-	pid_t wl, ht;
+	char preload[PATH_MAX + 16];
+	struct buf err;
 	json_object *r;
 
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", jemalloc_lib);
-	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(errp, O_CLOEXEC | O_NONBLOCK), 0);
-	wl = spawn(wl_argv, env_with(preload), in[0], out[1], -1);
-	close(in[0]);
-	close(out[1]);
-	if (read_byte(out[0], 10) != 'R')
-		fail_msg("alloc_cxx wait did not report ready");
-	run_seq++;
-	tmp_path(json, sizeof(json), "attach", "json");
-	tmp_path(err_path, sizeof(err_path), "attach", "stderr");
-	snprintf(pid_s, sizeof(pid_s), "%d", (int)wl);
-	ht = spawn(ht_argv, env_with(NULL), -1, -1, errp[1]);
-	close(errp[1]);
-	if (!wait_for_text(errp[0], &err, "attached", run_timeout))
-		fail_msg("heaptrace -p never said \"attached\"; stderr:\n%s", err.data);
-	if (write(in[1], "G", 1) != 1 || read_byte(out[0], 30) != 'D')
-		fail_msg("alloc_cxx wait did not finish");
-	close(in[1]);
-	close(out[0]);
-	assert_int_equal(wait_for(wl, 30, -1, NULL), 0);
-	code = wait_draining(ht, run_timeout, -1, errp[0], &err);
-	close(errp[0]);
-	if (code != 0)
-		fail_msg("heaptrace -p exited with %d; stderr:\n%s", code, err.data);
+	r = keep_report(trace_attached(preload, workload("cxx"), &err));
 	expect_stderr(&err, "tracing jemalloc 5.");
 	expect_stderr(&err, " in libjemalloc.so.2");
-	r = keep_report(load_report(json));
 	expect_profile(r, cxx_sites, ARRAY_SIZE(cxx_sites), "run_cxx", FRAME0_SITE);
 	(void)state;
 }
@@ -751,6 +769,189 @@ static void test_rust_allocator_and_prefix_options(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Allocators heaptrace does not recognise                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The report's "memory" group: RssAnon read, traced live bytes as in the
+ * totals, and whether no traced call was seen (naming then what defines
+ * malloc).
+ */
+static void expect_memory_group(json_object *r, bool no_calls)
+{
+	json_object *m = get(r, "memory");
+
+	if (!json_object_is_type(get(m, "rss_anon_bytes"), json_type_int) ||
+	    get_int(m, "rss_anon_bytes") <= 0)
+		fail_msg("memory.rss_anon_bytes missing: %s", json_object_to_json_string(m));
+	assert_int_equal(get_int(m, "traced_live_bytes"), get_int(get(r, "totals"), "live_bytes"));
+	assert_int_equal(json_object_get_boolean(get(m, "no_traced_calls")), no_calls);
+}
+
+/* alloc_own: the program's own malloc; libc's strdup binds to it too. */
+static const struct site own_sites[] = {
+	KEPT("own_keep", 100, 4000),
+	TEMP("own_churn", 200, 4800, 0, 0),
+	KEPT("own_strdup", 50, 600),
+};
+
+static void expect_own(json_object *r, const struct buf *err)
+{
+	json_object *stacks = get(r, "stacks");
+
+	expect_stderr(err, "tracing malloc family in ");
+	expect_stderr(err, "/own (allocator not recognised: standard entry points)");
+	if (strstr(err->data, "malloc in libc.so.6"))
+		fail_msg("glibc's malloc is traced, though nothing binds to it:\n%s", err->data);
+	expect_profile(r, own_sites, ARRAY_SIZE(own_sites), "run_own", FRAME0_ANY);
+	expect_memory_group(r, false);
+	/* own_keep, own_churn: frames[0]; own_strdup below libc's strdup */
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *st = json_object_array_get_idx(stacks, i);
+		int at_keep = frame_index(st, "own_keep"), at_churn = frame_index(st, "own_churn");
+		int at_dup = frame_index(st, "own_strdup");
+
+		if ((at_keep > 0 || at_churn > 0) || (at_dup >= 0 && at_dup != 1))
+			fail_msg("unexpected stack %s",
+				 json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+static void test_own_malloc_in_executable(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("own"), NULL, &err));
+
+	expect_own(r, &err);
+	(void)state;
+}
+
+static void test_own_malloc_in_executable_attach(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace_attached(NULL, workload("own"), &err));
+
+	expect_own(r, &err);
+	(void)state;
+}
+
+/* An unknown allocator preloaded under a glibc program: its definitions
+ * win, glibc's malloc is not probed. */
+static void expect_bump(json_object *r, const struct buf *err)
+{
+	expect_stderr(err, "tracing malloc family in libbump.so (allocator not recognised: "
+		      "standard entry points)");
+	if (strstr(err->data, "malloc in libc.so.6"))
+		fail_msg("glibc's malloc is traced, though nothing binds to it:\n%s", err->data);
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+}
+
+static void test_preloaded_unknown_allocator(void **state)
+{
+	char preload[PATH_MAX + 16];
+	struct buf err;
+	json_object *r;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", workload("libbump.so"));
+	r = keep_report(trace(preload, NULL, workload("std_glibc"), NULL, &err));
+	expect_bump(r, &err);
+	(void)state;
+}
+
+static void test_preloaded_unknown_allocator_attach(void **state)
+{
+	char preload[PATH_MAX + 16];
+	struct buf err;
+	json_object *r;
+
+	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", workload("libbump.so"));
+	r = keep_report(trace_attached(preload, workload("std_glibc"), &err));
+	expect_bump(r, &err);
+	(void)state;
+}
+
+/* --allocator generic: jemalloc's standard entry points only. */
+static void test_allocator_generic_traces_standard_entry_points(void **state)
+{
+	static const char *const opts[] = { "--allocator", "generic", NULL };
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, opts, workload("std_je"), NULL, &err));
+
+	expect_stderr(&err, "tracing malloc family in libjemalloc.so.2 (--allocator generic: "
+		      "standard entry points)");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	(void)state;
+}
+
+/* --allocator generic:PATH: that object's definitions. */
+static void test_allocator_generic_path(void **state)
+{
+	char opt[PATH_MAX + 16];
+	const char *const opts[] = { "--allocator", opt, NULL };
+	struct buf err;
+	json_object *r;
+
+	snprintf(opt, sizeof(opt), "generic:%s", workload("own"));
+	r = keep_report(trace(NULL, opts, workload("own"), NULL, &err));
+	expect_stderr(&err, "/own (--allocator generic: standard entry points)");
+	expect_profile(r, own_sites, ARRAY_SIZE(own_sites), "run_own", FRAME0_ANY);
+	(void)state;
+}
+
+/* generic:PATH of an object the process does not map: refused, with what
+ * defines malloc. */
+static void test_allocator_generic_path_not_mapped(void **state)
+{
+	char opt[PATH_MAX + 16];
+	const char *const opts[] = { "--allocator", opt, NULL };
+	struct buf err;
+
+	snprintf(opt, sizeof(opt), "generic:%s", jemalloc_lib);
+	trace_fails(opts, workload("own"), &err);
+	expect_stderr(&err, "is not mapped or defines no malloc entry point; malloc is "
+		      "defined by: ");
+	expect_stderr(&err, "/own, libc.so.6");
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory heaptrace does not see                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * alloc_quiet maps and touches 70 MiB in 7 s without calling malloc: the
+ * warning comes after 5 s on stderr, and at the end on stderr, in the text
+ * and in the JSON report, naming libc.so.6 as what defines malloc; the
+ * exit status stays 0.
+ */
+static void test_no_traced_calls_is_said(void **state)
+{
+	char out_path[PATH_MAX];
+	struct buf err, out;
+	json_object *r = keep_report(trace(NULL, NULL, workload("quiet"), NULL, &err)), *defs;
+
+	expect_stderr(&err, "no call to the traced entry points in 5 s while the process's "
+		      "anonymous memory grew by ");
+	expect_stderr(&err, "no call to the traced entry points was seen (malloc is defined by: "
+		      "libc.so.6)");
+	tmp_path(out_path, sizeof(out_path), "heaptrace", "stdout");
+	read_file(out_path, &out);
+	if (!strstr(out.data, "WARNING: no call to the traced entry points was seen") ||
+	    !strstr(out.data, "  anon memory "))
+		fail_msg("the text report does not say it:\n%s", out.data);
+	expect_memory_group(r, true);
+	/* 70 MiB touched, read at exit */
+	if (get_int(get(r, "memory"), "rss_anon_bytes") < 70 << 20)
+		fail_msg("rss_anon_bytes = %lld, expected at least 70 MiB",
+			 (long long)get_int(get(r, "memory"), "rss_anon_bytes"));
+	defs = get(get(r, "memory"), "malloc_defined_by");
+	assert_int_equal(json_object_array_length(defs), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(defs, 0)),
+			    "libc.so.6");
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
 /* Choosing and errors                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -761,10 +962,17 @@ static void test_allocator_option_restricts_tracing(void **state)
 	struct buf err;
 	json_object *r = keep_report(trace(NULL, opts, workload("std_je"), NULL, &err));
 
+	const char *line = strstr(err.data, "tracing ");
+
 	expect_stderr(&err, "tracing glibc");
-	if (strstr(err.data, "jemalloc"))
+	/* on its "tracing" line */
+	if (line && memmem(line, strcspn(line, "\n"), "jemalloc", 8))
 		fail_msg("--allocator glibc traces jemalloc too:\n%s", err.data);
 	expect_no_stack(r, "run_std");
+	/* glibc's malloc, which nothing calls, sees nothing: said, with the
+	 * malloc the program binds to */
+	expect_stderr(&err, "no call to the traced entry points was seen (malloc is defined by: "
+		      "libjemalloc.so.2, libc.so.6)");
 	(void)state;
 }
 
@@ -818,12 +1026,9 @@ static int setup_group(void **state)
 			heaptrace_bin, alloc_dir, rust_bin);
 		return -1;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "alloc_it: not root; heaptrace will likely fail\n");
-	if (!mkdtemp(tmpdir)) {
-		perror("alloc_it: mkdtemp");
+	warn_unless_root();
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	(void)state;
 	return 0;
 }
@@ -859,6 +1064,14 @@ int main(int argc, char **argv)
 		T(test_static_program_glibc_inside_executable),
 		T(test_rust_rjem_jemalloc_and_glibc),
 		T(test_rust_allocator_and_prefix_options),
+		T(test_own_malloc_in_executable),
+		T(test_own_malloc_in_executable_attach),
+		T(test_preloaded_unknown_allocator),
+		T(test_preloaded_unknown_allocator_attach),
+		T(test_allocator_generic_traces_standard_entry_points),
+		T(test_allocator_generic_path),
+		T(test_allocator_generic_path_not_mapped),
+		T(test_no_traced_calls_is_said),
 		T(test_allocator_option_restricts_tracing),
 		T(test_unknown_allocator_lists_what_was_found),
 		T(test_allocator_not_found_lists_what_was_found),

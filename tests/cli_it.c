@@ -737,6 +737,55 @@ static void test_duration_in_launch_mode_ends_the_command(void **state)
 	(void)state;
 }
 
+/* Wrappers that exec the real program: it is traced from its first
+ * allocation, named with the chain, and its exit status reported. */
+static void test_launch_follows_exec_wrappers_to_the_program(void **state)
+{
+	static const char *const wrappers[][4] = {
+		{ "/usr/bin/env", "FOO=1", NULL, "/usr/bin/env" },
+		{ "/usr/bin/nice", "-n1", NULL, "/usr/bin/nice" },
+		{ "/usr/bin/taskset", "-c", "0", "/usr/bin/taskset" },
+	};
+	char *json = path_in_tmp("wrapped.json"), want[512];
+	struct result r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(wrappers); i++) {
+		char *argv[12];
+		size_t n = 0;
+		json_object *o, *t, *st;
+
+		argv[n++] = (char *)heaptrace_bin;
+		argv[n++] = "--json";
+		argv[n++] = json;
+		argv[n++] = "--";
+		for (int k = 0; k < 3 && wrappers[i][k]; k++)
+			argv[n++] = (char *)wrappers[i][k];
+		argv[n++] = (char *)known_bin;
+		argv[n++] = "keep";
+		argv[n] = NULL;
+		run(argv, &r);
+		expect_code(&r, 0);
+		o = json_object_from_file(json);
+		assert_non_null(o);
+		t = get(o, "target");
+		assert_string_equal(json_object_get_string(get(t, "run_by")), wrappers[i][3]);
+		assert_string_equal(json_object_get_string(get(t, "command")), known_bin);
+		assert_int_equal(get_int(t, "exit_code"), 0);
+		assert_false(json_object_get_boolean(get(t, "execed")));
+		st = json_object_array_get_idx(get(o, "stacks"), 0);
+		assert_string_equal(json_object_get_string(get(json_object_array_get_idx(
+					    get(st, "frames"), 0), "function")), "keep_malloc");
+		json_object_put(o);
+		expect_keep_file(json);
+		snprintf(want, sizeof(want), "run by %s, which exec'd it: this report is of %s "
+			 "from its start\n", wrappers[i][3], known_bin);
+		assert_non_null(strstr(r.out.data, want));
+		assert_non_null(strstr(r.out.data, "target exited with status 0\n"));
+	}
+	free(json);
+	(void)state;
+}
+
 /* ------------------------------------------------------------------ */
 
 static int setup_group(void **state)
@@ -744,7 +793,7 @@ static int setup_group(void **state)
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
 	known_bin = env_or("HEAPTRACE_KNOWN", ".output/tests/known");
 	run_timeout = test_timeout(60);
-	if (!mkdtemp(tmpdir))
+	if (make_tmpdir(tmpdir))
 		return -1;
 	chmod(tmpdir, 0755);
 	(void)state;
@@ -764,14 +813,7 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-static int teardown_test(void **state)
-{
-	kill_children();
-	(void)state;
-	return 0;
-}
-
-#define T(fn) cmocka_unit_test_teardown(fn, teardown_test)
+#define T(fn) cmocka_unit_test_teardown(fn, teardown_children)
 
 int main(int argc, char **argv)
 {
@@ -791,6 +833,7 @@ int main(int argc, char **argv)
 		T(test_keep_without_interval_is_a_usage_error),
 		T(test_attach_to_ptraced_target_warns_naming_the_tracer),
 		T(test_duration_in_launch_mode_ends_the_command),
+		T(test_launch_follows_exec_wrappers_to_the_program),
 		T(test_pid_of_a_thread_traces_its_process),
 		T(test_pid_of_heaptrace_itself_is_refused),
 		T(test_pid_range_messages_agree),

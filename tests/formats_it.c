@@ -2538,10 +2538,8 @@ static int setup_group(void **state)
 	 * of our own (heaptrace and the workloads share it). Best effort. */
 	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		fprintf(stderr, "formats_it: mount --make-rprivate /: %s\n", strerror(errno));
-	if (!mkdtemp(tmpdir)) {
-		perror("formats_it: mkdtemp");
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	chmod(tmpdir, 0755);
 	(void)state;
 	return 0;

@@ -19,11 +19,11 @@ TEST_PROGRAMS      += $(RELIABILITY_DEPS)
 
 .PHONY: reliability-tests fuzz fuzz-corpus soak
 
-$(REL_NOPIE): tests/workloads/rel_work.c | $(TEST_OUT)
+$(REL_NOPIE): tests/workloads/rel_work.c tests/workloads/common.h | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
-$(REL_OTHER): tests/workloads/rel_other.c | $(TEST_OUT)
+$(REL_OTHER): tests/workloads/rel_other.c tests/workloads/common.h | $(TEST_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(WORKLOAD_CFLAGS) -no-pie -o $@ $<
 
@@ -53,7 +53,7 @@ TEST_PROGRAMS += $(FUZZ_BINS)
 FUZZ_SRC_procmaps      := user/procmaps.c
 FUZZ_SRC_stream_decode := user/stream.c
 FUZZ_SRC_stream_replay := user/stream.c user/heap.c user/stacks.c user/util.c
-FUZZ_SRC_perfmap       := user/perfmap.c
+FUZZ_SRC_perfmap       := user/perfmap.c user/util.c
 FUZZ_LIBS_stream_decode := -lbpf
 FUZZ_LIBS_stream_replay := -lbpf
 # perfmap.c's load() calls qsort(NULL, 0, ...) for a file without entries:

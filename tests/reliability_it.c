@@ -740,24 +740,56 @@ struct progs {
 	size_t n;
 };
 
-/* The programs heaptrace process ht_pid has attached (bpftool perf list). */
+static void add_prog(struct progs *p, int64_t id)
+{
+	for (size_t k = 0; k < p->n; k++)
+		if (p->id[k] == id)
+			return;
+	if (p->n < ARRAY_SIZE(p->id))
+		p->id[p->n++] = id;
+}
+
+/* The programs whose program or link fds ht_pid holds (uprobe_multi links
+ * are no perf events): "prog_id:" in their fdinfo. */
+static void fd_progs(pid_t ht_pid, struct progs *p)
+{
+	char path[PATH_MAX], line[256];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)ht_pid);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		FILE *f;
+		long long id;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)ht_pid, d->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "prog_id: %lld", &id) == 1)
+				add_prog(p, id);
+		if (f)
+			fclose(f);
+	}
+	closedir(dir);
+}
+
+/* The programs heaptrace process ht_pid has attached (bpftool perf list,
+ * and the links it holds). */
 static void attached_progs(pid_t ht_pid, struct progs *p)
 {
 	json_object *perf = bpftool("perf", "list");
 
 	p->n = 0;
+	fd_progs(ht_pid, p);
 	for (size_t i = 0; i < json_object_array_length(perf); i++) {
 		json_object *e = json_object_array_get_idx(perf, i);
-		int64_t id;
-		bool seen = false;
 
-		if (get_int(e, "pid") != ht_pid)
-			continue;
-		id = get_int(e, "prog_id");
-		for (size_t k = 0; k < p->n; k++)
-			seen |= p->id[k] == id;
-		if (!seen && p->n < ARRAY_SIZE(p->id))
-			p->id[p->n++] = id;
+		if (get_int(e, "pid") == ht_pid)
+			add_prog(p, get_int(e, "prog_id"));
 	}
 	json_object_put(perf);
 	if (p->n < 3)
@@ -903,16 +935,44 @@ static void expect_exec_report(struct run *r, bool name_required)
 	expect_text(&r->out, "exec", "the text report");
 }
 
-static void test_launch_target_exec_is_reported(void **state)
+/*
+ * Launch mode follows the command into the program it execs (as env or
+ * nice do): the report is that program's, from its first allocation, with
+ * its exit status; the program before it is named, its heap left out.
+ */
+static void expect_followed_report(struct run *r, const char *fn_site, const char *gone,
+				   const char *before)
+{
+	json_object *rep = load_report(r, true), *target = get(rep, "target"), *hit;
+	const char *run_by;
+
+	assert_false(get_bool(target, "execed"));
+	assert_int_equal(get_int(target, "exit_code"), 5);
+	run_by = get_str(target, "run_by");
+	if (!strstr(run_by, before))
+		fail_msg("target.run_by is \"%s\", expected the program before the exec (%s)",
+			 run_by, before);
+	expect_no_loss(rep);
+	if (count_stacks(rep, gone) || count_stacks(rep, "rel_exec_alloc")) {
+		print_stacks(rep);
+		fail_msg("allocations of the program before the exec were counted");
+	}
+	assert_int_equal(get_int(get(rep, "totals"), "allocs"), 100);
+	hit = site(rep, fn_site);
+	expect_stats(hit, fn_site, 100, 5600, 0, 0, 100, 5600, 0);
+}
+
+static void test_launch_target_exec_is_followed(void **state)
 {
 	launch(&ht, &wk, NULL, "exec");
 	send_byte(wk.in, 'G');
 	expect_line(&wk.ch, "done", 10);
 	expect_line(&wk.ch, "execed ", 10);
+	/* the program exec'd into waits for end of file, then exits 5
+	 * (heaptrace's child: the report has its status) */
+	close_fd(&wk.in);
 	ht_expect_exit(&ht, 0);
-	expect_exec_report(&ht, false);
-	/* the new program runs on, untraced: ours now */
-	assert_int_equal(work_end(&wk, 10), 5);
+	expect_followed_report(&ht, "rel_after_exec_alloc", "other_after_exec_alloc", "rel_work");
 	(void)state;
 }
 
@@ -956,9 +1016,12 @@ static void test_launch_exec_between_non_pie_programs_never_misnames(void **stat
 	send_byte(wk.in, 'G');
 	expect_line(&wk.ch, "done", 10);
 	expect_line(&wk.ch, "execed ", 10);
+	close_fd(&wk.in);
 	ht_expect_exit(&ht, 0);
-	expect_exec_report(&ht, false);
-	assert_int_equal(work_end(&wk, 10), 5);
+	/* the new program's code sits at the old one's addresses: its site
+	 * must carry its own name, and no old name may appear */
+	expect_followed_report(&ht, "other_after_exec_alloc", "rel_after_exec_alloc",
+			       "rel_work_nopie");
 	(void)state;
 }
 
@@ -1345,6 +1408,23 @@ static void storm_with(const char *const opts[])
 			 json_object_to_json_string_ext(loss, JSON_C_TO_STRING_PLAIN));
 	expect_text(&ht.out, "WARNING: ", "the text report");
 	expect_text(&ht.out, "lower bounds", "the text report");
+	{
+		/* Each number says which way it can be off, and by how much. */
+		int64_t lost = get_int(get(r, "totals"), "lost_events");
+		int64_t either = lost - get_int(loss, "ringbuf_full_allocs") -
+				 get_int(loss, "ringbuf_full_frees") -
+				 get_int(loss, "ringbuf_full_execs");
+		char line[160];
+
+		assert_int_equal(get_int(loss, "allocs_missing_max"),
+				 get_int(loss, "ringbuf_full_allocs") + either);
+		assert_int_equal(get_int(loss, "frees_missing_max"),
+				 get_int(loss, "ringbuf_full_frees") + either);
+		snprintf(line, sizeof(line), "leaked blocks may be too high by up to %lld (lost "
+			 "frees) or too low by up to %lld", (long long)get_int(loss, "frees_missing_max"),
+			 (long long)get_int(loss, "allocs_missing_max"));
+		expect_text(&ht.out, line, "the text report");
+	}
 
 	stacks = get(r, "stacks");
 	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
@@ -1867,10 +1947,8 @@ static int setup_group(void **state)
 		fprintf(stderr, "reliability: must run as root\n");
 		return -1;
 	}
-	if (!mkdtemp(tmpdir)) {
-		perror("reliability: mkdtemp");
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	/* nobody must reach the binaries, and write nothing here */
 	chmod(tmpdir, 0711);
 	/* descendants whose parent dies (heaptrace) become ours to reap */
@@ -1895,7 +1973,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		T(test_launch_target_sigkilled_reports_what_it_saw),
 		T(test_attach_target_sigkilled_reports_what_it_saw),
-		T(test_launch_target_exec_is_reported),
+		T(test_launch_target_exec_is_followed),
 		T(test_attach_target_exec_is_reported),
 		T(test_attach_exec_between_non_pie_programs_never_misnames),
 		T(test_launch_exec_between_non_pie_programs_never_misnames),

@@ -641,7 +641,7 @@ static int setup(void **state)
 		*paths[i] = abs_paths[i];
 	}
 	run_timeout = test_timeout(120);
-	if (!mkdtemp(tmpdir))
+	if (make_tmpdir(tmpdir))
 		return -1;
 	(void)state;
 	return 0;

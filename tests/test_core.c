@@ -8,9 +8,12 @@
 #include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include "log.h"
 #include "procmaps.h"
 #include "stacks.h"
 #include "stream.h"
+#include "util.h"
 
 static void identical_stacks_share_one_id(void **state)
 {
@@ -198,12 +201,111 @@ static void decode_rejects_truncated_and_unknown_records(void **state)
 	assert_int_equal(s.allocs + s.frees + s.execs, 0);
 }
 
+/* Every key, 0 and ~0 too, keeps its value across growth. */
+static void u64map_keeps_every_key_across_growth(void **state)
+{
+	struct ht_u64map m = { 0 };
+	uint64_t *v;
+	bool added;
+
+	assert_null(u64map__find(&m, 0));
+	assert_null(u64map__find(&m, 42));
+	for (uint64_t k = 0; k < 5000; k++) {
+		v = u64map__insert(&m, k * 0x10000, &added);
+		assert_non_null(v);
+		assert_true(added);
+		*v = k + 7;
+	}
+	v = u64map__insert(&m, UINT64_MAX, &added);
+	assert_true(added);
+	*v = 1;
+	assert_int_equal(u64map__count(&m), 5001);
+	for (uint64_t k = 0; k < 5000; k++) {
+		v = u64map__insert(&m, k * 0x10000, &added);
+		assert_false(added);
+		assert_int_equal(*v, k + 7);
+		assert_int_equal(*u64map__find(&m, k * 0x10000), k + 7);
+	}
+	assert_int_equal(*u64map__find(&m, UINT64_MAX), 1);
+	assert_null(u64map__find(&m, 0x10001));
+	u64map__clear(&m);
+	assert_int_equal(u64map__count(&m), 0);
+	assert_null(u64map__find(&m, 0));
+	assert_null(u64map__find(&m, 0x10000));
+	u64map__free(&m);
+	(void)state;
+}
+
+/* One copy and one dense id per string, compared whole (a prefix or a
+ * longer string is another). */
+static void strtab_interns_each_string_once(void **state)
+{
+	struct ht_strtab t = { 0 };
+	char buf[32];
+	uint32_t id;
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(buf, sizeof(buf), "name%d", i);
+		assert_int_equal(strtab__intern(&t, buf, strlen(buf), &id), 0);
+		assert_int_equal(id, i);
+	}
+	assert_int_equal(strtab__intern(&t, "name12", 6, &id), 0);
+	assert_int_equal(id, 12);
+	assert_int_equal(strtab__intern(&t, "name123456", 6, &id), 0);
+	assert_int_equal(id, 12);
+	assert_int_equal(strtab__intern(&t, "name1", 5, &id), 0);
+	assert_int_equal(id, 1);
+	assert_int_equal(strtab__intern(&t, "", 0, &id), 0);
+	assert_int_equal(id, 3000);
+	assert_ptr_equal(strtab__str(&t, "name7"), t.v[7]);
+	assert_string_equal(strtab__str(&t, "name2999"), "name2999");
+	assert_int_equal(t.n, 3001);
+	strtab__free(&t);
+	(void)state;
+}
+
+static void *level_in_thread(void *arg)
+{
+	*(enum ht_log_level *)arg = ht_log_get_level();
+	return NULL;
+}
+
+/* A session's log level holds in its calls only, on its thread only:
+ * sessions nest (an observer calling another session) and restore. */
+static void log_level_is_the_current_sessions(void **state)
+{
+	const struct ht_log debug = { ht_log_level_of(2) }, quiet = { ht_log_level_of(0) };
+	const struct ht_log *outer, *inner;
+	enum ht_log_level other = HT_LOG_DEBUG;
+	pthread_t t;
+
+	assert_int_equal(ht_log_get_level(), HT_LOG_WARN);
+	assert_int_equal(ht_log_level_of(1), HT_LOG_INFO);
+	outer = ht_log_enter(&debug);
+	assert_null(outer);
+	assert_int_equal(ht_log_get_level(), HT_LOG_DEBUG);
+	assert_int_equal(pthread_create(&t, NULL, level_in_thread, &other), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(other, HT_LOG_WARN);
+	inner = ht_log_enter(&quiet);
+	assert_ptr_equal(inner, &debug);
+	assert_int_equal(ht_log_get_level(), HT_LOG_WARN);
+	ht_log_leave(inner);
+	assert_int_equal(ht_log_get_level(), HT_LOG_DEBUG);
+	ht_log_leave(outer);
+	assert_int_equal(ht_log_get_level(), HT_LOG_WARN);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(identical_stacks_share_one_id),
 		cmocka_unit_test(many_stacks_keep_their_ids_across_growth),
 		cmocka_unit_test(empty_stack_is_a_stack),
+		cmocka_unit_test(u64map_keeps_every_key_across_growth),
+		cmocka_unit_test(strtab_interns_each_string_once),
+		cmocka_unit_test(log_level_is_the_current_sessions),
 		cmocka_unit_test(maps_line_with_path_parses),
 		cmocka_unit_test(maps_anonymous_and_special_lines_are_not_files),
 		cmocka_unit_test(maps_deleted_path_keeps_suffix),

@@ -148,10 +148,10 @@ static int fixture_new(struct fixture **out, bool empty)
 	fx->in.heap = fx->heap;
 	fx->in.stacks = fx->stacks;
 	fx->in.sym = fx->sym;
-	fx->in.pid = 4242;
-	fx->in.command = "fmt<test>&";
-	fx->in.duration_s = 1.5;
-	fx->in.start_unix_ns = START_NS;
+	fx->in.target.pid = 4242;
+	fx->in.target.command = "fmt<test>&";
+	fx->in.target.duration_s = 1.5;
+	fx->in.target.start_unix_ns = START_NS;
 	fx->in.top_n = 10;
 	return 0;
 }

@@ -277,6 +277,49 @@ static void block_of_more_than_4_gib_keeps_its_size(void **state)
 	assert_int_equal(totals(h).s.live_bytes, big);
 }
 
+/* An interval counts the churn since its mark, per stack (a stack new
+ * since the mark: all of it) and in total; live values are not churn. */
+static void interval_counts_churn_since_the_mark(void **state)
+{
+	struct ht_heap *h = *state;
+	struct ht_stats iv;
+
+	heap__interval_stats(h, 1, &iv);
+	assert_int_equal(iv.allocs, 0);
+	for (uint64_t i = 0; i < 3; i++)
+		assert_int_equal(heap__alloc(h, 0x100 + i * 0x10, 10, 1, T1), 0);
+	heap__interval_totals(h, &iv);
+	assert_int_equal(iv.allocs, 3);
+	assert_int_equal(iv.alloc_bytes, 30);
+	heap__mark_interval(h);
+	heap__interval_stats(h, 1, &iv);
+	assert_int_equal(iv.allocs, 0);
+	assert_int_equal(iv.live_bytes, 0);
+	assert_int_equal(heap__alloc(h, 0x200, 7, 1, T1), 0);
+	assert_int_equal(heap__free_block(h, 0x200, T1), 0);   /* temporary */
+	assert_int_equal(heap__free_block(h, 0x100, T2), 0);
+	assert_int_equal(heap__alloc(h, 0x300, 5, 2, T2), 0);
+	heap__interval_stats(h, 1, &iv);
+	assert_int_equal(iv.allocs, 1);
+	assert_int_equal(iv.alloc_bytes, 7);
+	assert_int_equal(iv.frees, 2);
+	assert_int_equal(iv.freed_bytes, 17);
+	assert_int_equal(iv.temporary, 1);
+	assert_int_equal(iv.live_blocks, 0);
+	heap__interval_stats(h, 2, &iv);
+	assert_int_equal(iv.allocs, 1);
+	assert_int_equal(iv.alloc_bytes, 5);
+	heap__interval_stats(h, 9, &iv);
+	assert_int_equal(iv.allocs, 0);
+	heap__interval_totals(h, &iv);
+	assert_int_equal(iv.allocs, 2);
+	assert_int_equal(iv.alloc_bytes, 12);
+	assert_int_equal(iv.frees, 2);
+	assert_int_equal(iv.freed_bytes, 17);
+	assert_int_equal(iv.temporary, 1);
+	assert_int_equal(stats(h, 1).allocs, 4);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -298,6 +341,7 @@ int main(void)
 		T(clear_live_forgets_blocks_but_keeps_history),
 		T(weighted_sample_counts_its_weight_in_blocks_and_bytes),
 		T(block_of_more_than_4_gib_keeps_its_size),
+		T(interval_counts_churn_since_the_mark),
 	};
 
 	return cmocka_run_group_tests_name("heap model", tests, NULL, NULL);

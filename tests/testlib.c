@@ -234,6 +234,15 @@ int remove_tree(const char *path)
 	return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int make_tmpdir(char *tmpl)
+{
+	if (mkdtemp(tmpl))
+		return 0;
+	fprintf(stderr, "%s: mkdtemp %s: %s\n", program_invocation_short_name, tmpl,
+		strerror(errno));
+	return -1;
+}
+
 void finish_tmpdir(const char *prog, const char *what, const char *dir)
 {
 	if (getenv("HEAPTRACE_TEST_KEEP"))
@@ -260,6 +269,13 @@ int64_t get_int(json_object *o, const char *key)
 		fail_msg("report: \"%s\" is not an integer: %.400s", key,
 			 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	return json_object_get_int64(v);
+}
+
+void warn_unless_root(void)
+{
+	if (geteuid() != 0)
+		fprintf(stderr, "%s: not root; heaptrace will likely fail\n",
+			program_invocation_short_name);
 }
 
 const char *env_or(const char *name, const char *def)

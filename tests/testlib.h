@@ -97,6 +97,12 @@ const char *base_name(const char *path);
 int remove_tree(const char *path);
 
 /*
+ * A test program's temporary directory: mkdtemp(tmpl), tmpl ending in
+ * XXXXXX. 0, or -1 after a message naming the program.
+ */
+int make_tmpdir(char *tmpl);
+
+/*
  * The end of a test program's temporary directory dir: kept, with a
  * message "PROG: WHAT kept in DIR", if HEAPTRACE_TEST_KEEP is set, else
  * removed with everything in it.
@@ -112,6 +118,9 @@ json_object *get(json_object *o, const char *key);
 int64_t get_int(json_object *o, const char *key);
 
 /* ---- main, the command line and the environment ---- */
+
+/* Warn, naming the program, if it does not run as root (to load BPF). */
+void warn_unless_root(void);
 
 /* The environment variable name if set and not empty, else def. */
 const char *env_or(const char *name, const char *def);

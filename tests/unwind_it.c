@@ -1109,12 +1109,9 @@ static int setup_group(void **state)
 			"HEAPTRACE_UNWIND_CXX)\n", heaptrace_bin, c_bin, cxx_bin);
 		return -1;
 	}
-	if (geteuid() != 0)
-		fprintf(stderr, "unwind: not root; heaptrace will likely fail\n");
-	if (!mkdtemp(tmpdir)) {
-		perror("unwind: mkdtemp");
+	warn_unless_root();
+	if (make_tmpdir(tmpdir))
 		return -1;
-	}
 	snprintf(gdb_script, sizeof(gdb_script), "%s/ht_dump.py", tmpdir);
 	f = fopen(gdb_script, "we");
 	if (!f || fputs(gdb_dump_py, f) < 0 || fclose(f) != 0) {

@@ -15,9 +15,23 @@
  *             --symbol-prefix P needs only the table functions.
  *   tcmalloc  tc_malloc or tc_free, plus tc_version or TCMallocGetenvSafe
  *   mimalloc  mi_malloc or mi_free
+ *   generic   none of these, but the object's definitions of the standard
+ *             entry points are the ones calls bind to (a program's own
+ *             malloc, Firefox's mozjemalloc, an LD_PRELOAD allocator)
  * The C++ operator new/delete family is probed only in an object whose
  * allocator defines it (never libstdc++'s: its operators call malloc,
  * whose probe is enough).
+ *
+ * Binding. A standard entry point (malloc ... cfree, the C++ operators) is
+ * probed only where calls to it go: in the first object of the dynamic
+ * linker's lookup scope that exports it (ldso__scope: the executable,
+ * LD_PRELOAD objects, DT_NEEDED breadth-first), and in the executable for
+ * what it defines (its own calls bind there, exported or not; a static
+ * program is all its own). A glibc malloc that nothing binds to is not
+ * probed. Family-specific names (mallocx, mi_malloc, tc_new, _rjem_malloc)
+ * are probed wherever they are defined: only their own
+ * callers reach them, through dlsym too. --allocator NAME probes that
+ * family's definitions whether calls bind to them or not.
  *
  * An entry point whose first instruction jumps to another entry point (or,
  * through the PLT, to a symbol that is one) is not probed: the other probe
@@ -184,14 +198,28 @@ struct cands {
 	size_t n, cap;
 };
 
+/* The bit of a standard entry point in a mask, or 0 for another name. */
+static uint64_t std_bit(const char *name)
+{
+	int b = alloc_std__bit(name);
+
+	return b < 0 ? 0 : 1ULL << b;
+}
+
+/* Add the rows of fns the object defines; a standard entry point only if
+ * its bit is in allow (the object's definition is the one called). */
 static int add_cands(struct cands *cs, const struct ht_elf_symidx *ix, size_t det,
-		     const char *prefix, const struct alloc_fn *fns, size_t nfns)
+		     const char *prefix, const struct alloc_fn *fns, size_t nfns, uint64_t allow)
 {
 	for (size_t i = 0; i < nfns; i++) {
 		struct cand *c;
 		const struct ht_elf_sym *s = prefixed_func(ix, prefix, fns[i].name);
+		uint64_t bit;
 
 		if (!s)
+			continue;
+		bit = *prefix ? 0 : std_bit(fns[i].name);
+		if (bit && !(allow & bit))
 			continue;
 		if (grow_array((void **)&cs->c, &cs->cap, cs->n + 1, sizeof(*cs->c)))
 			return -ENOMEM;
@@ -207,13 +235,31 @@ static int add_cands(struct cands *cs, const struct ht_elf_symidx *ix, size_t de
 }
 
 
+/* What the forwarder analysis of one object knows. */
+struct fwd_ctx {
+	const struct detected *det;
+	size_t ndet;
+	uint64_t std_probed;  /* standard entry points probed where calls go */
+};
+
 /* Does the name belong to an entry point (a free, if frees) of any family,
- * with any of the object's prefixes? A call to it is probed there. */
-static bool is_entry_name(const char *name, const struct detected *det, size_t ndet,
-			  bool frees)
+ * with any of the object's prefixes? A call to it is probed there. A
+ * standard entry point is probed where its calls bind, if anywhere. */
+static bool is_entry_name(const char *name, const struct fwd_ctx *fc, bool frees)
 {
 	const struct alloc_family *je = &alloc_families[FAM_JEMALLOC];
+	const struct detected *det = fc->det;
+	size_t ndet = fc->ndet;
+	uint64_t bit = std_bit(name);
 
+	if (bit) {
+		const struct alloc_family *g = &alloc_families[FAM_GENERIC];
+
+		if (frees && !alloc_fns__have(g->fns, g->nfns, name, true) &&
+		    !alloc_fns__have(alloc_cxx_fns, alloc_ncxx_fns, name, true))
+			return false;
+		return fc->std_probed & bit;
+	}
 	for (size_t f = 0; f < NR_FAMILIES; f++)
 		if (alloc_fns__have(alloc_families[f].fns, alloc_families[f].nfns, name, frees))
 			return true;
@@ -232,8 +278,7 @@ static bool is_entry_name(const char *name, const struct detected *det, size_t n
 struct free_call {
 	const struct cand *c;
 	const struct cands *cs;
-	const struct detected *det;
-	size_t ndet;
+	const struct fwd_ctx *fc;
 };
 
 /* A call or jump from the free c->c: to another probed free? */
@@ -245,7 +290,7 @@ static int free_call_cb(uint64_t to, const char *name, void *ctx)
 		if (&f->cs->c[k] != f->c && f->cs->c[k].fn->layout == HT_L_FREE &&
 		    !f->cs->c[k].skip && f->cs->c[k].sym->vaddr == to)
 			return 1;
-	return name && strcmp(name, f->c->name) && is_entry_name(name, f->det, f->ndet, true);
+	return name && strcmp(name, f->c->name) && is_entry_name(name, f->fc, true);
 }
 
 /*
@@ -255,8 +300,7 @@ static int free_call_cb(uint64_t to, const char *name, void *ctx)
  * operator delete computes flags, then tail-calls sdallocx): those are
  * traced as wrappers, or both probes would see one free.
  */
-static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct detected *det,
-			    size_t ndet)
+static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct fwd_ctx *fc)
 {
 	struct ht_placement *pl = placement__new();
 
@@ -270,7 +314,8 @@ static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct det
 		if (!placement__tail_call(pl, e, c->sym->vaddr, &to, &name))
 			continue;
 		if (name) {
-			c->skip = is_entry_name(name, det, ndet, false);
+			/* never itself: through the PLT that is another object's */
+			c->skip = strcmp(name, c->name) && is_entry_name(name, fc, false);
 		} else {
 			for (size_t k = 0; k < cs->n && !c->skip; k++)
 				c->skip = k != i && cs->c[k].sym->vaddr == to;
@@ -281,7 +326,7 @@ static void mark_forwarders(struct ht_elf *e, struct cands *cs, const struct det
 	}
 	for (size_t i = 0; i < cs->n; i++) {
 		struct cand *c = &cs->c[i];
-		struct free_call f = { c, cs, det, ndet };
+		struct free_call f = { c, cs, fc };
 
 		if (c->skip || c->layout != HT_L_FREE ||
 		    !placement__foreach_branch(pl, e, c->sym, free_call_cb, &f))
@@ -303,20 +348,41 @@ static struct ht_probe_point *find_point(struct ht_probe_set *set, size_t from,
 	return NULL;
 }
 
+/* --allocator generic or generic:PATH: the standard entry points only. */
+static bool generic_asked(const struct ht_alloc_opts *o)
+{
+	return o->allocator && !strncmp(o->allocator, "generic", 7) &&
+	       (!o->allocator[7] || o->allocator[7] == ':');
+}
+
+/* The PATH of --allocator generic:PATH, or NULL. */
+static const char *generic_path(const struct ht_alloc_opts *o)
+{
+	return generic_asked(o) && o->allocator[7] == ':' ? o->allocator + 8 : NULL;
+}
+
 static bool family_wanted(const struct alloc_family *fam, const struct ht_alloc_opts *o)
 {
+	if (generic_asked(o))
+		return fam == &alloc_families[FAM_GENERIC];
 	return !o->allocator || !strcmp(o->allocator, fam->name);
 }
 
-/* Discover in one object; appends to set. */
+/*
+ * Discover in one object; appends to set. serve: the standard entry points
+ * whose calls this object's definitions receive; std_probed: those probed
+ * anywhere (for the forwarder rule).
+ */
 static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_alloc_opts *o,
-			   struct ht_probe_set *set)
+			   struct ht_probe_set *set, uint64_t serve, uint64_t std_probed)
 {
 	struct ht_module *mod = modules__get(ms, mi);
-	struct detected det[MAX_PREFIXES + 3];
+	struct detected det[MAX_PREFIXES + 5];
 	struct cands cs = {};
 	struct ht_elf_symidx ix;
+	struct fwd_ctx fc;
 	size_t ndet, first = set->n;
+	uint64_t covered = 0;
 	struct ht_elf *e;
 	int err;
 
@@ -326,17 +392,30 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 	err = ht_elf__index_symbols(e, &ix);
 	if (err)
 		return err;
-	ndet = detect(&ix, o, det, ARRAY_SIZE(det));
+	ndet = generic_asked(o) ? 0 : detect(&ix, o, det, ARRAY_SIZE(det) - 1);
 	for (size_t d = 0; d < ndet && !err; d++) {
 		const struct alloc_family *fam = det[d].fam;
 
-		err = add_cands(&cs, &ix, d, det[d].prefix, fam->fns, fam->nfns);
+		err = add_cands(&cs, &ix, d, det[d].prefix, fam->fns, fam->nfns, serve);
 		if (!err && fam->cxx)
-			err = add_cands(&cs, &ix, d, "", alloc_cxx_fns, alloc_ncxx_fns);
+			err = add_cands(&cs, &ix, d, "", alloc_cxx_fns, alloc_ncxx_fns, serve);
+	}
+	for (size_t i = 0; i < cs.n; i++)
+		covered |= std_bit(cs.c[i].name);
+	/* Calls to malloc & co reach this object, and no family claims them. */
+	if (!err && (serve & ~covered & alloc_std__c_mask())) {
+		const struct alloc_family *g = &alloc_families[FAM_GENERIC];
+
+		det[ndet++] = (struct detected){ .fam = g };
+		err = add_cands(&cs, &ix, ndet - 1, "", g->fns, g->nfns, serve & ~covered);
+		if (!err)
+			err = add_cands(&cs, &ix, ndet - 1, "", alloc_cxx_fns, alloc_ncxx_fns,
+					serve & ~covered);
 	}
 	if (err)
 		goto out;
-	mark_forwarders(e, &cs, det, ndet);
+	fc = (struct fwd_ctx){ det, ndet, std_probed };
+	mark_forwarders(e, &cs, &fc);
 
 	for (size_t d = 0; d < ndet; d++) {
 		const struct alloc_family *fam = det[d].fam;
@@ -398,6 +477,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 		found->module = mi;
 		found->family = fam->name;
 		found->npoints = npoints;
+		found->asked = generic_asked(o);
 		snprintf(found->prefix, sizeof(found->prefix), "%s", det[d].prefix);
 		allocators__version(e, &ix, (enum alloc_family_id)(fam - alloc_families),
 				    found->version, sizeof(found->version));
@@ -408,15 +488,21 @@ out:
 	return err;
 }
 
-/* Has an object with this file identity been looked at? Marks it. */
-static int seen_before(struct ht_probe_set *set, const struct ht_module *mod, bool *seen)
+/* Has an object with this file identity been looked at? */
+static bool is_seen(const struct ht_probe_set *set, const struct ht_module *mod)
 {
 	for (size_t i = 0; i < set->nseen; i++)
-		if (set->seen[i].dev == mod->dev && set->seen[i].inode == mod->inode) {
-			*seen = true;
-			return 0;
-		}
-	*seen = false;
+		if (set->seen[i].dev == mod->dev && set->seen[i].inode == mod->inode)
+			return true;
+	return false;
+}
+
+/* Has it been looked at? Marks it. */
+static int seen_before(struct ht_probe_set *set, const struct ht_module *mod, bool *seen)
+{
+	*seen = is_seen(set, mod);
+	if (*seen)
+		return 0;
 	if (grow_array((void **)&set->seen, &set->cap_seen, set->nseen + 1, sizeof(*set->seen)))
 		return -ENOMEM;
 	set->seen[set->nseen].dev = mod->dev;
@@ -425,28 +511,142 @@ static int seen_before(struct ht_probe_set *set, const struct ht_module *mod, bo
 	return 0;
 }
 
+/* What module mi defines and exports of the standard entry points. */
+static int module_defs(struct ht_modules *ms, struct ht_probe_set *set, size_t mi,
+		       struct ht_alloc_defs **out)
+{
+	struct ht_module *mod = modules__get(ms, mi);
+	struct ht_alloc_defs *d;
+	struct ht_elf_symidx ix;
+	struct ht_elf *e;
+	const char *name;
+
+	if (mi >= set->ndefs) {
+		size_t cap = set->ndefs;
+
+		if (grow_array((void **)&set->defs, &cap, mi + 1, sizeof(*set->defs)))
+			return -ENOMEM;
+		memset(set->defs + set->ndefs, 0, (cap - set->ndefs) * sizeof(*set->defs));
+		set->ndefs = cap;
+	}
+	d = *out = &set->defs[mi];
+	if (d->known)
+		return 0;
+	d->known = true;
+	e = mod->fd >= 0 ? modules__elf(mod) : NULL;
+	if (!e || ht_elf__index_symbols(e, &ix))
+		return 0;
+	for (int b = 0; (name = alloc_std__name(b)); b++) {
+		if (ht_elf_symidx__exported(&ix, name))
+			d->exports |= 1ULL << b;
+		if (ht_elf_symidx__func(&ix, name))
+			d->defines |= 1ULL << b;
+	}
+	ht_elf_symidx__free(&ix);
+	return 0;
+}
+
+/* The module --allocator generic:PATH names, or -1. */
+static ssize_t module_by_path(struct ht_modules *ms, const char *path)
+{
+	char *real = realpath(path, NULL);
+	ssize_t found = -1;
+
+	for (size_t mi = 0; mi < modules__count(ms) && found < 0; mi++) {
+		const char *p = modules__get(ms, mi)->path;
+
+		if (!strcmp(p, path) || (real && !strcmp(p, real)))
+			found = (ssize_t)mi;
+	}
+	free(real);
+	return found;
+}
+
+/*
+ * serve[mi]: the standard entry points whose calls module mi receives
+ * (see "Binding" above); *probed: the union over the allocators among them
+ * (an object serving only the C++ operators is libstdc++: not probed).
+ */
+static int bind_entry_points(struct ht_modules *ms, struct ht_probe_set *set,
+			     const struct ht_alloc_opts *o, uint64_t *serve, uint64_t *probed)
+{
+	size_t n = modules__count(ms), *order = calloc(n ? n : 1, sizeof(*order));
+	const char *gpath = generic_path(o);
+	struct ht_alloc_defs *d;
+	uint64_t claimed = 0;
+	int norder, err = 0;
+
+	*probed = 0;
+	if (!order)
+		return -ENOMEM;
+	if (gpath) {
+		ssize_t mi = module_by_path(ms, gpath);
+
+		if (mi >= 0 && !(err = module_defs(ms, set, (size_t)mi, &d)))
+			serve[mi] = d->defines;
+		goto out;
+	}
+	/* --allocator NAME: that family's definitions, called or not */
+	if (o->allocator && !generic_asked(o)) {
+		for (size_t mi = 0; mi < n && !err; mi++)
+			if (!(err = module_defs(ms, set, mi, &d)))
+				serve[mi] = d->defines;
+		goto out;
+	}
+	norder = ldso__scope(ms, order, n);
+	for (int i = 0; i < norder && !err; i++) {
+		size_t mi = order[i];
+
+		err = module_defs(ms, set, mi, &d);
+		if (err)
+			break;
+		/* the executable's own calls bind to what it defines; other
+		 * objects' only to what it exports */
+		serve[mi] = (d->exports & ~claimed) | (i == 0 ? d->defines : 0);
+		claimed |= d->exports;
+	}
+out:
+	for (size_t mi = 0; mi < n; mi++)
+		if (serve[mi] & alloc_std__c_mask())
+			*probed |= serve[mi];
+	free(order);
+	return err;
+}
+
 int allocators__discover_new(struct ht_modules *ms, const struct ht_alloc_opts *opts,
 			     struct ht_probe_set *set)
 {
-	size_t before = set->n;
+	size_t before = set->n, n = modules__count(ms);
+	uint64_t *serve = NULL, probed = 0;
+	bool any = false;
+	int err = 0;
 
-	for (size_t mi = 0; mi < modules__count(ms); mi++) {
+	for (size_t mi = 0; mi < n && !any; mi++) {
+		struct ht_module *mod = modules__get(ms, mi);
+
+		any = mod->has_exec && mod->fd >= 0 && !is_seen(set, mod);
+	}
+	if (!any)
+		return 0;
+	serve = calloc(n, sizeof(*serve));
+	if (!serve)
+		return -ENOMEM;
+	err = bind_entry_points(ms, set, opts, serve, &probed);
+	for (size_t mi = 0; mi < n && !err; mi++) {
 		struct ht_module *mod = modules__get(ms, mi);
 		bool seen;
-		int err;
 
 		if (!mod->has_exec || mod->fd < 0)
 			continue;
 		err = seen_before(set, mod, &seen);
-		if (err)
-			return err;
-		if (seen)
+		if (err || seen)
 			continue;
-		err = discover_module(ms, mi, opts, set);
-		if (err)
-			return err;
+		if (generic_path(opts) && !serve[mi])
+			continue;
+		err = discover_module(ms, mi, opts, set, serve[mi], probed);
 	}
-	return (int)(set->n - before);
+	free(serve);
+	return err ? err : (int)(set->n - before);
 }
 
 static const char *module_name(const struct ht_module *m)
@@ -470,17 +670,23 @@ const char *allocators__describe(struct ht_modules *ms, const struct ht_probe_se
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = from; i < set->nfound && at < len; i++) {
 			const struct ht_alloc_found *f = &set->found[i];
+			const char *mod = module_name(modules__get(ms, f->module));
 			bool glibc = !strcmp(f->family, "glibc");
 			int n;
 
 			if (glibc != (pass == 1))
 				continue;
-			n = snprintf(buf + at, len - at, "%s%s%s%s%s%s%s%s in %s",
-				     first ? "" : ", ", f->family, f->version[0] ? " " : "",
-				     f->version, glibc ? " malloc" : "",
-				     f->prefix[0] ? " (prefix " : "", f->prefix,
-				     f->prefix[0] ? ")" : "",
-				     module_name(modules__get(ms, f->module)));
+			if (!strcmp(f->family, "generic"))
+				n = snprintf(buf + at, len - at, "%smalloc family in %s (%s: standard "
+					     "entry points)", first ? "" : ", ", mod,
+					     f->asked ? "--allocator generic"
+						      : "allocator not recognised");
+			else
+				n = snprintf(buf + at, len - at, "%s%s%s%s%s%s%s%s in %s",
+					     first ? "" : ", ", f->family, f->version[0] ? " " : "",
+					     f->version, glibc ? " malloc" : "",
+					     f->prefix[0] ? " (prefix " : "", f->prefix,
+					     f->prefix[0] ? ")" : "", mod);
 			if (n < 0)
 				break;
 			at += (size_t)n;
@@ -517,7 +723,7 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 	bool known = !opts->allocator;
 	int err;
 
-	known = known || alloc_family__by_name(opts->allocator);
+	known = known || alloc_family__by_name(opts->allocator) || generic_asked(opts);
 	if (opts->symbol_prefix &&
 	    !valid_prefix(opts->symbol_prefix, strlen(opts->symbol_prefix))) {
 		snprintf(msg, len, "invalid --symbol-prefix '%s' (jemalloc's symbol prefix, "
@@ -538,6 +744,12 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 			return 0;
 		allocators__truncate(set, 0, 0);
 		set->nseen = 0;
+		if (generic_path(opts)) {
+			snprintf(msg, len, "'%s' is not mapped or defines no malloc entry point; "
+				 "malloc is defined by: %s", generic_path(opts),
+				 allocators__malloc_definitions(ms, set, found, sizeof(found)));
+			return -ENOENT;
+		}
 	}
 
 	/* Say what there is instead. */
@@ -578,10 +790,37 @@ int allocators__add_command(struct ht_modules *ms, char *const argv[])
 	return ldso__command_objects(argv, add_command_cb, ms);
 }
 
+const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_probe_set *set,
+					   char *buf, size_t len)
+{
+	uint64_t bit = std_bit("malloc");
+	size_t at = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t mi = 0; mi < modules__count(ms) && at < len; mi++) {
+		struct ht_module *mod = modules__get(ms, mi);
+		struct ht_alloc_defs *d;
+		int n;
+
+		if (!mod->has_exec || mod->fd < 0 || module_defs(ms, set, mi, &d) ||
+		    !(d->defines & bit))
+			continue;
+		n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", module_name(mod));
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+	if (!at && len)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
 void allocators__free(struct ht_probe_set *set)
 {
 	free(set->points);
 	free(set->found);
 	free(set->seen);
+	free(set->defs);
 	memset(set, 0, sizeof(*set));
 }

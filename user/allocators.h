@@ -5,13 +5,17 @@
  * is data; adding an allocator is a row, not new BPF code.
  *
  * Families: glibc's malloc, jemalloc (any symbol prefix: "", je_, _rjem_,
- * or --symbol-prefix), tcmalloc and mimalloc, each with its own entry
- * points and - for the three that define them - the C++ operator
- * new/delete family. Discovery reads the ELF symbols (.dynsym and .symtab)
- * of every object the target maps, recognises each family by symbols only
- * it defines, and never probes an entry point whose first instruction just
- * jumps to another probed one (mimalloc's valloc -> mi_valloc, jemalloc's
- * operator delete -> free): the target's probe sees the same call.
+ * or --symbol-prefix), tcmalloc and mimalloc,
+ * each with its own entry points and - for the allocators that define
+ * them - the C++ operator new/delete family; and the generic family, the
+ * standard entry points of an allocator heaptrace does not recognise.
+ * Discovery reads the ELF symbols (.dynsym and .symtab) of every object
+ * the target maps, recognises each family by symbols only it defines, and
+ * probes a standard entry point (malloc, free, operator new...) only in
+ * the object whose definition the dynamic linker binds calls to. It never
+ * probes an entry point whose first instruction just jumps to another
+ * probed one (mimalloc's valloc -> mi_valloc, jemalloc's operator delete
+ * -> free): the target's probe sees the same call.
  */
 #ifndef HEAPTRACE_ALLOCATORS_H
 #define HEAPTRACE_ALLOCATORS_H
@@ -43,6 +47,7 @@ struct ht_alloc_found {
 	char prefix[32];          /* jemalloc's symbol prefix ("" if none) */
 	char version[32];         /* "5.3.0", or "" when unknown */
 	size_t npoints;
+	bool asked;               /* generic by --allocator generic */
 };
 
 struct ht_probe_set {
@@ -53,10 +58,16 @@ struct ht_probe_set {
 	/* objects already looked at, by file identity (dev, inode) */
 	struct { uint64_t dev, inode; } *seen;
 	size_t nseen, cap_seen;
+	/* per module: the standard entry points (allocators_table.h bits) it
+	 * exports and those it defines; read once */
+	struct ht_alloc_defs { uint64_t exports, defines; bool known; } *defs;
+	size_t ndefs;
 };
 
 struct ht_alloc_opts {
-	const char *allocator;      /* trace only this family; NULL: all found */
+	const char *allocator;      /* trace only this family; "generic" or
+				     * "generic:PATH" for the standard entry
+				     * points; NULL: all found */
 	const char *symbol_prefix;  /* jemalloc's symbol prefix; NULL: detect */
 };
 
@@ -95,6 +106,13 @@ const char *allocators__describe(struct ht_modules *ms, const struct ht_probe_se
  * Returns 0, or -ENOENT when the executable can't be found.
  */
 int allocators__add_command(struct ht_modules *ms, char *const argv[]);
+
+/*
+ * The objects of ms that define malloc, for people: "firefox-esr,
+ * libc.so.6" ("none" when there is none). Returns buf.
+ */
+const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_probe_set *set,
+					   char *buf, size_t len);
 
 void allocators__free(struct ht_probe_set *set);
 

@@ -6,11 +6,14 @@
 
 #define FN(n, l) { n, HT_L_##l }
 
-static const struct alloc_fn glibc_fns[] = {
+/* The C library's entry points: glibc's, and the generic family's. cfree
+ * last: glibc 2.36 keeps it only as a hidden version, for old binaries. */
+static const struct alloc_fn std_fns[] = {
 	FN("malloc", SIZE), FN("calloc", CALLOC), FN("realloc", REALLOC),
 	FN("reallocarray", REALLOCARRAY), FN("free", FREE),
 	FN("posix_memalign", POSIX_MEMALIGN), FN("aligned_alloc", ALIGN_SIZE),
 	FN("memalign", ALIGN_SIZE), FN("valloc", SIZE), FN("pvalloc", SIZE),
+	FN("cfree", FREE),
 };
 
 /* Looked up with the object's jemalloc prefix in front. MALLOCX_ZERO and
@@ -116,10 +119,37 @@ const struct alloc_family alloc_families[NR_FAMILIES] = {
 	[FAM_JEMALLOC] = { "jemalloc", jemalloc_fns, ARRAY_SIZE(jemalloc_fns), true, true },
 	[FAM_TCMALLOC] = { "tcmalloc", tcmalloc_fns, ARRAY_SIZE(tcmalloc_fns), false, true },
 	[FAM_MIMALLOC] = { "mimalloc", mimalloc_fns, ARRAY_SIZE(mimalloc_fns), false, true },
-	[FAM_GLIBC] = { "glibc", glibc_fns, ARRAY_SIZE(glibc_fns), false, false },
+	[FAM_GLIBC] = { "glibc", std_fns, ARRAY_SIZE(std_fns) - 1, false, false },
+	[FAM_GENERIC] = { "generic", std_fns, ARRAY_SIZE(std_fns), false, true },
 };
 
-const char alloc_family_names[] = "glibc, jemalloc, tcmalloc, mimalloc";
+const char alloc_family_names[] = "glibc, jemalloc, tcmalloc, mimalloc, generic";
+
+int alloc_std__bit(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(std_fns); i++)
+		if (!strcmp(std_fns[i].name, name))
+			return (int)i;
+	for (size_t i = 0; i < ARRAY_SIZE(alloc_cxx_fns); i++)
+		if (!strcmp(alloc_cxx_fns[i].name, name))
+			return (int)(ARRAY_SIZE(std_fns) + i);
+	return -1;
+}
+
+const char *alloc_std__name(int bit)
+{
+	if (bit < 0)
+		return NULL;
+	if ((size_t)bit < ARRAY_SIZE(std_fns))
+		return std_fns[bit].name;
+	bit -= (int)ARRAY_SIZE(std_fns);
+	return (size_t)bit < ARRAY_SIZE(alloc_cxx_fns) ? alloc_cxx_fns[bit].name : NULL;
+}
+
+uint64_t alloc_std__c_mask(void)
+{
+	return (1ULL << ARRAY_SIZE(std_fns)) - 1;
+}
 
 const struct alloc_family *alloc_family__by_name(const char *name)
 {

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "events.h"
 
 struct alloc_fn {
@@ -24,6 +25,7 @@ enum alloc_family_id {
 	FAM_TCMALLOC,
 	FAM_MIMALLOC,
 	FAM_GLIBC,
+	FAM_GENERIC,   /* the standard entry points of an allocator not recognised */
 	NR_FAMILIES,
 };
 
@@ -41,7 +43,7 @@ extern const struct alloc_family alloc_families[NR_FAMILIES];
 extern const struct alloc_fn alloc_cxx_fns[];
 extern const size_t alloc_ncxx_fns;
 
-/* "glibc, jemalloc, tcmalloc, mimalloc": for messages. */
+/* The list of family names, for messages. */
 extern const char alloc_family_names[];
 
 /* The family of that name, or NULL. */
@@ -49,5 +51,17 @@ const struct alloc_family *alloc_family__by_name(const char *name);
 
 /* Is name a row of fns (a free, if frees)? */
 bool alloc_fns__have(const struct alloc_fn *fns, size_t n, const char *name, bool frees);
+
+/*
+ * The standard entry points: the C library's malloc family and the C++
+ * operators, names a program or a preloaded allocator replaces by
+ * defining them (the dynamic linker decides which definition is called).
+ * Each has a bit in a 64-bit mask: its bit, or -1 for another name.
+ */
+int alloc_std__bit(const char *name);
+const char *alloc_std__name(int bit);  /* NULL past the last */
+
+/* The bits of the C entry points (malloc ... cfree), not the operators. */
+uint64_t alloc_std__c_mask(void);
 
 #endif

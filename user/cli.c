@@ -54,8 +54,11 @@ static const char usage_text[] =
 "and which allocate most often (churn).\n"
 "\n"
 "Target:\n"
-"  -p, --pid PID          attach to a running process; with -- COMMAND instead,\n"
-"                         start COMMAND with the probes in place\n"
+"  -p, --pid PID          attach to a running process (a thread's ID means its\n"
+"                         process); with -- COMMAND instead, start COMMAND\n"
+"                         with the probes in place, following it into the\n"
+"                         program it execs (env, nice, sh -c 'exec ...'). An\n"
+"                         attached process that execs ends the trace\n"
 "  -d, --duration SECS    stop after SECS seconds (default: until the target\n"
 "                         exits, or Ctrl-C / SIGTERM); a launched COMMAND\n"
 "                         then gets SIGTERM and is traced to its exit (for\n"
@@ -114,9 +117,12 @@ static const char usage_text[] =
 "      --record FILE      also save the raw event stream to FILE (for replay\n"
 "                         benchmarks and bug reports); written as it comes,\n"
 "                         same path rules as --json\n"
-"      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc\n"
-"                         or mimalloc (default: every one the process maps,\n"
-"                         found from the symbols of its objects)\n"
+"      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc,\n"
+"                         mimalloc, or generic: the standard entry points\n"
+"                         (malloc, free..., C++ new/delete) where calls bind;\n"
+"                         generic:PATH: those of the object PATH (default:\n"
+"                         every allocator the process calls, found from the\n"
+"                         symbols of its objects)\n"
 "      --symbol-prefix P  jemalloc's symbol prefix, e.g. je_ or _rjem_ (default:\n"
 "                         detected)\n"
 "      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
@@ -694,7 +700,7 @@ int main(int argc, char **argv)
 	rc = parse_args(argc, argv, &cfg);
 	if (rc)
 		return rc;
-	ht_set_verbosity(cfg.verbosity);
+	cfg.session.verbosity = cfg.verbosity;
 	if (cfg.session.pid) {
 		rc = resolve_pid(&cfg);
 		if (rc)
@@ -752,7 +758,6 @@ int main(int argc, char **argv)
 	rc = write_reports(s, &cfg, &out, &broken_pipe) || err || out.errors ? EXIT_FAILURE_RT
 									    : EXIT_OK;
 	ht_session_close(s);
-	output__free(&out);
 	free(cfg.alloc_fns);
 	close(sfd);
 	if (broken_pipe) {

@@ -197,44 +197,17 @@ static void remove_snapshot(const struct output *o, unsigned int seq)
 	}
 }
 
-/* Remember the model as it is now, the baseline of the next snapshot. */
-static void take_baseline(struct output *o, struct ht_session *s)
-{
-	uint32_t n = ht_session_nr_stacks(s);
-	struct ht_heap_totals t;
-	struct ht_stats *b;
-
-	b = realloc(o->base, (n ? n : 1) * sizeof(*b));
-	if (!b)
-		return;  /* the next interval then counts from the older baseline */
-	for (uint32_t i = 0; i < n; i++)
-		ht_session_stack_stats(s, i, &b[i]);
-	o->base = b;
-	o->nbase = n;
-	ht_session_totals(s, &t);
-	o->base_totals = t.s;
-}
-
-void output__free(struct output *o)
-{
-	free(o->base);
-	o->base = NULL;
-	o->nbase = 0;
-}
-
 int output__snapshot(struct output *o, struct ht_session *s, bool final)
 {
-	/* Before the first snapshot, the baseline is the empty model (no
-	 * stacks: nsince 0), so the interval is the churn since attach. */
 	struct ht_report_opts ro = { .sz = sizeof(ro) };
 	char path[PATH_MAX], tag[32];
 	int first = 0, err;
 
 	if (o->report)
 		ro = *o->report;
-	ro.since = o->base ? o->base : &o->base_totals;
-	ro.nsince = o->nbase;
-	ro.since_totals = &o->base_totals;
+	/* JSON: the churn since the previous snapshot (since the start
+	 * before the first). */
+	ro.interval = true;
 
 	if (final)
 		snprintf(tag, sizeof(tag), "final");
@@ -262,6 +235,6 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 	if (!final && o->keep && o->seq > o->keep)
 		remove_snapshot(o, o->seq - o->keep);
 	if (!final)
-		take_baseline(o, s);
+		ht_session_mark_interval(s);
 	return first;
 }

@@ -32,14 +32,7 @@ struct output {
 	const struct ht_report_opts *report;   /* options of every file, or NULL */
 	unsigned int seq;       /* last periodic snapshot written */
 	unsigned int errors;    /* files that could not be written */
-	/* The model at the previous snapshot: JSON shows the churn since. */
-	struct ht_stats *base;
-	uint32_t nbase;
-	struct ht_stats base_totals;
 };
-
-/* Free what output__snapshot() kept. */
-void output__free(struct output *o);
 
 /* Create dir (and its parents) if missing and check that files can be
  * created there. 0, or -errno with a one-line msg. */

@@ -200,8 +200,6 @@ struct scope_range {
 };
 
 struct cu_scopes {
-	Dwarf_Off off;          /* of the CU DIE */
-	bool used;
 	int err;                /* indexing failed: no scopes */
 	struct scope_node *nodes;
 	size_t nnodes, cap_nodes;
@@ -211,8 +209,9 @@ struct cu_scopes {
 };
 
 struct ht_scopeidx {
-	struct cu_scopes *slots;  /* open addressing by CU offset */
-	size_t nslots, n;
+	struct ht_u64map by_off;  /* CU DIE offset -> index in cus */
+	struct cu_scopes *cus;
+	size_t n, cap;
 };
 
 struct ht_scopeidx *scopeidx__new(void)
@@ -231,10 +230,10 @@ void scopeidx__free(struct ht_scopeidx *x)
 {
 	if (!x)
 		return;
-	for (size_t i = 0; i < x->nslots; i++)
-		if (x->slots[i].used)
-			cu_free(&x->slots[i]);
-	free(x->slots);
+	for (size_t i = 0; i < x->n; i++)
+		cu_free(&x->cus[i]);
+	free(x->cus);
+	u64map__free(&x->by_off);
 	free(x);
 }
 
@@ -343,47 +342,23 @@ static int cu_index(struct cu_scopes *c, Dwarf_Die *cu)
 	return 0;
 }
 
-static int slots_grow(struct ht_scopeidx *x)
-{
-	size_t n = x->nslots ? x->nslots * 2 : 64, mask = n - 1;
-	struct cu_scopes *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < x->nslots; i++) {
-		size_t j;
-
-		if (!x->slots[i].used)
-			continue;
-		for (j = hash_u64(x->slots[i].off) & mask; slots[j].used; j = (j + 1) & mask)
-			;
-		slots[j] = x->slots[i];
-	}
-	free(x->slots);
-	x->slots = slots;
-	x->nslots = n;
-	return 0;
-}
-
 /* The CU's index, built on first use; NULL on -ENOMEM. */
 static struct cu_scopes *cu_scopes(struct ht_scopeidx *x, Dwarf_Die *cu)
 {
-	Dwarf_Off off = dwarf_dieoffset(cu);
+	uint64_t *idx = u64map__find(&x->by_off, dwarf_dieoffset(cu));
 	struct cu_scopes *c;
-	size_t mask, i;
 
-	if ((x->n + 1) * 2 > x->nslots && slots_grow(x))
+	if (idx)
+		return &x->cus[*idx];
+	if (grow_array((void **)&x->cus, &x->cap, x->n + 1, sizeof(*x->cus)))
 		return NULL;
-	mask = x->nslots - 1;
-	for (i = hash_u64(off) & mask; x->slots[i].used; i = (i + 1) & mask)
-		if (x->slots[i].off == off)
-			return &x->slots[i];
-	c = &x->slots[i];
+	idx = u64map__insert(&x->by_off, dwarf_dieoffset(cu), NULL);
+	if (!idx)
+		return NULL;
+	c = &x->cus[x->n];
 	memset(c, 0, sizeof(*c));
-	c->used = true;
-	c->off = off;
 	c->err = cu_index(c, cu);
-	x->n++;
+	*idx = x->n++;
 	return c;
 }
 

@@ -134,12 +134,72 @@ static bool is_wanted(const GElf_Sym *s, unsigned types)
 	       s->st_value != 0;
 }
 
+/*
+ * Is the version of dynamic symbol i one that answers the references
+ * objects make (unversioned, or the default version of a GLIBC_ name)?
+ * A hidden version (`cfree@GLIBC_2.2.5`) is for old binaries only, and a
+ * definition under another named version answers only references to that
+ * version, which objects built against glibc do not make.
+ */
+static bool version_binds(Elf *elf, Elf_Data *versym, const GElf_Shdr *vdsh, Elf_Data *verdef,
+			  size_t i)
+{
+	GElf_Versym v;
+	size_t off = 0;
+
+	if (!versym || !gelf_getversym(versym, (int)i, &v))
+		return true;
+	if (v & 0x8000)
+		return false;
+	if ((v & 0x7fff) <= 1)
+		return true;
+	for (size_t k = 0; verdef && k < vdsh->sh_info; k++) {
+		GElf_Verdef vd;
+		GElf_Verdaux va;
+		const char *name;
+
+		if (!gelf_getverdef(verdef, (int)off, &vd))
+			break;
+		if (vd.vd_ndx == (v & 0x7fff) && gelf_getverdaux(verdef, (int)(off + vd.vd_aux), &va)) {
+			name = elf_strptr(elf, vdsh->sh_link, va.vda_name);
+			return name && !strncmp(name, "GLIBC_", 6);
+		}
+		if (!vd.vd_next)
+			break;
+		off += vd.vd_next;
+	}
+	return false;
+}
+
+/* The version sections that go with .dynsym, if any. */
+static void version_sections(Elf *elf, Elf_Data **versym, GElf_Shdr *vdsh, Elf_Data **verdef)
+{
+	Elf_Scn *scn = NULL;
+
+	*versym = *verdef = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_GNU_versym) {
+			*versym = elf_getdata(scn, NULL);
+		} else if (sh.sh_type == SHT_GNU_verdef) {
+			*verdef = elf_getdata(scn, NULL);
+			*vdsh = sh;
+		}
+	}
+}
+
 /* The one walk over both symbol tables. */
 static int foreach_sym(struct ht_elf *e, unsigned types,
 		       int (*cb)(const struct ht_elf_sym *s, void *ctx), void *ctx)
 {
 	Elf_Scn *scn = NULL;
+	Elf_Data *versym, *verdef;
+	GElf_Shdr vdsh = {};
 
+	version_sections(e->elf, &versym, &vdsh, &verdef);
 	while ((scn = elf_nextscn(e->elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
@@ -156,18 +216,22 @@ static int foreach_sym(struct ht_elf *e, unsigned types,
 			struct ht_elf_sym out;
 			GElf_Sym sym;
 			const char *name;
-			int err;
+			int vis, err;
 
 			if (!gelf_getsym(d, (int)i, &sym) || !is_wanted(&sym, types))
 				continue;
 			name = elf_strptr(e->elf, sh.sh_link, sym.st_name);
 			if (!name || !*name)
 				continue;
+			vis = GELF_ST_VISIBILITY(sym.st_other);
 			out.name = name;
 			out.vaddr = sym.st_value;
 			out.size = sym.st_size;
 			out.global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
 			out.func = GELF_ST_TYPE(sym.st_info) == STT_FUNC;
+			out.exported = sh.sh_type == SHT_DYNSYM && out.global &&
+				       (vis == STV_DEFAULT || vis == STV_PROTECTED) &&
+				       version_binds(e->elf, versym, &vdsh, verdef, i);
 			err = cb(&out, ctx);
 			if (err)
 				return err;
@@ -210,6 +274,8 @@ static int sym_cmp(const void *a, const void *b)
 		return x->global ? -1 : 1;
 	if (x->func != y->func)
 		return x->func ? -1 : 1;
+	if (x->exported != y->exported)
+		return x->exported ? -1 : 1;
 	return 0;
 }
 
@@ -256,6 +322,123 @@ const struct ht_elf_sym *ht_elf_symidx__func(const struct ht_elf_symidx *ix, con
 	const struct ht_elf_sym *s = ht_elf_symidx__find(ix, name);
 
 	return s && s->global && s->func ? s : NULL;
+}
+
+const struct ht_elf_sym *ht_elf_symidx__exported(const struct ht_elf_symidx *ix,
+						 const char *name)
+{
+	const struct ht_elf_sym *s = ht_elf_symidx__find(ix, name);
+
+	for (; s && s < ix->s + ix->n && !strcmp(s->name, name); s++)
+		if (s->exported && s->func)
+			return s;
+	return NULL;
+}
+
+int ht_elf__foreach_dynamic(const struct ht_elf *e,
+			    int (*cb)(int64_t tag, const char *str, void *ctx), void *ctx)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		d = elf_getdata(scn, NULL);
+		n = d ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Dyn dyn;
+			const char *str;
+			int err;
+
+			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH &&
+			    dyn.d_tag != DT_RUNPATH && dyn.d_tag != DT_SONAME)
+				continue;
+			str = elf_strptr(e->elf, sh.sh_link, dyn.d_un.d_val);
+			if (str && (err = cb(dyn.d_tag, str, ctx)))
+				return err;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+struct needed_ctx {
+	int (*cb)(const char *name, void *ctx);
+	void *ctx;
+};
+
+static int needed_cb(int64_t tag, const char *str, void *ctx)
+{
+	struct needed_ctx *n = ctx;
+
+	return tag == DT_NEEDED ? n->cb(str, n->ctx) : 0;
+}
+
+int ht_elf__foreach_needed(const struct ht_elf *e, int (*cb)(const char *name, void *ctx),
+			   void *ctx)
+{
+	struct needed_ctx n = { cb, ctx };
+
+	return ht_elf__foreach_dynamic(e, needed_cb, &n);
+}
+
+static int soname_cb(int64_t tag, const char *str, void *ctx)
+{
+	if (tag != DT_SONAME)
+		return 0;
+	*(const char **)ctx = str;
+	return 1;
+}
+
+const char *ht_elf__soname(const struct ht_elf *e)
+{
+	const char *name = NULL;
+
+	ht_elf__foreach_dynamic(e, soname_cb, &name);
+	return name;
+}
+
+int ht_elf__interp(const struct ht_elf *e, char *buf, size_t len)
+{
+	size_t n;
+
+	buf[0] = '\0';
+	if (elf_getphdrnum(e->elf, &n))
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		ssize_t got;
+
+		if (!gelf_getphdr(e->elf, (int)i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		got = pread(e->fd, buf, ph.p_filesz < len ? ph.p_filesz : len - 1,
+			    (off_t)ph.p_offset);
+		buf[got > 0 ? (size_t)got : 0] = '\0';
+		buf[strnlen(buf, len - 1)] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+bool ht_elf__is_x86_64(const struct ht_elf *e)
+{
+	GElf_Ehdr eh;
+
+	return gelf_getehdr(e->elf, &eh) && eh.e_machine == EM_X86_64 &&
+	       (eh.e_type == ET_EXEC || eh.e_type == ET_DYN);
+}
+
+bool ht_elf__has_interp(const struct ht_elf *e)
+{
+	char buf[8];
+
+	return !ht_elf__interp(e, buf, sizeof(buf));
 }
 
 static Elf_Scn *section_by_name(Elf *elf, const char *want, GElf_Shdr *out)

@@ -22,6 +22,9 @@ struct ht_elf_sym {
 	uint64_t size;
 	bool global;        /* STB_GLOBAL or STB_WEAK */
 	bool func;          /* STT_FUNC (else a data object or an IFUNC) */
+	bool exported;      /* other objects' references can bind to it: in
+			     * .dynsym, default or protected visibility, a
+			     * version that binds (see elfsym.c) */
 };
 
 /*
@@ -57,6 +60,34 @@ const struct ht_elf_sym *ht_elf_symidx__find(const struct ht_elf_symidx *ix, con
 
 /* A defined global function of that name, or NULL. */
 const struct ht_elf_sym *ht_elf_symidx__func(const struct ht_elf_symidx *ix, const char *name);
+
+/* An exported function of that name (what the dynamic linker binds
+ * references from other objects to), or NULL. */
+const struct ht_elf_sym *ht_elf_symidx__exported(const struct ht_elf_symidx *ix,
+						 const char *name);
+
+/* Call cb with the tag and string of each DT_NEEDED, DT_SONAME, DT_RPATH
+ * and DT_RUNPATH entry, in order; cb's non-zero return stops and is
+ * returned. */
+int ht_elf__foreach_dynamic(const struct ht_elf *e,
+			    int (*cb)(int64_t tag, const char *str, void *ctx), void *ctx);
+
+/* Call cb with each DT_NEEDED name, in order; cb's non-zero return stops. */
+int ht_elf__foreach_needed(const struct ht_elf *e, int (*cb)(const char *name, void *ctx),
+			   void *ctx);
+
+/* DT_SONAME, or NULL. */
+const char *ht_elf__soname(const struct ht_elf *e);
+
+/* Has a PT_INTERP (a dynamically linked program, or a library that has
+ * one)? A program without one is static: its own definitions serve it. */
+bool ht_elf__has_interp(const struct ht_elf *e);
+
+/* The PT_INTERP path into buf; 0, or -ENOENT when there is none. */
+int ht_elf__interp(const struct ht_elf *e, char *buf, size_t len);
+
+/* An x86-64 executable or shared object (what the loader would map)? */
+bool ht_elf__is_x86_64(const struct ht_elf *e);
 
 /* The bytes of a section, by name; NULL when absent or without bytes. */
 const uint8_t *ht_elf__section_bytes(const struct ht_elf *e, const char *name, size_t *len);

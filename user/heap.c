@@ -32,27 +32,28 @@ static inline uint32_t block_count(const struct block *b)
 	return (uint32_t)(b->size_count >> SIZE_BITS);
 }
 
+/* The churn counters at the last interval mark. */
+struct churn {
+	uint64_t allocs, alloc_bytes, frees, freed_bytes, temporary;
+};
+
 struct stack_rec {
 	struct ht_stats s;       /* peak_* hold the values saved at mod_epoch */
 	uint64_t mod_epoch;      /* peak epoch of the last change */
+	struct churn mark;
 };
 
 /* Times are kept in ms in 32 bits: 49.7 days, then they saturate. */
 #define T_MAX_MS UINT32_MAX
 
-struct thread_rec {
-	uint32_t tid;            /* 0 = empty slot */
-	uint64_t last_addr;      /* the thread's most recent allocation */
-};
-
 struct ht_heap {
 	struct block *blocks;    /* open addressing, linear probing */
 	size_t nslots, nblocks;
-	struct thread_rec *threads;
-	size_t nthread_slots, nthreads;
+	struct ht_u64map threads; /* tid -> the thread's most recent allocation */
 	struct stack_rec *stacks;
 	size_t nstacks, cap_stacks;
 	struct ht_stats total;
+	struct churn total_mark;
 	uint64_t unknown_frees, replaced;
 	uint64_t epoch;          /* advances at every new peak */
 	uint32_t now_ms;         /* heap__set_time() */
@@ -74,11 +75,9 @@ struct ht_heap *heap__new(void)
 		return NULL;
 	h->nslots = 1024;
 	h->blocks = calloc(h->nslots, sizeof(*h->blocks));
-	h->nthread_slots = 64;
-	h->threads = calloc(h->nthread_slots, sizeof(*h->threads));
 	h->tl_interval_ms = TIMELINE_START_MS;
 	h->tl_next_ms = TIMELINE_START_MS;
-	if (!h->blocks || !h->threads) {
+	if (!h->blocks) {
 		heap__free(h);
 		return NULL;
 	}
@@ -90,7 +89,7 @@ void heap__free(struct ht_heap *h)
 	if (!h)
 		return;
 	free(h->blocks);
-	free(h->threads);
+	u64map__free(&h->threads);
 	free(h->stacks);
 	free(h->tl);
 	free(h);
@@ -147,37 +146,6 @@ static void block_remove(struct ht_heap *h, size_t i)
 	h->nblocks--;
 }
 
-/* --- threads ---------------------------------------------------------- */
-
-static struct thread_rec *thread_get(struct ht_heap *h, uint32_t tid, int create)
-{
-	size_t mask = h->nthread_slots - 1, i = hash_u64(tid) & mask;
-
-	while (h->threads[i].tid && h->threads[i].tid != tid)
-		i = (i + 1) & mask;
-	if (h->threads[i].tid || !create)
-		return h->threads[i].tid ? &h->threads[i] : NULL;
-	if ((h->nthreads + 1) * 2 > h->nthread_slots) {
-		struct thread_rec *old = h->threads;
-		size_t n = h->nthread_slots;
-
-		h->threads = calloc(n * 2, sizeof(*h->threads));
-		if (!h->threads) {
-			h->threads = old;
-			return NULL;
-		}
-		h->nthread_slots = n * 2;
-		for (size_t k = 0; k < n; k++)
-			if (old[k].tid)
-				*thread_get(h, old[k].tid, 1) = old[k];
-		free(old);
-		return thread_get(h, tid, 1);
-	}
-	h->threads[i].tid = tid;
-	h->nthreads++;
-	return &h->threads[i];
-}
-
 /* --- stacks and peak -------------------------------------------------- */
 
 static struct stack_rec *stack_get(struct ht_heap *h, uint32_t stack)
@@ -225,8 +193,8 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 {
 	size_t i = block_slot(h, addr);
 	struct block *b = &h->blocks[i];
-	struct thread_rec *t;
 	struct stack_rec *r;
+	uint64_t *last;
 	uint64_t size;
 	uint32_t count;
 
@@ -249,9 +217,9 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 	h->total.freed_bytes += size;
 	h->total.live_blocks -= count;
 	h->total.live_bytes -= size;
-	if (b->tid == tid) {
-		t = thread_get(h, tid, 0);
-		if (t && t->last_addr == addr) {
+	if (tid && b->tid == tid) {
+		last = u64map__find(&h->threads, tid);
+		if (last && *last == addr) {
 			r->s.temporary += count;
 			h->total.temporary += count;
 		}
@@ -263,8 +231,8 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t count,
 		    uint32_t stack, uint32_t tid)
 {
-	struct thread_rec *t;
 	struct stack_rec *r;
+	uint64_t *last;
 	size_t i;
 
 	if (!addr)
@@ -272,8 +240,8 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t co
 	if ((h->nblocks + 1) * 4 > h->nslots * 3 && blocks_grow(h))
 		return -ENOMEM;
 	r = stack_get(h, stack);
-	t = thread_get(h, tid, 1);
-	if (!r || !t)
+	last = u64map__insert(&h->threads, tid, NULL);
+	if (!r || !last)
 		return -ENOMEM;
 	i = block_slot(h, addr);
 	if (h->blocks[i].addr) {
@@ -302,7 +270,7 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t co
 	h->total.alloc_bytes += size;
 	h->total.live_blocks += count;
 	h->total.live_bytes += size;
-	t->last_addr = addr;
+	*last = addr;
 	return 0;
 }
 
@@ -475,10 +443,45 @@ int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
 	return 0;
 }
 
+static void churn_mark(struct churn *c, const struct ht_stats *s)
+{
+	*c = (struct churn){ s->allocs, s->alloc_bytes, s->frees, s->freed_bytes, s->temporary };
+}
+
+static void churn_since(struct ht_stats *out, const struct ht_stats *s, const struct churn *c)
+{
+	*out = (struct ht_stats){
+		.allocs = s->allocs - c->allocs,
+		.alloc_bytes = s->alloc_bytes - c->alloc_bytes,
+		.frees = s->frees - c->frees,
+		.freed_bytes = s->freed_bytes - c->freed_bytes,
+		.temporary = s->temporary - c->temporary,
+	};
+}
+
+void heap__mark_interval(struct ht_heap *h)
+{
+	for (size_t i = 0; i < h->nstacks; i++)
+		churn_mark(&h->stacks[i].mark, &h->stacks[i].s);
+	churn_mark(&h->total_mark, &h->total);
+}
+
+void heap__interval_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats *out)
+{
+	if (stack >= h->nstacks)
+		memset(out, 0, sizeof(*out));
+	else
+		churn_since(out, &h->stacks[stack].s, &h->stacks[stack].mark);
+}
+
+void heap__interval_totals(const struct ht_heap *h, struct ht_stats *out)
+{
+	churn_since(out, &h->total, &h->total_mark);
+}
 
 size_t heap__mem_bytes(const struct ht_heap *h)
 {
 	return sizeof(*h) + h->nslots * sizeof(*h->blocks) +
-	       h->nthread_slots * sizeof(*h->threads) + h->cap_stacks * sizeof(*h->stacks) +
+	       u64map__mem_bytes(&h->threads) + h->cap_stacks * sizeof(*h->stacks) +
 	       h->cap_tl * sizeof(*h->tl);
 }

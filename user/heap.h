@@ -72,7 +72,7 @@ void heap__set_time(struct ht_heap *h, uint64_t ns);
  * boundary (the values held through it).
  */
 struct ht_timeline_point {
-	uint64_t t_ms;           /* since tracing began */
+	uint64_t t_ms; /* since tracing began */
 	uint64_t live_bytes, allocs, frees;
 };
 
@@ -82,14 +82,24 @@ size_t heap__timeline(const struct ht_heap *h, const struct ht_timeline_point **
 
 /* What a stack holds by age, from a walk over every live block. */
 struct ht_live_age {
-	uint64_t oldest_ms;          /* allocation time of its oldest live block; UINT64_MAX: none */
-	uint64_t age_sum_ms;         /* the ages of its live blocks at now_ms, summed */
-	uint64_t old_blocks, old_bytes;  /* live blocks at least older_ms old at now_ms */
+	uint64_t oldest_ms;             /* allocation time of its oldest live block; UINT64_MAX: none */
+	uint64_t age_sum_ms;            /* the ages of its live blocks at now_ms, summed */
+	uint64_t old_blocks, old_bytes; /* live blocks at least older_ms old at now_ms */
 };
 
 /* out[i] for each of heap__nr_stacks() stacks. 0. */
 int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
 		    struct ht_live_age *out);
+
+/*
+ * Intervals (snapshots): heap__mark_interval() starts a new one. A stack's
+ * churn in the current interval - allocs, alloc_bytes, frees, freed_bytes
+ * and temporary since the last mark (since the start before the first);
+ * the other fields 0 - and the same for the totals.
+ */
+void heap__mark_interval(struct ht_heap *h);
+void heap__interval_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats *out);
+void heap__interval_totals(const struct ht_heap *h, struct ht_stats *out);
 
 /* Bytes of memory the model uses. */
 size_t heap__mem_bytes(const struct ht_heap *h);

@@ -76,6 +76,8 @@ struct ht_session_opts {
 				    * NULL = detected */
 	uint64_t min_size;       /* record only allocations of min_size bytes or more */
 	uint64_t max_size;       /* ... and at most max_size (0: no limit); in the kernel */
+	int verbosity;           /* this session's messages on stderr: 0 warnings
+				  * and errors, 1 info, 2 debug */
 };
 
 /*
@@ -215,7 +217,8 @@ struct ht_loss {
 	uint64_t unsampled;            /* allocations left out by sampling (not a loss) */
 	uint64_t bad_records;          /* malformed ring buffer records */
 	uint64_t model_errors;         /* events the model had no memory for */
-	uint64_t lost_events;          /* all the losses above that make numbers lower bounds */
+	uint64_t lost_events;          /* all the losses that make numbers lower bounds */
+	uint64_t ringbuf_full_execs;   /* exec records lost: the old heap may look live */
 };
 
 void ht_session_loss(const struct ht_session *s, struct ht_loss *out);
@@ -228,6 +231,9 @@ struct ht_target_info {
 	bool launched;       /* started by the session */
 	bool exited;
 	bool execed;         /* replaced its program: its old heap is gone */
+	const char *exec_chain; /* launched: the programs run before this one
+				 * ("env > nice"; "" if none): each exec'd the
+				 * next, and the report is of the last */
 	bool exit_known;     /* exit_status is meaningful (launched only) */
 	int exit_status;     /* wait(2) status */
 	double duration_s;   /* traced so far (until ht_session_stop()) */
@@ -267,15 +273,12 @@ struct ht_report_opts {
 	bool (*keep)(struct ht_session *s, uint32_t stack, void *ctx);
 	void *keep_ctx;
 	/*
-	 * JSON: also the churn since an earlier moment - since[i] is stack
-	 * i's statistics then (nsince of them; stacks beyond had none), and
-	 * since_totals the totals then. Each stack and the totals get an
-	 * "interval" object: allocs, alloc_bytes, frees, freed_bytes and
-	 * temporary since that moment.
+	 * JSON: also the churn in the current interval, since the last
+	 * ht_session_mark_interval() (since the start before the first): each
+	 * stack and the totals get an "interval" object with allocs,
+	 * alloc_bytes, frees, freed_bytes and temporary.
 	 */
-	const struct ht_stats *since;
-	uint32_t nsince;
-	const struct ht_stats *since_totals;
+	bool interval;
 	/*
 	 * Folded, SVG, pprof and DHAT leave out the allocator's frames at the
 	 * top of each stack (operator new and its variants, strdup-style libc
@@ -294,12 +297,15 @@ struct ht_report_opts {
 	double older_than_s;
 };
 
+/*
+ * Start a new interval (periodic snapshots): reports with opts.interval
+ * show the churn from this moment on.
+ */
+void ht_session_mark_interval(struct ht_session *s);
+
 /* Write the model as a report in format fmt; NULL opts = defaults. */
 int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts);
-
-/* Verbosity of libheaptrace's messages on stderr: 0 warnings, 1 info, 2 debug. */
-void ht_set_verbosity(int level);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "elfsym.h"
 #include "ldso.h"
+#include "modules.h"
 #include "util.h"
 
 #define MAX_OBJECTS 1024
@@ -59,13 +61,27 @@ static char *dup_or_null(const char *s)
  * 64-bit x86-64 ELF object (a 32-bit library in a searched directory is
  * skipped, like the loader does).
  */
+static int read_dyn(int64_t tag, const char *str, void *ctx)
+{
+	struct obj *o = ctx;
+
+	if (tag == DT_RPATH && !o->rpath)
+		o->rpath = strdup(str);
+	else if (tag == DT_RUNPATH && !o->runpath)
+		o->runpath = strdup(str);
+	else if (tag == DT_SONAME && !o->soname)
+		o->soname = strdup(str);
+	else if (tag == DT_NEEDED &&
+		 !grow_array((void **)&o->needed, &o->cap_needed, o->nneeded + 1,
+			     sizeof(*o->needed)))
+		o->needed[o->nneeded++] = strdup(str);
+	return 0;
+}
+
 static bool read_obj(const char *path, struct obj *o, char *interp, size_t ilen)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Ehdr eh;
-	size_t nph;
-	Elf *elf;
-	bool ok = false;
+	struct ht_elf *e;
+	bool ok;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
@@ -74,63 +90,16 @@ static bool read_obj(const char *path, struct obj *o, char *interp, size_t ilen)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-	    gelf_getclass(elf) != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
-	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
-		goto out;
-	ok = true;
-	if (interp && !elf_getphdrnum(elf, &nph)) {
-		for (size_t i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-			ssize_t n;
-
-			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_INTERP)
-				continue;
-			n = pread(fd, interp, ph.p_filesz < ilen ? ph.p_filesz : ilen - 1,
-				  (off_t)ph.p_offset);
-			interp[n > 0 ? (size_t)n : 0] = '\0';
-			interp[strnlen(interp, ilen - 1)] = '\0';
-		}
-	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *d;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
-			continue;
-		d = elf_getdata(scn, NULL);
-		n = d ? sh.sh_size / sh.sh_entsize : 0;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Dyn dyn;
-			const char *s;
-
-			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
-				break;
-			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH &&
-			    dyn.d_tag != DT_RUNPATH && dyn.d_tag != DT_SONAME)
-				continue;
-			s = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
-			if (!s)
-				continue;
-			if (dyn.d_tag == DT_RPATH && !o->rpath)
-				o->rpath = strdup(s);
-			else if (dyn.d_tag == DT_RUNPATH && !o->runpath)
-				o->runpath = strdup(s);
-			else if (dyn.d_tag == DT_SONAME && !o->soname)
-				o->soname = strdup(s);
-			else if (dyn.d_tag == DT_NEEDED &&
-				 !grow_array((void **)&o->needed, &o->cap_needed,
-					     o->nneeded + 1, sizeof(*o->needed)))
-				o->needed[o->nneeded++] = strdup(s);
-		}
-		break;
-	}
-out:
-	if (elf)
-		elf_end(elf);
+	e = ht_elf__open_fd(fd);
 	close(fd);
+	if (!e)
+		return false;
+	ok = ht_elf__is_x86_64(e);
+	if (ok && interp)
+		ht_elf__interp(e, interp, ilen);
+	if (ok)
+		ht_elf__foreach_dynamic(e, read_dyn, o);
+	ht_elf__close(e);
 	return ok;
 }
 
@@ -468,4 +437,132 @@ out:
 		free(l.dirs[i]);
 	free(l.dirs);
 	return err;
+}
+
+struct scope {
+	struct ht_modules *ms;
+	size_t *order;
+	size_t n, max;
+};
+
+static bool in_scope(const struct scope *sc, size_t mi)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		if (sc->order[i] == mi)
+			return true;
+	return false;
+}
+
+/* Does the loader's name for an object (a DT_NEEDED entry, a preload)
+ * name module m? By path, by DT_SONAME or by file name. */
+static bool names_module(struct ht_module *m, const char *name)
+{
+	const char *base = strrchr(m->path, '/'), *want = strrchr(name, '/');
+	struct ht_elf *e = modules__elf(m);
+	const char *so = e ? ht_elf__soname(e) : NULL;
+
+	if (want && !strcmp(name, m->path))
+		return true;
+	base = base ? base + 1 : m->path;
+	want = want ? want + 1 : name;
+	return !strcmp(base, want) || (so && !strcmp(so, want));
+}
+
+static int scope_add(const char *name, void *ctx)
+{
+	struct scope *sc = ctx;
+
+	for (size_t mi = 0; mi < modules__count(sc->ms) && sc->n < sc->max; mi++) {
+		struct ht_module *m = modules__get(sc->ms, mi);
+
+		if (m->fd < 0 || !m->has_exec || !names_module(m, name))
+			continue;
+		if (!in_scope(sc, mi))
+			sc->order[sc->n++] = mi;
+		break;
+	}
+	return 0;
+}
+
+static void scope_add_list(struct scope *sc, const char *list)
+{
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, " :\t\n");
+		char name[PATH_MAX];
+
+		if (len && len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			scope_add(name, sc);
+		}
+		p += len;
+		p += strspn(p, " :\t\n");
+	}
+}
+
+/* The value of LD_PRELOAD in the process's environment (malloc'd), or NULL. */
+static char *process_preload(int pid)
+{
+	char path[64], *env, *val = NULL;
+	FILE *f;
+	size_t len = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	env = NULL;
+	while ((n = getdelim(&env, &len, '\0', f)) > 0 && !val)
+		if (!strncmp(env, "LD_PRELOAD=", 11))
+			val = strdup(env + 11);
+	free(env);
+	fclose(f);
+	return val;
+}
+
+/* The module /proc/PID/exe is, or the first one. */
+static size_t process_exe(struct ht_modules *ms)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", modules__pid(ms));
+	if (!stat(path, &st))
+		for (size_t mi = 0; mi < modules__count(ms); mi++) {
+			const struct ht_module *m = modules__get(ms, mi);
+
+			if (m->inode == st.st_ino && m->dev == st.st_dev)
+				return mi;
+		}
+	return 0;
+}
+
+int ldso__scope(struct ht_modules *ms, size_t *order, size_t max)
+{
+	struct scope sc = { ms, order, 0, max };
+	struct ht_elf *e;
+	char *preload;
+	size_t exe;
+
+	if (!modules__count(ms) || !max)
+		return 0;
+	exe = process_exe(ms);
+	order[sc.n++] = exe;
+	e = modules__elf(modules__get(ms, exe));
+	if (!e || !ht_elf__has_interp(e))
+		return (int)sc.n;
+	preload = process_preload(modules__pid(ms));
+	scope_add_list(&sc, preload);
+	free(preload);
+	preload = read_text_file("/etc/ld.so.preload");
+	scope_add_list(&sc, preload);
+	free(preload);
+	/* Breadth-first, as the loader maps them. */
+	for (size_t i = 0; i < sc.n; i++) {
+		e = modules__elf(modules__get(ms, order[i]));
+		if (e)
+			ht_elf__foreach_needed(e, scope_add, &sc);
+	}
+	return (int)sc.n;
 }

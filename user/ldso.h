@@ -13,11 +13,28 @@
 #ifndef HEAPTRACE_LDSO_H
 #define HEAPTRACE_LDSO_H
 
+#include <stddef.h>
+
+struct ht_modules;
+
 /*
  * Call cb with the real path of each object, executable first. Returns 0,
  * -ENOENT when the executable can't be found, or cb's non-zero return.
  */
 int ldso__command_objects(char *const argv[], int (*cb)(const char *path, void *ctx),
 			  void *ctx);
+
+/*
+ * The objects of ms in the order the dynamic linker looks a symbol up in
+ * the process (its global scope): the executable, the LD_PRELOAD objects
+ * (the process's variable, then /etc/ld.so.preload), then the DT_NEEDED
+ * closure breadth-first, names matched to the objects of ms by DT_SONAME
+ * or file name. A static program's scope is itself; objects loaded by
+ * dlopen are not in it. The executable is the module /proc/PID/exe names,
+ * else (a launched command before its exec) the first module of ms.
+ * Writes up to max module indexes to order; returns how many (0 when ms is
+ * empty), or -errno.
+ */
+int ldso__scope(struct ht_modules *ms, size_t *order, size_t max);
 
 #endif

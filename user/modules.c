@@ -6,7 +6,6 @@
 #include <string.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "elfsym.h"
@@ -37,11 +36,21 @@ struct ht_modules *modules__new(int pid)
 	return ms;
 }
 
+static void free_ext(struct ht_module *m)
+{
+	for (size_t k = 0; k < __HT_MOD_SLOTS; k++) {
+		if (m->ext[k].free)
+			m->ext[k].free(m->ext[k].data);
+		m->ext[k] = (struct ht_module_ext){ NULL, NULL };
+	}
+}
+
 void modules__free(struct ht_modules *ms)
 {
 	if (!ms)
 		return;
 	for (size_t i = 0; i < ms->nmods; i++) {
+		free_ext(&ms->mods[i]);
 		ht_elf__close(ms->mods[i].elf);
 		if (ms->mods[i].fd >= 0)
 			close(ms->mods[i].fd);
@@ -62,25 +71,14 @@ struct ht_module *modules__get(struct ht_modules *ms, size_t i)
 	return i < ms->nmods ? &ms->mods[i] : NULL;
 }
 
-size_t modules__index(const struct ht_modules *ms, const struct ht_module *m)
-{
-	return (size_t)(m - ms->mods);
-}
-
 int modules__pid(const struct ht_modules *ms)
 {
 	return ms->pid;
 }
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-
 static int openat2_path(int dirfd, const char *path, uint64_t resolve)
 {
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = resolve };
-
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return sys_openat2(dirfd, path, O_PATH | O_CLOEXEC, resolve);
 }
 
 /*
@@ -293,8 +291,10 @@ int modules__refresh(struct ht_modules *ms)
 void modules__forget_mappings(struct ht_modules *ms)
 {
 	ms->nranges = 0;
-	for (size_t i = 0; i < ms->nmods; i++)
+	for (size_t i = 0; i < ms->nmods; i++) {
 		ms->mods[i].bias_known = false;  /* mapped elsewhere now, if at all */
+		free_ext(&ms->mods[i]);          /* may hold the old bias */
+	}
 }
 
 struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr)

@@ -13,6 +13,22 @@
 
 struct ht_elf;
 
+/*
+ * What the rooms above keep per module, beside the module itself: made on
+ * first use by the room that needs it, freed with the table (or when its
+ * mappings are forgotten) through the destructor given with it. A room
+ * that keeps something per module adds its slot here.
+ */
+enum ht_module_slot {
+	HT_MOD_SYMBOLS,      /* symbolize.c: the libdwfl view and its indexes */
+	__HT_MOD_SLOTS,
+};
+
+struct ht_module_ext {
+	void *data;
+	void (*free)(void *data);  /* set once the slot is made */
+};
+
 struct ht_module {
 	char *path;          /* as the target sees it (from /proc/PID/maps) */
 	uint64_t dev, inode;
@@ -22,6 +38,7 @@ struct ht_module {
 	bool bias_known;
 	bool has_exec;       /* has an executable mapping */
 	struct ht_elf *elf;  /* opened on demand by modules__elf() */
+	struct ht_module_ext ext[__HT_MOD_SLOTS];
 };
 
 struct ht_modules;
@@ -33,8 +50,8 @@ void modules__free(struct ht_modules *ms);
 int modules__refresh(struct ht_modules *ms);
 
 /*
- * Forget every address range and load bias (the modules stay, with their
- * indexes and open files): what was mapped is not the process's any more - a launched
+ * Forget every address range and load bias, and the rooms' slots (the
+ * modules stay, with their indexes and open files): what was mapped is not the process's any more - a launched
  * command's exec replaced the mappings of the child it was forked as. The
  * next refresh reads them again.
  */
@@ -45,9 +62,6 @@ struct ht_module *modules__find(struct ht_modules *ms, uint64_t addr);
 
 size_t modules__count(const struct ht_modules *ms);
 struct ht_module *modules__get(struct ht_modules *ms, size_t i);
-
-/* The index of m (a module of ms): modules__get(ms, index) == m. */
-size_t modules__index(const struct ht_modules *ms, const struct ht_module *m);
 
 /* The process whose mappings these are. */
 int modules__pid(const struct ht_modules *ms);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include "perfmap.h"
+#include "util.h"
 
 struct pm_entry {
 	uint64_t start, end;  /* [start, end) */
@@ -207,22 +207,14 @@ size_t perfmap__count(const struct ht_perfmap *pm)
 	return pm->n;
 }
 
-#ifndef SYS_openat2
-#define SYS_openat2 437
-#endif
-
 /* openat2(2), or open(2) where the kernel has none (before 5.6). */
 static int open_in(int dirfd, const char *path, uint64_t resolve)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
-		.resolve = resolve,
-	};
-	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	int fd = sys_openat2(dirfd, path, flags, resolve);
 
 	if (fd < 0 && errno == ENOSYS)
-		fd = openat(dirfd, path[0] == '/' && dirfd != AT_FDCWD ? path + 1 : path,
-			    (int)how.flags);
+		fd = openat(dirfd, path[0] == '/' && dirfd != AT_FDCWD ? path + 1 : path, flags);
 	return fd;
 }
 

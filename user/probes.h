@@ -3,12 +3,24 @@
 #ifndef HEAPTRACE_PROBES_H
 #define HEAPTRACE_PROBES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "allocators.h"
 #include "events.h"
 
 struct ht_probes;
 struct ht_modules;
+
+/* How probe points are attached. */
+enum ht_links {
+	HT_LINKS_AUTO,     /* the best the kernel has, in the order below */
+	HT_LINKS_SESSION,  /* per object: one session uprobe_multi link for the
+			    * entries and returns of allocating calls (Linux
+			    * 6.12+: an entry can cancel its return), one
+			    * uprobe_multi link for frees */
+	HT_LINKS_MULTI,    /* per object and kind: one uprobe_multi link (6.6+) */
+	HT_LINKS_SINGLE,   /* one link per probe point */
+};
 
 struct ht_probes_opts {
 	int pid;                 /* target process (thread group id) */
@@ -20,7 +32,13 @@ struct ht_probes_opts {
 	uint32_t sampled_max;    /* entries of the sampled-blocks map */
 	uint64_t min_size;       /* record only sizes in [min_size, max_size] */
 	uint64_t max_size;       /* 0: no upper limit */
+	enum ht_links links;     /* a kind the kernel lacks falls back to the next */
 };
+
+/* HEAPTRACE_LINKS=single or =multi: the fallbacks for kernels without
+ * uprobe_multi or session links, chosen where the kernel has them (to test
+ * and measure them); unset or anything else: HT_LINKS_AUTO. */
+enum ht_links probes__links_from_env(void);
 
 /* Open and load the BPF object for one target. NULL + errno. */
 struct ht_probes *probes__load(const struct ht_probes_opts *opts);
@@ -39,10 +57,13 @@ int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
 /* The ring buffer map's fd, for the event stream. */
 int probes__ringbuf_fd(const struct ht_probes *p);
 
-/* Read the BPF side's loss counters (enum ht_counter). */
-void probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX]);
+/* Read the BPF side's loss counters (enum ht_counter), summed over CPUs.
+ * 0 or -errno (then out is all zero). */
+int probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX]);
 
-size_t probes__nr_links(const struct ht_probes *p);
+/* Probe points attached (an entry and its return count as two), whether
+ * through one multi link per object or one link each. */
+size_t probes__nr_probes(const struct ht_probes *p);
 
 /* How many times the target has called execve() since the programs loaded. */
 uint64_t probes__exec_count(const struct ht_probes *p);

@@ -58,7 +58,7 @@ uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m)
 
 uint64_t report__now_ms(const struct ht_report_input *in)
 {
-	return in->duration_s > 0 ? (uint64_t)(in->duration_s * 1000 + 0.5) : 0;
+	return in->target.duration_s > 0 ? (uint64_t)(in->target.duration_s * 1000 + 0.5) : 0;
 }
 
 int report__ages(const struct ht_report_input *in, struct ht_live_age **ages)
@@ -79,17 +79,44 @@ int report__ages(const struct ht_report_input *in, struct ht_live_age **ages)
  * nothrow, array) matches one of the first four.
  */
 static const char *const alloc_fn_globs[] = {
-	"operator new(*", "operator new\\[\\](*", "_Znw*", "_Zna*",
-	"malloc", "calloc", "realloc", "reallocarray", "valloc", "pvalloc", "memalign",
-	"aligned_alloc", "posix_memalign", "__libc_*alloc*", "__libc_memalign",
-	"strdup", "strndup", "__strdup", "__strndup", "wcsdup", "__wcsdup",
-	"asprintf", "vasprintf", "__asprintf*", "__vasprintf*", "___asprintf*",
-	"getline", "getdelim", "__getdelim", "open_memstream", "open_wmemstream",
+	"operator new(*",
+	"operator new\\[\\](*",
+	"_Znw*",
+	"_Zna*",
+	"malloc",
+	"calloc",
+	"realloc",
+	"reallocarray",
+	"valloc",
+	"pvalloc",
+	"memalign",
+	"aligned_alloc",
+	"posix_memalign",
+	"__libc_*alloc*",
+	"__libc_memalign",
+	"strdup",
+	"strndup",
+	"__strdup",
+	"__strndup",
+	"wcsdup",
+	"__wcsdup",
+	"asprintf",
+	"vasprintf",
+	"__asprintf*",
+	"__vasprintf*",
+	"___asprintf*",
+	"getline",
+	"getdelim",
+	"__getdelim",
+	"open_memstream",
+	"open_wmemstream",
 };
 
 /* Allocator libraries: every frame inside them is the allocator's. */
 static const char *const alloc_module_globs[] = {
-	"libjemalloc.so*", "libtcmalloc*.so*", "libmimalloc*.so*",
+	"libjemalloc.so*",
+	"libtcmalloc*.so*",
+	"libmimalloc*.so*",
 };
 
 static bool match_any(const char *const *globs, size_t n, const char *s)
@@ -376,7 +403,7 @@ size_t report__utf8_chars(const char *s)
 
 void report__bounds(const struct ht_loss *l, struct report_bounds *out)
 {
-	uint64_t known = l->ringbuf_full_allocs + l->ringbuf_full_frees;
+	uint64_t known = l->ringbuf_full_allocs + l->ringbuf_full_frees + l->ringbuf_full_execs;
 	uint64_t either = l->lost_events > known ? l->lost_events - known : 0;
 
 	out->allocs_missing = l->ringbuf_full_allocs + either;

@@ -25,25 +25,21 @@ struct ht_report_input {
 	const struct ht_heap *heap;
 	const struct ht_stacks *stacks;
 	struct ht_symbolizer *sym;
-	int pid;
-	const char *command;
-	bool exited;          /* the target has exited (live = leaked) */
-	bool execed;          /* the target exec'd another program */
-	bool launched;        /* heaptrace started the target: it saw every call */
-	bool exit_known;      /* exit_status is meaningful */
-	int exit_status;      /* wait status */
-	double duration_s;
-	uint64_t start_unix_ns; /* wall clock when tracing began */
-	uint64_t sample_bytes;  /* > 0: values are estimates from sampling */
-	uint64_t min_size, max_size;  /* only these sizes were recorded (0: no limit) */
+	/* the target and how it was traced: exited means live = leaked; with
+	 * launched, heaptrace saw every call; sample_bytes > 0: estimates */
+	struct ht_target_info target;
 	struct ht_loss loss;
+	/* What heaptrace cannot see: the process's anonymous memory (RssAnon,
+	 * now or at its exit) next to traced live bytes; and, for a run with
+	 * no traced call, the objects that define malloc. */
+	bool rss_anon_known;
+	uint64_t rss_anon;
+	const char *malloc_defs;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
 	void *keep_ctx;
-	const struct ht_stats *since;       /* churn baseline per stack, or NULL */
-	uint32_t nsince;
-	const struct ht_stats *since_totals;
+	bool interval;        /* JSON: churn since the heap's interval mark too */
 	double older_than_s;  /* text Live/Leaks: only blocks at least this old (0: all) */
 	/* Allocator frames: see report__stack(). */
 	bool keep_alloc_frames;
@@ -75,6 +71,14 @@ int report__pprof(FILE *f, const struct ht_report_input *in);
 int report__dhat(FILE *f, const struct ht_report_input *in);
 
 /* --- shared by the reports ------------------------------------------- */
+
+/* What heaptrace cannot see (report_unseen.c): the summary's RssAnon line
+ * and no-calls warning, and the JSON "memory" group (with its trailing
+ * comma and newline). */
+void report__unseen_text(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
+void report__unseen_json(FILE *f, const struct ht_report_input *in,
+			 const struct ht_heap_totals *t);
 
 /* One row per stack with its statistics, for exporters. */
 struct ht_report_row {

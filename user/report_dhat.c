@@ -147,7 +147,7 @@ static void put_pp(FILE *f, const struct ht_report_row *r, const struct ht_live_
 
 int report__dhat(FILE *f, const struct ht_report_input *in)
 {
-	double us = in->duration_s > 0 ? in->duration_s * 1e6 + 0.5 : 0;
+	double us = in->target.duration_s > 0 ? in->target.duration_s * 1e6 + 0.5 : 0;
 	unsigned long long te = (unsigned long long)us;
 	struct ht_live_age *ages = NULL;
 	struct ht_heap_totals tot;
@@ -169,8 +169,8 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 	      ",\"bklt\":true\n,\"bkacc\":false\n"
 	      ",\"tu\":\"\xc2\xb5s\"\n,\"Mtu\":\"s\"\n"
 	      ",\"tuth\":10\n,\"cmd\":\"", f);
-	report__json_chars(f, in->command ? in->command : "");
-	fprintf(f, "\"\n,\"pid\":%d\n", in->pid);
+	report__json_chars(f, in->target.command ? in->target.command : "");
+	fprintf(f, "\"\n,\"pid\":%d\n", in->target.pid);
 	/* tg: when total live bytes first reached its peak. */
 	fprintf(f, ",\"tg\":%llu\n,\"te\":%llu\n,\"pps\":\n[",
 		(unsigned long long)tot.peak_ms * 1000, te);

@@ -56,20 +56,14 @@ static void json_oldest(FILE *f, const struct ht_live_age *a, uint64_t now)
 			(double)(now > a->oldest_ms ? now - a->oldest_ms : 0) / 1e3);
 }
 
-/* Churn since the baseline (0 where the baseline had nothing). */
-static void json_interval(FILE *f, const struct ht_stats *now, const struct ht_stats *then)
+/* The churn of the current interval (heap__interval_stats()). */
+static void json_interval(FILE *f, const struct ht_stats *iv)
 {
-	static const struct ht_stats zero;
-
-	if (!then)
-		then = &zero;
 	fprintf(f, ", \"interval\": { \"allocs\": %llu, \"alloc_bytes\": %llu, \"frees\": %llu, "
 		"\"freed_bytes\": %llu, \"temporary\": %llu }",
-		(unsigned long long)(now->allocs - then->allocs),
-		(unsigned long long)(now->alloc_bytes - then->alloc_bytes),
-		(unsigned long long)(now->frees - then->frees),
-		(unsigned long long)(now->freed_bytes - then->freed_bytes),
-		(unsigned long long)(now->temporary - then->temporary));
+		(unsigned long long)iv->allocs, (unsigned long long)iv->alloc_bytes,
+		(unsigned long long)iv->frees, (unsigned long long)iv->freed_bytes,
+		(unsigned long long)iv->temporary);
 }
 
 static void json_frames(FILE *f, const struct ht_report_stack *st)
@@ -101,6 +95,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	struct ht_live_age *ages = NULL;
 	struct ht_report_row *rows = NULL;
 	struct ht_heap_totals t;
+	struct ht_stats iv;
 	struct report_bounds bd;
 	uint64_t now = report__now_ms(in);
 	size_t n;
@@ -113,39 +108,46 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	if (err)
 		goto out;
 	heap__totals(in->heap, &t);
-	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->pid);
-	report__json_str(f, in->command);
-	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->exited ? "true" : "false",
-		in->execed ? "true" : "false");
-	if (in->exit_known && WIFEXITED(in->exit_status))
-		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->exit_status));
-	else if (in->exit_known && WIFSIGNALED(in->exit_status))
-		fprintf(f, ", \"signal\": %d", WTERMSIG(in->exit_status));
-	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->duration_s);
-	if (in->sample_bytes)
+	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->target.pid);
+	report__json_str(f, in->target.command);
+	fprintf(f, ", \"exited\": %s, \"execed\": %s", in->target.exited ? "true" : "false",
+		in->target.execed ? "true" : "false");
+	if (in->target.exec_chain && *in->target.exec_chain) {
+		fputs(", \"run_by\": ", f);
+		report__json_str(f, in->target.exec_chain);
+	}
+	if (in->target.exit_known && WIFEXITED(in->target.exit_status))
+		fprintf(f, ", \"exit_code\": %d", WEXITSTATUS(in->target.exit_status));
+	else if (in->target.exit_known && WIFSIGNALED(in->target.exit_status))
+		fprintf(f, ", \"signal\": %d", WTERMSIG(in->target.exit_status));
+	fprintf(f, " },\n  \"duration_s\": %.6f,\n", in->target.duration_s);
+	if (in->target.sample_bytes)
 		fprintf(f, "  \"sampling\": { \"sample_bytes\": %llu, \"estimates\": true },\n",
-			(unsigned long long)in->sample_bytes);
+			(unsigned long long)in->target.sample_bytes);
 	else
 		fputs("  \"sampling\": null,\n", f);
-	if (in->min_size || in->max_size)
+	if (in->target.min_size || in->target.max_size)
 		fprintf(f, "  \"size_filter\": { \"min_size\": %llu, \"max_size\": %llu, "
-			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->min_size,
-			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
+			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->target.min_size,
+			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
 	json_stats(f, &t.s);
-	if (in->since_totals)
-		json_interval(f, &t.s, in->since_totals);
+	if (in->interval) {
+		heap__interval_totals(in->heap, &iv);
+		json_interval(f, &iv);
+	}
 	fprintf(f, ", \"peak_time_s\": %.3f, \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(double)t.peak_ms / 1e3, (unsigned long long)t.unknown_frees,
 		(unsigned long long)l->lost_events);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
-		"\"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
+		"\"ringbuf_full_execs\": %llu, \"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
 		"\"stacks_broken\": %llu, \"replaced_blocks\": %llu, \"sampled_map_full\": %llu, "
 		"\"unsampled_allocs\": %llu, \"stack_windows_dropped\": %llu, \"lower_bounds\": %s, "
 		"\"allocs_missing_max\": %llu, \"frees_missing_max\": %llu },\n",
 		(unsigned long long)l->ringbuf_full_allocs,
 		(unsigned long long)l->ringbuf_full_frees,
+		(unsigned long long)l->ringbuf_full_execs,
 		(unsigned long long)l->no_thread_state,
 		(unsigned long long)l->unreadable_results,
 		(unsigned long long)l->bad_records, (unsigned long long)l->model_errors,
@@ -157,6 +159,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
 		(unsigned long long)bd.frees_missing);
 	json_timeline(f, in, &t, now);
+	report__unseen_json(f, in, &t);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		err = report__stack(in, rows[i].stack, &st);
@@ -167,9 +170,10 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
 		json_oldest(f, &ages[rows[i].stack], now);
-		if (in->since)
-			json_interval(f, &rows[i].s,
-				      rows[i].stack < in->nsince ? &in->since[rows[i].stack] : NULL);
+		if (in->interval) {
+			heap__interval_stats(in->heap, rows[i].stack, &iv);
+			json_interval(f, &iv);
+		}
 		fputs(" }", f);
 	}
 	fputs(" ] }\n", f);

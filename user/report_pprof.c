@@ -21,27 +21,13 @@
 #include "report.h"
 #include "util.h"
 
-/* Open addressing from a 64-bit key to a nonzero value; 0 marks a free
- * slot (every id stored is nonzero, string indices are stored + 1). */
-struct u64map {
-	uint64_t *keys, *vals;
-	size_t nslots, n;
-};
-
-struct strtab {
-	char **v;                /* borrowed: the symbolizer's or literals */
-	size_t n, cap;
-	struct u64map idx;       /* hash -> first index + 1 with that hash */
-	uint32_t *chain;         /* next index + 1 with the same hash */
-	size_t cap_chain;
-};
-
 struct pprof {
 	const struct ht_report_input *in;
-	struct strtab st;
+	struct ht_strtab st;
 	/* Locations with every line of their address, and with its
-	 * allocator lines cut (the same count at a given address). */
-	struct u64map loc_by_addr, loc_by_addr_cut, fn_by_key, map_by_file;
+	 * allocator lines cut (the same count at a given address); ids
+	 * (1-based) by (name, file) string ids and by module. */
+	struct ht_u64map loc_by_addr, loc_by_addr_cut, fn_by_key, map_by_file;
 	Perftools__Profiles__Location *locs;
 	size_t *loc_line;                        /* locs[i]'s first line */
 	Perftools__Profiles__Line *lines;
@@ -53,112 +39,25 @@ struct pprof {
 	size_t nmaps, cap_maps, cap_map_program;
 };
 
-static int map_init(struct u64map *m)
-{
-	m->nslots = 256;
-	m->n = 0;
-	m->keys = calloc(m->nslots, sizeof(*m->keys));
-	m->vals = calloc(m->nslots, sizeof(*m->vals));
-	return m->keys && m->vals ? 0 : -ENOMEM;
-}
-
-static void map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
-static size_t map_find(const struct u64map *m, uint64_t key)
-{
-	size_t mask = m->nslots - 1, i = hash_u64(key) & mask;
-
-	while (m->vals[i] && m->keys[i] != key)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int map_grow(struct u64map *m)
-{
-	struct u64map old = *m;
-	size_t i;
-
-	m->nslots *= 2;
-	m->keys = calloc(m->nslots, sizeof(*m->keys));
-	m->vals = calloc(m->nslots, sizeof(*m->vals));
-	if (!m->keys || !m->vals) {
-		map_free(m);
-		*m = old;
-		return -ENOMEM;
-	}
-	for (size_t j = 0; j < old.nslots; j++) {
-		if (!old.vals[j])
-			continue;
-		i = map_find(m, old.keys[j]);
-		m->keys[i] = old.keys[j];
-		m->vals[i] = old.vals[j];
-	}
-	map_free(&old);
-	return 0;
-}
-
 /* The value slot of key: *val is 0 when the key is new (the caller must
  * then store a nonzero value). */
-static int map_slot(struct u64map *m, uint64_t key, uint64_t **val)
+static int map_slot(struct ht_u64map *m, uint64_t key, uint64_t **val)
 {
-	size_t i;
-	int err;
-
-	if ((m->n + 1) * 2 > m->nslots) {
-		err = map_grow(m);
-		if (err)
-			return err;
-	}
-	i = map_find(m, key);
-	if (!m->vals[i]) {
-		m->keys[i] = key;
-		m->n++;
-	}
-	*val = &m->vals[i];
-	return 0;
-}
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
+	*val = u64map__insert(m, key, NULL);
+	return *val ? 0 : -ENOMEM;
 }
 
 /* The string table index of s, adding it on first use. */
-static int str_id(struct strtab *st, const char *s, int64_t *out)
+static int str_id(struct ht_strtab *st, const char *s, int64_t *out)
 {
-	uint64_t *head;
-	uint32_t i;
+	uint32_t id;
 	int err;
 
 	if (!s)
 		s = "";
-	err = map_slot(&st->idx, str_hash(s), &head);
-	if (err)
-		return err;
-	for (i = (uint32_t)*head; i; i = st->chain[i - 1]) {
-		if (!strcmp(st->v[i - 1], s)) {
-			*out = i - 1;
-			return 0;
-		}
-	}
-	if (st->n >= UINT32_MAX - 1)
-		return -E2BIG;
-	if (grow_array((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v)) ||
-	    grow_array((void **)&st->chain, &st->cap_chain, st->n + 1, sizeof(*st->chain)))
-		return -ENOMEM;
-	st->v[st->n] = (char *)s;
-	st->chain[st->n] = (uint32_t)*head;
-	*head = ++st->n;
-	*out = (int64_t)(st->n - 1);
-	return 0;
+	err = strtab__intern(st, s, strlen(s), &id);
+	*out = id;
+	return err;
 }
 
 static int mapping_id(struct pprof *p, const struct ht_frame *fr, uint64_t *id)
@@ -360,13 +259,11 @@ static int write_gzip(FILE *f, const Perftools__Profiles__Profile *prof)
 
 static void pprof_free(struct pprof *p)
 {
-	free(p->st.v);
-	free(p->st.chain);
-	map_free(&p->st.idx);
-	map_free(&p->loc_by_addr);
-	map_free(&p->loc_by_addr_cut);
-	map_free(&p->fn_by_key);
-	map_free(&p->map_by_file);
+	strtab__free(&p->st);
+	u64map__free(&p->loc_by_addr);
+	u64map__free(&p->loc_by_addr_cut);
+	u64map__free(&p->fn_by_key);
+	u64map__free(&p->map_by_file);
 	free(p->locs);
 	free(p->loc_line);
 	free(p->lines);
@@ -527,17 +424,6 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	size_t n;
 	int err;
 
-	err = map_init(&p.st.idx);
-	if (!err)
-		err = map_init(&p.loc_by_addr);
-	if (!err)
-		err = map_init(&p.loc_by_addr_cut);
-	if (!err)
-		err = map_init(&p.fn_by_key);
-	if (!err)
-		err = map_init(&p.map_by_file);
-	if (err)
-		goto out;
 	err = str_id(&p.st, "", &empty);    /* index 0 must be "" */
 	for (int i = 0; i < NR_VALUES && !err; i++) {
 		perftools__profiles__value_type__init(&vt[i]);
@@ -553,8 +439,8 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 		err = str_id(&p.st, "bytes", &period_type.unit);
 	if (!err)
 		err = str_id(&p.st, "inuse_space", &prof.default_sample_type);
-	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->pid,
-		 in->command ? in->command : "?");
+	snprintf(comment[ncomments], sizeof(comment[0]), "heaptrace: PID %d (%s)", in->target.pid,
+		 in->target.command ? in->target.command : "?");
 	if (!err)
 		err = str_id(&p.st, comment[ncomments], &comments[ncomments]);
 	ncomments++;
@@ -587,8 +473,8 @@ int report__pprof(FILE *f, const struct ht_report_input *in)
 	prof.string_table = p.st.v;
 	prof.n_string_table = p.st.n;
 	/* Collected now: the profile covers the time since tracing began. */
-	prof.duration_nanos = (int64_t)(in->duration_s * 1e9 + 0.5);
-	prof.time_nanos = (int64_t)in->start_unix_ns + prof.duration_nanos;
+	prof.duration_nanos = (int64_t)(in->target.duration_s * 1e9 + 0.5);
+	prof.time_nanos = (int64_t)in->target.start_unix_ns + prof.duration_nanos;
 	prof.period_type = &period_type;
 	prof.period = 1;
 	prof.comment = comments;

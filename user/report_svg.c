@@ -137,15 +137,13 @@ static void xml_str(FILE *f, const char *s)
  * function keeps its colour across graphs. */
 static void colour(const char *name, char *buf, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h;
 
 	if (name[0] == '[') {
 		snprintf(buf, len, "rgb(190,190,190)");
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	h = hash_u64(h);
+	h = hash_str(name, strlen(name));
 	snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (unsigned int)(h % 51),
 		 (unsigned int)((h >> 16) % 231), (unsigned int)((h >> 32) % 56));
 }
@@ -154,7 +152,7 @@ static const char *metric_title(const struct ht_report_input *in, enum ht_metric
 {
 	switch (m) {
 	case HT_M_LIVE_BYTES:
-		return in->exited ? "leaked bytes" : "live bytes";
+		return in->target.exited ? "leaked bytes" : "live bytes";
 	case HT_M_PEAK_BYTES:
 		return "bytes live at the peak";
 	case HT_M_ALLOC_BYTES:
@@ -347,13 +345,13 @@ static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"rgb(248,248,240)\"/>\n",
 		IMG_W, height);
 	fprintf(f, "<text id=\"title\" x=\"%d\" y=\"24\">heaptrace: %s of PID %d", IMG_W / 2,
-		metric_title(in, m), in->pid);
-	if (in->command) {
+		metric_title(in, m), in->target.pid);
+	if (in->target.command) {
 		fputs(" (", f);
-		xml_str(f, in->command);
+		xml_str(f, in->target.command);
 		fputc(')', f);
 	}
-	fprintf(f, " after %.1f s</text>\n", in->duration_s);
+	fprintf(f, " after %.1f s</text>\n", in->target.duration_s);
 	fprintf(f, "<text id=\"subtitle\" x=\"%d\" y=\"42\">total %s", IMG_W / 2,
 		value_str(m, t->v[0].value, val, sizeof(val)));
 	if (in->loss.lost_events)

@@ -133,37 +133,40 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 	char a[32], b[32], c[32], d[32];
 
 	heap__totals(in->heap, &t);
-	fprintf(f, "heaptrace: PID %d (%s), traced %.2f s", in->pid, in->command,
-		in->duration_s);
-	if (in->execed)
+	fprintf(f, "heaptrace: PID %d (%s), traced %.2f s", in->target.pid, in->target.command,
+		in->target.duration_s);
+	if (in->target.execed)
 		fprintf(f, ", target exec'd another program (its old heap is gone)");
-	else if (in->exit_known && WIFEXITED(in->exit_status))
-		fprintf(f, ", target exited with status %d", WEXITSTATUS(in->exit_status));
-	else if (in->exit_known && WIFSIGNALED(in->exit_status))
-		fprintf(f, ", target killed by signal %d", WTERMSIG(in->exit_status));
-	else if (in->exited)
+	else if (in->target.exit_known && WIFEXITED(in->target.exit_status))
+		fprintf(f, ", target exited with status %d", WEXITSTATUS(in->target.exit_status));
+	else if (in->target.exit_known && WIFSIGNALED(in->target.exit_status))
+		fprintf(f, ", target killed by signal %d", WTERMSIG(in->target.exit_status));
+	else if (in->target.exited)
 		fprintf(f, ", target exited");
 	fprintf(f, "\n");
-	if (in->sample_bytes)
+	if (in->target.exec_chain && *in->target.exec_chain)
+		fprintf(f, "run by %s, which exec'd it: this report is of %s from its start\n",
+			in->target.exec_chain, in->target.command);
+	if (in->target.sample_bytes)
 		fprintf(f, "sampled every %llu bytes on average: counts and sizes are estimates\n"
 			"(allocations of %llu bytes or more are exact)\n",
-			(unsigned long long)in->sample_bytes, (unsigned long long)in->sample_bytes);
-	if (in->min_size && in->max_size)
+			(unsigned long long)in->target.sample_bytes, (unsigned long long)in->target.sample_bytes);
+	if (in->target.min_size && in->target.max_size)
 		fprintf(f, "only allocations of %llu to %llu bytes were recorded (%llu left out)\n",
-			(unsigned long long)in->min_size, (unsigned long long)in->max_size,
+			(unsigned long long)in->target.min_size, (unsigned long long)in->target.max_size,
 			(unsigned long long)in->loss.filtered);
-	else if (in->min_size)
+	else if (in->target.min_size)
 		fprintf(f, "only allocations of %llu bytes or more were recorded (%llu left out)\n",
-			(unsigned long long)in->min_size, (unsigned long long)in->loss.filtered);
-	else if (in->max_size)
+			(unsigned long long)in->target.min_size, (unsigned long long)in->loss.filtered);
+	else if (in->target.max_size)
 		fprintf(f, "only allocations of at most %llu bytes were recorded (%llu left out)\n",
-			(unsigned long long)in->max_size, (unsigned long long)in->loss.filtered);
+			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fprintf(f, "\n");
 	fprintf(f, "  allocations   %12llu  %s\n", (unsigned long long)t.s.allocs,
 		human_bytes(t.s.alloc_bytes, a, sizeof(a)));
 	fprintf(f, "  frees         %12llu  %s\n", (unsigned long long)t.s.frees,
 		human_bytes(t.s.freed_bytes, b, sizeof(b)));
-	fprintf(f, "  %-13s %12llu  %s\n", in->exited ? "leaked" : "live",
+	fprintf(f, "  %-13s %12llu  %s\n", in->target.exited ? "leaked" : "live",
 		(unsigned long long)t.s.live_blocks, human_bytes(t.s.live_bytes, c, sizeof(c)));
 	fprintf(f, "  peak          %12llu  %s\n", (unsigned long long)t.s.peak_blocks,
 		human_bytes(t.s.peak_bytes, d, sizeof(d)));
@@ -172,10 +175,11 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 	 * the allocator's own blocks (glibc frees its per-thread cache, and
 	 * the chunks it still holds, at thread exit). */
 	fprintf(f, "  unknown frees %12llu  (%s)\n", (unsigned long long)t.unknown_frees,
-		in->launched ? "the allocator's own blocks, e.g. glibc's thread cache at thread exit"
+		in->target.launched ? "the allocator's own blocks, e.g. glibc's thread cache at thread exit"
 			     : "blocks allocated before tracing began, or the allocator's own");
 	fprintf(f, "  lost events   %12llu\n", (unsigned long long)in->loss.lost_events);
 	fprintf(f, "  stacks        %12u\n", stacks__count(in->stacks));
+	report__unseen_text(f, in, &t);
 	if (in->loss.lost_events) {
 		struct report_bounds bd;
 
@@ -189,9 +193,13 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 			(unsigned long long)bd.frees_missing);
 		fprintf(f, "  %s blocks may be too high by up to %llu (lost frees) or too low by up "
 			"to %llu; peak and temporary may be off either way.\n",
-			in->exited ? "leaked" : "live", (unsigned long long)bd.frees_missing,
+			in->target.exited ? "leaked" : "live", (unsigned long long)bd.frees_missing,
 			(unsigned long long)bd.allocs_missing);
 	}
+	if (in->loss.ringbuf_full_execs)
+		fprintf(f, "WARNING: %llu exec records were lost (ring buffer full): blocks of the "
+			"program before the exec may show as live.\n",
+			(unsigned long long)in->loss.ringbuf_full_execs);
 	if (in->loss.stacks_truncated)
 		fprintf(f, "note: %llu stacks were cut at the depth limit (--max-depth)\n",
 			(unsigned long long)in->loss.stacks_truncated);
@@ -202,9 +210,9 @@ int report__text(FILE *f, const struct ht_report_input *in)
 	const struct table tables[] = {
 		{ "Peak: stacks holding the most memory when total live bytes was highest",
 		  "nothing was live at the peak", offsetof(struct ht_stats, peak_bytes) },
-		{ in->exited ? "Leaks: memory never freed before the target exited"
+		{ in->target.exited ? "Leaks: memory never freed before the target exited"
 			     : "Live: memory held now",
-		  in->exited ? "no leaks" : "nothing live", offsetof(struct ht_stats, live_bytes) },
+		  in->target.exited ? "no leaks" : "nothing live", offsetof(struct ht_stats, live_bytes) },
 		{ "Churn: stacks allocating most often", "no allocations",
 		  offsetof(struct ht_stats, allocs) },
 		{ "Temporary: blocks freed by their thread before its next allocation",

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "heap.h"
 #include "log.h"
 #include "modules.h"
@@ -69,6 +70,76 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
+/* The traced calls so far: allocations, frees, unknown frees. */
+static uint64_t traced_calls(const struct ht_session *s)
+{
+	struct ht_heap_totals t;
+
+	heap__totals(s->heap, &t);
+	return t.s.allocs + t.s.frees + t.unknown_frees;
+}
+
+/* Never a silently empty report: say when the traced entry points see
+ * nothing while the process's memory grows. */
+static void watch_calls(struct ht_session *s, uint64_t now)
+{
+	char defs[256], grown[32];
+	uint64_t grew;
+
+	if (!alloc_watch__tick(&s->watch, traced_calls(s), now, &grew))
+		return;
+	pr_warn("no call to the traced entry points in %llu s while the process's anonymous "
+		"memory grew by %s: it allocates through something else (malloc is defined by: "
+		"%s)\n", HT_WATCH_QUIET_NS / 1000000000ULL, human_bytes(grew, grown, sizeof(grown)),
+		allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
+}
+
+void session__follow_exec(struct ht_session *s)
+{
+	struct ht_heap *heap = heap__new();
+	struct ht_stacks *stacks = stacks__new();
+	struct ht_unwinder *unw = unwinder__new(s->mods, s->opts.unwind);
+	size_t used = strlen(s->exec_chain);
+	char link[64], exe[sizeof(s->target.command)];
+	ssize_t n;
+
+	if (!heap || !stacks || !unw) {
+		/* Can't start afresh: stop at the exec, as attach mode does. */
+		heap__free(heap);
+		stacks__free(stacks);
+		unwinder__free(unw);
+		s->model_errors++;
+		s->execed = true;
+		return;
+	}
+	snprintf(s->exec_chain + used, sizeof(s->exec_chain) - used, "%s%s", used ? " > " : "",
+		 s->target.command);
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->target.pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(s->target.command, sizeof(s->target.command), "%s", exe);
+	}
+	pr_info("PID %d exec'd %s: tracing it from its start\n", s->target.pid,
+		s->target.command);
+	/* The old program's stacks point into code that is gone: the model,
+	 * the stacks and everything learnt about addresses start again. */
+	heap__free(s->heap);
+	s->heap = heap;
+	stacks__free(s->stacks);
+	s->stacks = stacks;
+	unwinder__free(s->unwinder);
+	s->unwinder = unw;
+	symbolizer__free(s->sym);
+	s->sym = NULL;  /* made again when a report needs it */
+	modules__forget_mappings(s->mods);
+	memset(s->placed, 0, sizeof(s->placed));
+	s->nunmapped = 0;
+	/* Its objects (an allocator of its own?) are looked at on the next
+	 * poll. */
+	s->new_objects = true;
+}
+
 static int open_target(struct ht_session *s, char *msg, size_t len)
 {
 	struct ht_launch_opts lo = { .run_as_root = s->opts.run_as_root };
@@ -82,6 +153,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 				   size_t len, int *errp)
 {
 	struct ht_probes_opts po = {};
+	const struct ht_log *prev;
 	struct ht_session *s;
 	int err;
 
@@ -94,6 +166,8 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	/* Options from an older, smaller struct keep their defaults. */
 	memcpy(&s->opts, opts, opts->sz && opts->sz < sizeof(s->opts) ? opts->sz : sizeof(s->opts));
 	s->opts.sz = sizeof(s->opts);
+	s->log.level = ht_log_level_of(s->opts.verbosity);
+	prev = ht_log_enter(&s->log);
 	s->target.pidfd = s->target.go_fd = s->target.err_fd = -1;
 	if (!s->opts.max_depth)
 		s->opts.max_depth = 64;
@@ -158,6 +232,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.sampled_max = s->opts.sampled_max ? s->opts.sampled_max : 1 << 20;
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
+	po.links = probes__links_from_env();
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
@@ -172,15 +247,17 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	if (s->opts.record_fd > 0)
 		stream__record_to(s->stream, s->opts.record_fd);
+	ht_log_leave(prev);
 	return s;
 
 err:
 	*errp = err;
 	ht_session_close(s);
+	ht_log_leave(prev);
 	return NULL;
 }
 
-int ht_session_start(struct ht_session *s, char *msg, size_t len)
+static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
 
@@ -204,6 +281,7 @@ int ht_session_start(struct ht_session *s, char *msg, size_t len)
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
+	alloc_watch__init(&s->watch, s->target.pid, s->start_ns);
 	if (s->target.launched) {
 		err = target__start(&s->target, msg, len);
 		if (err)
@@ -228,6 +306,7 @@ static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
 
+	alloc_watch__read(&s->watch);  /* its memory at its end */
 	if (!session__maps_replaced(s))
 		modules__refresh(s->mods);
 	stream__drain(s->stream);
@@ -241,7 +320,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 	return 0;
 }
 
-int ht_session_poll(struct ht_session *s, int timeout_ms)
+static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
 	uint64_t now;
@@ -268,6 +347,8 @@ int ht_session_poll(struct ht_session *s, int timeout_ms)
 			s->next_maps_check = now + 1000000000ULL;
 		s->new_objects = false;
 		discover_new_objects(s, reread);
+		if (reread)
+			watch_calls(s, now);
 	}
 	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
 		stream__drain(s->stream);
@@ -289,7 +370,7 @@ bool ht_session_target_done(const struct ht_session *s)
 	return s->target.exited || s->execed;
 }
 
-void ht_session_stop(struct ht_session *s)
+static void session_stop(struct ht_session *s)
 {
 	if (s->stopped || !s->probes)
 		return;
@@ -301,6 +382,12 @@ void ht_session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
+	if (!traced_calls(s)) {
+		char defs[256];
+
+		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
+			allocators__malloc_definitions(s->mods, &s->set, defs, sizeof(defs)));
+	}
 	/* Probes go first: the target runs on without them. */
 	stream__free(s->stream);
 	s->stream = NULL;
@@ -317,7 +404,7 @@ static struct ht_symbolizer *symbolizer(struct ht_session *s)
 	return s->sym;
 }
 
-void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+static void session_loss(const struct ht_session *s, struct ht_loss *out)
 {
 	uint64_t c[__HT_C_MAX];
 
@@ -328,6 +415,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 		memcpy(c, s->frozen_counters, sizeof(c));
 	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
 	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
+	out->ringbuf_full_execs = c[HT_C_RINGBUF_FULL_EXEC];
 	out->no_thread_state = c[HT_C_NO_STATE];
 	out->unreadable_results = c[HT_C_OUT_READ_FAIL];
 	out->stale_calls = c[HT_C_STALE_CALL];
@@ -341,6 +429,7 @@ void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
+			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
 			   out->model_errors + out->sampled_map_full;
 }
@@ -389,6 +478,11 @@ int ht_session_stack_frames(struct ht_session *s, uint32_t stack, struct ht_fram
 	return n;
 }
 
+void ht_session_mark_interval(struct ht_session *s)
+{
+	heap__mark_interval(s->heap);
+}
+
 void ht_session_target_info(const struct ht_session *s, struct ht_target_info *out)
 {
 	uint64_t end = s->end_ns ? s->end_ns : now_ns();
@@ -399,6 +493,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->launched = s->target.launched;
 	out->exited = s->target.exited;
 	out->execed = s->execed;
+	out->exec_chain = s->exec_chain;
 	out->exit_known = s->target.launched && s->target.exited;
 	out->exit_status = s->target.exit_status;
 	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
@@ -406,7 +501,7 @@ void ht_session_target_info(const struct ht_session *s, struct ht_target_info *o
 	out->sample_bytes = s->opts.sample_bytes;
 	out->min_size = s->opts.min_size;
 	out->max_size = s->opts.max_size;
-	out->nr_probes = s->probes ? probes__nr_links(s->probes) : 0;
+	out->nr_probes = s->probes ? probes__nr_probes(s->probes) : 0;
 }
 
 struct keep_adapter {
@@ -425,37 +520,29 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 			    const struct ht_report_opts *opts)
 {
 	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
-	struct ht_target_info ti;
 	struct ht_report_input in = {};
 	struct keep_adapter ka;
+	char malloc_defs[256];
 
 	if (opts)
 		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	if (!o.top_n)
 		o.top_n = 10;
-	ht_session_target_info(s, &ti);
+	ht_session_target_info(s, &in.target);
 	in.heap = s->heap;
 	in.stacks = s->stacks;
 	in.sym = symbolizer(s);
 	if (!in.sym)
 		return -ENOMEM;
-	in.pid = ti.pid;
-	in.command = ti.command;
-	in.exited = ti.exited;
-	in.execed = ti.execed;
-	in.launched = ti.launched;
-	in.exit_known = ti.exit_known;
-	in.exit_status = ti.exit_status;
-	in.duration_s = ti.duration_s;
-	in.start_unix_ns = ti.start_unix_ns;
-	in.sample_bytes = ti.sample_bytes;
-	in.min_size = ti.min_size;
-	in.max_size = ti.max_size;
 	ht_session_loss(s, &in.loss);
+	if (!in.target.exited && !s->stopped)
+		alloc_watch__read(&s->watch);
+	in.rss_anon_known = s->watch.rss_known;
+	in.rss_anon = s->watch.rss_anon;
+	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
+							 sizeof(malloc_defs));
 	in.top_n = o.top_n;
-	in.since = o.since;
-	in.nsince = o.nsince;
-	in.since_totals = o.since_totals;
+	in.interval = o.interval;
 	in.keep_alloc_frames = o.keep_alloc_frames;
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
@@ -483,16 +570,52 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	return -EINVAL;
 }
 
-void ht_set_verbosity(int level)
+/*
+ * The calls that reach the rooms below (discovery, probes, libbpf) run
+ * with the session's log as their thread's current one.
+ */
+int ht_session_start(struct ht_session *s, char *msg, size_t len)
 {
-	ht_log_set_level(level >= 2 ? HT_LOG_DEBUG : level == 1 ? HT_LOG_INFO : HT_LOG_WARN);
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_start(s, msg, len);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+int ht_session_poll(struct ht_session *s, int timeout_ms)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+	int err = session_poll(s, timeout_ms);
+
+	ht_log_leave(prev);
+	return err;
+}
+
+void ht_session_stop(struct ht_session *s)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_stop(s);
+	ht_log_leave(prev);
+}
+
+void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
+{
+	const struct ht_log *prev = ht_log_enter(&s->log);
+
+	session_loss(s, out);
+	ht_log_leave(prev);
 }
 
 void ht_session_close(struct ht_session *s)
 {
+	const struct ht_log *prev;
+
 	if (!s)
 		return;
-	ht_session_stop(s);
+	prev = ht_log_enter(&s->log);
+	session_stop(s);
 	stream__free(s->stream);
 	probes__destroy(s->probes);
 	target__close(&s->target);
@@ -504,5 +627,6 @@ void ht_session_close(struct ht_session *s)
 	modules__free(s->mods);
 	heap__free(s->heap);
 	stacks__free(s->stacks);
+	ht_log_leave(prev);
 	free(s);
 }

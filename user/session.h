@@ -11,14 +11,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "allocators.h"
+#include "allocators_watch.h"
 #include "events.h"
 #include "heaptrace.h"
+#include "log.h"
 #include "probes.h"
 #include "stream.h"
 #include "target.h"
 
 struct ht_session {
 	struct ht_session_opts opts;
+	struct ht_log log;              /* opts.verbosity's level */
 	struct ht_target target;
 	struct ht_modules *mods;        /* the target's objects: probed, unwound, named */
 	struct ht_probe_set set;
@@ -36,6 +39,8 @@ struct ht_session {
 	bool started, stopped;
 	bool launch_exec_seen;          /* the launch's own execve */
 	bool execed;                    /* the target replaced its program */
+	char exec_chain[1024];          /* launch mode: the programs run before
+					 * this one, "env > nice" */
 	uint64_t execs_seen;            /* exec records read */
 	uint64_t start_ns, end_ns;
 	uint64_t start_unix_ns;
@@ -50,7 +55,14 @@ struct ht_session {
 	struct ht_alloc_opts aopts;     /* --allocator, --symbol-prefix */
 	char alloc_desc[512];           /* what is traced, for people */
 	uint64_t next_maps_check;       /* when to look for new objects */
+	struct ht_alloc_watch watch;    /* RssAnon, traced calls seen */
 };
+
+/*
+ * A launched command exec'd another program (env, nice, sh -c ...): trace
+ * that one from its first allocation (session.c).
+ */
+void session__follow_exec(struct ht_session *s);
 
 /* The event sink (sink.c): what the stream calls for each record. */
 extern const struct ht_stream_ops sink__ops;

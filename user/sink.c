@@ -169,6 +169,11 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 		memset(s->placed, 0, sizeof(s->placed));
 		return 0;
 	}
+	if (s->target.launched) {
+		/* The command handed over to another program: follow it. */
+		session__follow_exec(s);
+		return 0;
+	}
 	s->execed = true;
 	return 0;
 }

@@ -6,9 +6,9 @@
 #include "util.h"
 
 struct entry {
-	uint64_t hash;
 	uint64_t off;   /* index of the first address in ips */
 	uint32_t nr;
+	uint32_t next;  /* 1 + the id interned before it with its hash; 0: none */
 };
 
 struct ht_stacks {
@@ -16,23 +16,12 @@ struct ht_stacks {
 	size_t nentries, cap_entries;
 	uint64_t *ips;           /* all stacks' addresses, back to back */
 	size_t nips, cap_ips;
-	uint32_t *slots;         /* open addressing: id + 1, 0 = empty */
-	size_t nslots;           /* power of two */
+	struct ht_u64map last;   /* hash -> 1 + the last id interned with it (0: none) */
 };
 
 struct ht_stacks *stacks__new(void)
 {
-	struct ht_stacks *s = calloc(1, sizeof(*s));
-
-	if (!s)
-		return NULL;
-	s->nslots = 1024;
-	s->slots = calloc(s->nslots, sizeof(*s->slots));
-	if (!s->slots) {
-		free(s);
-		return NULL;
-	}
-	return s;
+	return calloc(1, sizeof(struct ht_stacks));
 }
 
 void stacks__free(struct ht_stacks *s)
@@ -41,41 +30,22 @@ void stacks__free(struct ht_stacks *s)
 		return;
 	free(s->entries);
 	free(s->ips);
-	free(s->slots);
+	u64map__free(&s->last);
 	free(s);
-}
-
-static int rehash(struct ht_stacks *s)
-{
-	size_t n = s->nslots * 2;
-	uint32_t *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t id = 0; id < s->nentries; id++) {
-		size_t i = s->entries[id].hash & (n - 1);
-
-		while (slots[i])
-			i = (i + 1) & (n - 1);
-		slots[i] = (uint32_t)id + 1;
-	}
-	free(s->slots);
-	s->slots = slots;
-	s->nslots = n;
-	return 0;
 }
 
 int stacks__intern(struct ht_stacks *s, const uint64_t *ips, uint32_t nr, uint32_t *id)
 {
-	uint64_t h = hash_words(ips, nr);
-	size_t i = h & (s->nslots - 1);
+	uint64_t *last;
 	struct entry *e;
 
-	for (; s->slots[i]; i = (i + 1) & (s->nslots - 1)) {
-		e = &s->entries[s->slots[i] - 1];
-		if (e->hash == h && e->nr == nr &&
-		    (!nr || !memcmp(&s->ips[e->off], ips, nr * sizeof(*ips)))) {
-			*id = s->slots[i] - 1;
+	last = u64map__insert(&s->last, hash_words(ips, nr), NULL);
+	if (!last)
+		return -ENOMEM;
+	for (uint64_t i = *last; i; i = s->entries[i - 1].next) {
+		e = &s->entries[i - 1];
+		if (e->nr == nr && (!nr || !memcmp(&s->ips[e->off], ips, nr * sizeof(*ips)))) {
+			*id = (uint32_t)(i - 1);
 			return 0;
 		}
 	}
@@ -86,16 +56,14 @@ int stacks__intern(struct ht_stacks *s, const uint64_t *ips, uint32_t nr, uint32
 	    grow_array((void **)&s->ips, &s->cap_ips, s->nips + nr + 1, sizeof(*s->ips)))
 		return -ENOMEM;
 	e = &s->entries[s->nentries];
-	e->hash = h;
 	e->off = s->nips;
 	e->nr = nr;
+	e->next = (uint32_t)*last;
 	if (nr)
 		memcpy(&s->ips[s->nips], ips, nr * sizeof(*ips));
 	s->nips += nr;
-	s->slots[i] = (uint32_t)s->nentries + 1;
+	*last = s->nentries + 1;
 	*id = (uint32_t)s->nentries++;
-	if (s->nentries * 2 > s->nslots)
-		return rehash(s);
 	return 0;
 }
 
@@ -115,5 +83,5 @@ uint32_t stacks__count(const struct ht_stacks *s)
 size_t stacks__mem_bytes(const struct ht_stacks *s)
 {
 	return sizeof(*s) + s->cap_entries * sizeof(*s->entries) +
-	       s->cap_ips * sizeof(*s->ips) + s->nslots * sizeof(*s->slots);
+	       s->cap_ips * sizeof(*s->ips) + u64map__mem_bytes(&s->last);
 }

@@ -34,25 +34,22 @@
 /* Debug files in the target's root too, when that is not ours. */
 #define DEBUGINFO_PATH ":.debug:/usr/lib/debug"
 
+/* A module's libdwfl view, kept in its HT_MOD_SYMBOLS slot. */
 struct symmod {
+	Dwfl_Callbacks cb;            /* libdwfl keeps a pointer to it */
+	char *debuginfo_path;
 	Dwfl *dwfl;
 	Dwfl_Module *dm;
-	bool tried, syms_tried;
+	bool syms_tried;
 	struct ht_symidx *syms;       /* built on first use */
 	struct ht_scopeidx *scopes;   /* CUs indexed on first use */
 };
 
+/* The frames of one address, innermost first. */
 struct cached {
-	uint64_t addr;          /* 0 = empty */
-	int n;                  /* frames, innermost first */
+	int n;
 	struct ht_frame *f;
 	struct ht_frame_src *src;   /* beside f */
-};
-
-/* Interned strings: many addresses share a function or a file. */
-struct strtab {
-	char **slots;
-	size_t nslots, n;
 };
 
 struct ht_symbolizer {
@@ -61,77 +58,16 @@ struct ht_symbolizer {
 	Dwfl_Callbacks cb;
 	char *debuginfo_path;
 	char *root;             /* "/proc/PID/root" when the target's root isn't ours */
-	struct symmod *mods;    /* by module index */
-	size_t nmods;
 	struct ht_perfmap *perfmap;
-	struct strtab strs;
-	struct cached *cache;   /* open addressing by address */
-	size_t nslots, ncached;
+	struct ht_strtab strs;  /* many addresses share a function or a file */
+	struct ht_u64map by_addr;  /* address -> index in cache */
+	struct cached *cache;
+	size_t ncached, cap_cache;
 };
 
-static uint64_t hash_str(const char *s, size_t len)
+static const char *intern(struct ht_symbolizer *s, const char *str)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return hash_u64(h);
-}
-
-static int strtab_grow(struct strtab *t)
-{
-	size_t n = t->nslots ? t->nslots * 2 : 1024, mask = n - 1;
-	char **slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->nslots; i++) {
-		char *str = t->slots[i];
-		size_t j;
-
-		if (!str)
-			continue;
-		j = hash_str(str, strlen(str)) & mask;
-		while (slots[j])
-			j = (j + 1) & mask;
-		slots[j] = str;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = n;
-	return 0;
-}
-
-/* The interned copy of str[0..len); NULL on -ENOMEM. */
-static const char *intern_n(struct strtab *t, const char *str, size_t len)
-{
-	size_t mask, i;
-	char *copy;
-
-	if ((t->n + 1) * 2 > t->nslots && strtab_grow(t))
-		return NULL;
-	mask = t->nslots - 1;
-	for (i = hash_str(str, len) & mask; t->slots[i]; i = (i + 1) & mask)
-		if (!strncmp(t->slots[i], str, len) && t->slots[i][len] == '\0')
-			return t->slots[i];
-	copy = strndup(str, len);
-	if (!copy)
-		return NULL;
-	t->slots[i] = copy;
-	t->n++;
-	return copy;
-}
-
-static const char *intern(struct strtab *t, const char *str)
-{
-	return intern_n(t, str, strlen(str));
-}
-
-static void strtab_free(struct strtab *t)
-{
-	for (size_t i = 0; i < t->nslots; i++)
-		free(t->slots[i]);
-	free(t->slots);
+	return strtab__str(&s->strs, str);
 }
 
 /* Is the target's root directory another one than ours (a container)? */
@@ -171,9 +107,7 @@ struct ht_symbolizer *symbolizer__new(struct ht_modules *ms,
 	s->cb.section_address = dwfl_offline_section_address;
 	s->cb.debuginfo_path = &s->debuginfo_path;
 	s->perfmap = pid > 0 ? perfmap__new(pid) : NULL;
-	s->nslots = 1024;
-	s->cache = calloc(s->nslots, sizeof(*s->cache));
-	if ((pid > 0 && !s->perfmap) || !s->cache || strtab_grow(&s->strs))
+	if (pid > 0 && !s->perfmap)
 		goto err;
 	return s;
 err:
@@ -186,20 +120,13 @@ void symbolizer__free(struct ht_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; s->cache && i < s->nslots; i++)
-		if (s->cache[i].addr) {
-			free(s->cache[i].f);
-			free(s->cache[i].src);
-		}
-	free(s->cache);
-	for (size_t i = 0; i < s->nmods; i++) {
-		symidx__free(s->mods[i].syms);
-		scopeidx__free(s->mods[i].scopes);
-		if (s->mods[i].dwfl)
-			dwfl_end(s->mods[i].dwfl);
+	for (size_t i = 0; i < s->ncached; i++) {
+		free(s->cache[i].f);
+		free(s->cache[i].src);
 	}
-	free(s->mods);
-	strtab_free(&s->strs);
+	free(s->cache);
+	u64map__free(&s->by_addr);
+	strtab__free(&s->strs);
 	perfmap__free(s->perfmap);
 	free(s->root);
 	free(s->debuginfo_path);
@@ -226,32 +153,47 @@ static void debuglink_base(const struct ht_symbolizer *s, const struct ht_module
 	snprintf(buf, len, "%s%s", s->root, m->path);
 }
 
-/* The module's libdwfl view, reported the first time it is needed. */
+static void symmod_free(void *data)
+{
+	struct symmod *sm = data;
+
+	symidx__free(sm->syms);
+	scopeidx__free(sm->scopes);
+	if (sm->dwfl)
+		dwfl_end(sm->dwfl);
+	free(sm->debuginfo_path);
+	free(sm);
+}
+
+/*
+ * The module's libdwfl view, reported the first time it is needed (once
+ * the module is open and placed) and kept with the module: symbolizers
+ * over one table share it.
+ */
 static struct symmod *module_dwfl(struct ht_symbolizer *s, struct ht_module *m)
 {
-	size_t idx = modules__index(s->ms, m), n = modules__count(s->ms);
-	struct symmod *sm;
+	struct ht_module_ext *x = &m->ext[HT_MOD_SYMBOLS];
+	struct symmod *sm = x->data;
 	char path[4096];
 	int fd;
 
-	if (idx >= n)
-		return NULL;
-	if (n > s->nmods) {
-		struct symmod *p = realloc(s->mods, n * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		memset(p + s->nmods, 0, (n - s->nmods) * sizeof(*p));
-		s->mods = p;
-		s->nmods = n;
-	}
-	sm = &s->mods[idx];
-	if (sm->tried)
-		return sm->dm ? sm : NULL;
-	sm->tried = true;
 	if (m->fd < 0 || !m->bias_known)
+		return NULL;  /* unreadable, or not placed (yet) */
+	if (x->free)
+		return sm->dm ? sm : NULL;
+	sm = calloc(1, sizeof(*sm));
+	if (!sm)
 		return NULL;
-	sm->dwfl = dwfl_begin(&s->cb);
+	sm->cb = s->cb;
+	sm->debuginfo_path = s->debuginfo_path ? strdup(s->debuginfo_path) : NULL;
+	sm->cb.debuginfo_path = &sm->debuginfo_path;
+	if (s->debuginfo_path && !sm->debuginfo_path) {
+		free(sm);
+		return NULL;
+	}
+	x->data = sm;
+	x->free = symmod_free;
+	sm->dwfl = dwfl_begin(&sm->cb);
 	if (!sm->dwfl)
 		return NULL;
 	fd = fcntl(m->fd, F_DUPFD_CLOEXEC, 0);
@@ -316,7 +258,7 @@ static const char *show_name(struct ht_symbolizer *s, const char *name)
 	free(unquoted);
 	if (!d)
 		return NULL;
-	r = intern(&s->strs, d);
+	r = intern(s, d);
 	free(d);
 	return r;
 }
@@ -372,7 +314,7 @@ static void call_site(struct ht_symbolizer *s, Dwarf_Die *inl, struct ht_frame *
 	file = dwarf_filesrc(files, idx, NULL, NULL);
 	if (!file)
 		return;
-	f->file = intern(&s->strs, file);
+	f->file = intern(s, file);
 	f->line = f->file ? (int)line : 0;
 }
 
@@ -388,7 +330,7 @@ static void pc_line(struct ht_symbolizer *s, Dwfl_Module *dm, uint64_t pc, struc
 	file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
 	if (!file || line <= 0)
 		return;
-	f->file = intern(&s->strs, file);
+	f->file = intern(s, file);
 	f->line = f->file ? line : 0;
 }
 
@@ -407,7 +349,7 @@ static const char *placeholder(struct ht_symbolizer *s, const struct ht_module *
 	if (len > 400)
 		len = 400;
 	snprintf(buf, sizeof(buf), "%.*s+0x%llx", (int)len, base, (unsigned long long)off);
-	return intern(&s->strs, buf);
+	return intern(s, buf);
 }
 
 /*
@@ -451,7 +393,7 @@ static int dwarf_frames(struct ht_symbolizer *s, struct symmod *sm, Dwarf_Die *c
 			f->function = show_name(s, name);
 			f->known = f->function != NULL;
 		} else if (inl) {
-			f->function = intern(&s->strs, "[inlined]");
+			f->function = intern(s, "[inlined]");
 		}
 		if (i == 0)
 			pc_line(s, sm->dm, pc, f);
@@ -488,7 +430,7 @@ static void absolute_paths(struct ht_symbolizer *s, Dwarf_Die *cu, const struct 
 		if (!dir || snprintf(buf, sizeof(buf), "%s/%s", dir, fr[i].file) >=
 			    (int)sizeof(buf))
 			continue;
-		src[i].path = intern(&s->strs, buf);
+		src[i].path = intern(s, buf);
 	}
 }
 
@@ -510,12 +452,12 @@ static int resolve(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *fr,
 		/* JIT code, named by the target's perf map, or nothing. */
 		name = s->perfmap ? perfmap__lookup(s->perfmap, pc) : NULL;
 		if (name) {
-			fr[0].function = intern(&s->strs, name);
+			fr[0].function = intern(s, name);
 			fr[0].module = perfmap__display(s->perfmap);
 			fr[0].known = true;
 		} else {
 			snprintf(buf, sizeof(buf), "[unknown]+0x%llx", (unsigned long long)addr);
-			fr[0].function = intern(&s->strs, buf);
+			fr[0].function = intern(s, buf);
 		}
 		n = 1;
 		goto out;
@@ -577,66 +519,39 @@ out:
 	return n;
 }
 
-static size_t cache_slot(const struct ht_symbolizer *s, uint64_t addr)
-{
-	size_t mask = s->nslots - 1, i = hash_u64(addr) & mask;
-
-	while (s->cache[i].addr && s->cache[i].addr != addr)
-		i = (i + 1) & mask;
-	return i;
-}
-
-static int cache_grow(struct ht_symbolizer *s)
-{
-	struct cached *old = s->cache;
-	size_t n = s->nslots;
-
-	s->cache = calloc(n * 2, sizeof(*s->cache));
-	if (!s->cache) {
-		s->cache = old;
-		return -ENOMEM;
-	}
-	s->nslots = n * 2;
-	for (size_t i = 0; i < n; i++)
-		if (old[i].addr)
-			s->cache[cache_slot(s, old[i].addr)] = old[i];
-	free(old);
-	return 0;
-}
-
 /* The cache entry of addr (!= 0), resolved on first use. */
 static int lookup(struct ht_symbolizer *s, uint64_t addr, const struct cached **out)
 {
 	struct ht_frame fr[HT_MAX_INLINE];
 	struct ht_frame_src src[HT_MAX_INLINE];
 	struct cached *c;
-	size_t i;
+	uint64_t *idx;
+	bool added;
 	int n;
 
-	i = cache_slot(s, addr);
-	c = &s->cache[i];
-	if (!c->addr) {
-		if ((s->ncached + 1) * 2 > s->nslots) {
-			if (cache_grow(s))
-				return -ENOMEM;
-			c = &s->cache[cache_slot(s, addr)];
-		}
-		n = resolve(s, addr, fr, src);
-		if (n < 0)
-			return n;
-		c->f = malloc((size_t)n * sizeof(*c->f));
-		c->src = malloc((size_t)n * sizeof(*c->src));
-		if (!c->f || !c->src) {
-			free(c->f);
-			free(c->src);
-			return -ENOMEM;
-		}
-		memcpy(c->f, fr, (size_t)n * sizeof(*c->f));
-		memcpy(c->src, src, (size_t)n * sizeof(*c->src));
-		c->n = n;
-		c->addr = addr;
-		s->ncached++;
+	idx = u64map__find(&s->by_addr, addr);
+	if (idx) {
+		*out = &s->cache[*idx];
+		return 0;
 	}
+	if (grow_array((void **)&s->cache, &s->cap_cache, s->ncached + 1, sizeof(*s->cache)))
+		return -ENOMEM;
+	n = resolve(s, addr, fr, src);
+	if (n < 0)
+		return n;
+	c = &s->cache[s->ncached];
+	c->f = malloc((size_t)n * sizeof(*c->f));
+	c->src = malloc((size_t)n * sizeof(*c->src));
+	idx = c->f && c->src ? u64map__insert(&s->by_addr, addr, &added) : NULL;
+	if (!idx) {
+		free(c->f);
+		free(c->src);
+		return -ENOMEM;
+	}
+	memcpy(c->f, fr, (size_t)n * sizeof(*c->f));
+	memcpy(c->src, src, (size_t)n * sizeof(*c->src));
+	c->n = n;
+	*idx = s->ncached++;
 	*out = c;
 	return 0;
 }
@@ -778,7 +693,7 @@ int symbolizer__object(struct ht_symbolizer *s, uint64_t addr, struct ht_object 
 	if (len > 0 && (size_t)len * 2 < sizeof(hex)) {
 		for (int i = 0; i < len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", bits[i]);
-		out->build_id = intern(&s->strs, hex);
+		out->build_id = intern(s, hex);
 		if (!out->build_id)
 			return -ENOMEM;
 	}

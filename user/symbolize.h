@@ -41,8 +41,8 @@ int symbolizer__resolve_inline(struct ht_symbolizer *s, uint64_t addr, struct ht
 
 /* What pprof's source view needs besides struct ht_frame. */
 struct ht_frame_src {
-	const char *path;       /* the file, joined with the CU's comp_dir if relative */
-	int start_line;         /* the function's first line (DW_AT_decl_line), 0 unknown */
+	const char *path; /* the file, joined with the CU's comp_dir if relative */
+	int start_line;   /* the function's first line (DW_AT_decl_line), 0 unknown */
 };
 
 /* symbolizer__resolve_inline(), and each frame's source into src[]
@@ -52,11 +52,11 @@ int symbolizer__resolve_src(struct ht_symbolizer *s, uint64_t addr, struct ht_fr
 
 /* The object a return address is in, as pprof's Mapping describes it. */
 struct ht_object {
-	const char *path;       /* as the target sees it */
-	uint64_t start, limit;  /* its address range; 0 when not known */
-	uint64_t file_offset;   /* of start */
-	const char *build_id;   /* hex (symbolizer's string); NULL when it has none */
-	bool program;           /* an executable (ET_EXEC or PIE), not a library */
+	const char *path;      /* as the target sees it */
+	uint64_t start, limit; /* its address range; 0 when not known */
+	uint64_t file_offset;  /* of start */
+	const char *build_id;  /* hex (symbolizer's string); NULL when it has none */
+	bool program;          /* an executable (ET_EXEC or PIE), not a library */
 };
 
 /* 0, or -ENOENT when addr is in no module. */

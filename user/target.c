@@ -64,9 +64,18 @@ int target__check_system(char *msg, size_t len)
 	return 0;
 }
 
-static int pidfd_open(int pid)
+/* A pidfd of the target, readable once it has exited. */
+static int watch_pid(struct ht_target *t, int pid, char *msg, size_t len)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	int err;
+
+	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (t->pidfd < 0) {
+		err = -errno;
+		snprintf(msg, len, "can't watch PID %d: %s", pid, strerror(errno));
+		return err;
+	}
+	return 0;
 }
 
 /* Fields of /proc/PID/stat after the command: state, flags. */
@@ -127,13 +136,7 @@ int target__attach(struct ht_target *t, int pid, char *msg, size_t len)
 		snprintf(msg, len, "PID %d (%s) has already exited", pid, t->command);
 		return -ESRCH;
 	}
-	t->pidfd = pidfd_open(pid);
-	if (t->pidfd < 0) {
-		err = -errno;
-		snprintf(msg, len, "can't watch PID %d: %s", pid, strerror(errno));
-		return err;
-	}
-	return 0;
+	return watch_pid(t, pid, msg, len);
 }
 
 /* In the child, before it waits: drop root when run through sudo. */
@@ -216,13 +219,7 @@ int target__launch(struct ht_target *t, char *const argv[],
 	while (read(ready[0], &c, 1) < 0 && errno == EINTR)
 		;
 	close(ready[0]);
-	t->pidfd = pidfd_open(pid);
-	if (t->pidfd < 0) {
-		err = -errno;
-		snprintf(msg, len, "can't watch PID %d: %s", pid, strerror(errno));
-		return err;
-	}
-	return 0;
+	return watch_pid(t, pid, msg, len);
 }
 
 /* Wait until the launched child has exited, passing its stops through. */

@@ -2,7 +2,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include "util.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 uint64_t hash_words(const uint64_t *w, size_t n)
 {
@@ -11,6 +19,166 @@ uint64_t hash_words(const uint64_t *w, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = hash_u64(h ^ w[i]) + i;
 	return h;
+}
+
+uint64_t hash_str(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return hash_u64(h);
+}
+
+/* --- u64 -> u64 table ------------------------------------------------- */
+
+static size_t map_slot(const struct ht_u64map *m, uint64_t key)
+{
+	size_t mask = m->nslots - 1, i = hash_u64(key) & mask;
+
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
+uint64_t *u64map__find(const struct ht_u64map *m, uint64_t key)
+{
+	size_t i;
+
+	if (!key)
+		return m->has_zero ? (uint64_t *)&m->zero_val : NULL;
+	if (!m->nslots)
+		return NULL;
+	i = map_slot(m, key);
+	return m->keys[i] ? &m->vals[i] : NULL;
+}
+
+static int map_grow(struct ht_u64map *m)
+{
+	struct ht_u64map old = *m;
+
+	m->nslots = old.nslots ? old.nslots * 2 : 64;
+	m->keys = calloc(m->nslots, sizeof(*m->keys));
+	m->vals = malloc(m->nslots * sizeof(*m->vals));
+	if (!m->keys || !m->vals) {
+		free(m->keys);
+		free(m->vals);
+		*m = old;
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < old.nslots; j++) {
+		size_t i;
+
+		if (!old.keys[j])
+			continue;
+		i = map_slot(m, old.keys[j]);
+		m->keys[i] = old.keys[j];
+		m->vals[i] = old.vals[j];
+	}
+	free(old.keys);
+	free(old.vals);
+	return 0;
+}
+
+uint64_t *u64map__insert(struct ht_u64map *m, uint64_t key, bool *added)
+{
+	bool dummy;
+	size_t i;
+
+	if (!added)
+		added = &dummy;
+	*added = false;
+	if (!key) {
+		if (!m->has_zero) {
+			m->has_zero = *added = true;
+			m->zero_val = 0;
+			m->n++;
+		}
+		return &m->zero_val;
+	}
+	if ((m->n + 1) * 2 > m->nslots && map_grow(m))
+		return NULL;
+	i = map_slot(m, key);
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->vals[i] = 0;
+		m->n++;
+		*added = true;
+	}
+	return &m->vals[i];
+}
+
+size_t u64map__count(const struct ht_u64map *m)
+{
+	return m->n;
+}
+
+size_t u64map__mem_bytes(const struct ht_u64map *m)
+{
+	return m->nslots * (sizeof(*m->keys) + sizeof(*m->vals));
+}
+
+void u64map__clear(struct ht_u64map *m)
+{
+	if (m->nslots)
+		memset(m->keys, 0, m->nslots * sizeof(*m->keys));
+	m->has_zero = false;
+	m->n = 0;
+}
+
+void u64map__free(struct ht_u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+/* --- string interner -------------------------------------------------- */
+
+int strtab__intern(struct ht_strtab *t, const char *s, size_t len, uint32_t *id)
+{
+	uint64_t *last;
+	char *copy;
+
+	last = u64map__insert(&t->last, hash_str(s, len), NULL);
+	if (!last)
+		return -ENOMEM;
+	for (uint64_t i = *last; i; i = t->next[i - 1]) {
+		if (!strncmp(t->v[i - 1], s, len) && !t->v[i - 1][len]) {
+			*id = (uint32_t)(i - 1);
+			return 0;
+		}
+	}
+	if (t->n >= UINT32_MAX - 1)
+		return -E2BIG;
+	if (grow_array((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)) ||
+	    grow_array((void **)&t->next, &t->cap_next, t->n + 1, sizeof(*t->next)))
+		return -ENOMEM;
+	copy = strndup(s, len);
+	if (!copy)
+		return -ENOMEM;
+	t->v[t->n] = copy;
+	t->next[t->n] = (uint32_t)*last;
+	*last = t->n + 1;
+	*id = (uint32_t)t->n++;
+	return 0;
+}
+
+const char *strtab__str(struct ht_strtab *t, const char *s)
+{
+	uint32_t id;
+
+	return strtab__intern(t, s, strlen(s), &id) ? NULL : t->v[id];
+}
+
+void strtab__free(struct ht_strtab *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	free(t->next);
+	u64map__free(&t->last);
+	memset(t, 0, sizeof(*t));
 }
 
 const char *human_bytes(uint64_t bytes, char *buf, size_t len)
@@ -29,6 +197,13 @@ const char *human_bytes(uint64_t bytes, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%.1f %s", v, units[u]);
 	return buf;
+}
+
+int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how = { .flags = flags, .resolve = resolve };
+
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
 int grow_array(void **arr, size_t *cap, size_t need, size_t esz)

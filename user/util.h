@@ -3,6 +3,7 @@
 #ifndef HEAPTRACE_UTIL_H
 #define HEAPTRACE_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,8 +25,60 @@ static inline uint64_t hash_u64(uint64_t x)
 /* Hash of an array of words. */
 uint64_t hash_words(const uint64_t *w, size_t n);
 
+/* Hash of len bytes of a string (FNV-1a, then mixed). */
+uint64_t hash_str(const char *s, size_t len);
+
+/*
+ * An open-addressing hash table from u64 keys to u64 values (linear
+ * probing over a power of two of slots, at most half full). Every key is
+ * allowed, 0 too. A zeroed struct is an empty table; u64map__free() it.
+ */
+struct ht_u64map {
+	uint64_t *keys, *vals; /* key 0 marks a free slot ... */
+	size_t nslots, n;
+	bool has_zero; /* ... so key 0 lives here */
+	uint64_t zero_val;
+};
+
+/* The value of key, or NULL. Valid until the next insert. */
+uint64_t *u64map__find(const struct ht_u64map *m, uint64_t key);
+
+/* The value of key, added as 0 (then *added is set, if added is not
+ * NULL) when it was not there; NULL when out of memory. Valid until the
+ * next insert. */
+uint64_t *u64map__insert(struct ht_u64map *m, uint64_t key, bool *added);
+
+size_t u64map__count(const struct ht_u64map *m);
+size_t u64map__mem_bytes(const struct ht_u64map *m);
+void u64map__clear(struct ht_u64map *m);
+void u64map__free(struct ht_u64map *m);
+
+/*
+ * Interned strings: one copy of each, with a dense id (0, 1, ... in the
+ * order they came). Copies live until strtab__free(). Zeroed = empty.
+ */
+struct ht_strtab {
+	char **v; /* by id */
+	size_t n, cap;
+	struct ht_u64map last; /* hash -> 1 + the last id added with it (0: none) */
+	uint32_t *next;        /* by id: 1 + the one added before it with its hash */
+	size_t cap_next;
+};
+
+/* The id of s[0..len), added on first use: 0, -ENOMEM or -E2BIG. */
+int strtab__intern(struct ht_strtab *t, const char *s, size_t len, uint32_t *id);
+
+/* The interned copy of s; NULL when out of memory. */
+const char *strtab__str(struct ht_strtab *t, const char *s);
+
+void strtab__free(struct ht_strtab *t);
+
 /* Format a byte count as "1.5 MiB"; returns buf. */
 const char *human_bytes(uint64_t bytes, char *buf, size_t len);
+
+/* openat2(2) with these open flags and RESOLVE_* flags: an fd, or -1
+ * with errno set (ENOSYS before Linux 5.6). */
+int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve);
 
 /* Grow *arr (element size esz) so that it holds at least need elements. */
 int grow_array(void **arr, size_t *cap, size_t need, size_t esz);

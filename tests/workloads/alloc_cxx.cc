@@ -6,7 +6,8 @@
  * (LD_PRELOAD, attach mode), and linked with tcmalloc and with mimalloc,
  * whose operators are probed themselves.
  *
- * Sites (the first frame in this program), called from run_cxx, main:
+ * Sites (the first frame in this program), called from run_cxx,
+ * alloc_workload_main, main:
  *   cx_new              100 x new Node (48 bytes), kept
  *   cx_new_tmp          50 x new Node, each deleted at once by cx_delete
  *                       (sized delete): temporary
@@ -29,7 +30,7 @@
 #include <new>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 struct Node {
 	Node *next;
@@ -106,13 +107,5 @@ NOINLINE void run_cxx(void)
 
 int main(int argc, char **argv)
 {
-	char c;
-	bool wait = argc > 1 && !strcmp(argv[1], "wait");
-
-	if (wait && (write(1, "R", 1) != 1 || read(0, &c, 1) != 1))
-		return 1;
-	run_cxx();
-	if (wait && write(1, "D", 1) != 1)
-		return 1;
-	return 0;
+	return alloc_workload_main(argc, argv, true, run_cxx);
 }

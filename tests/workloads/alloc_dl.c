@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 typedef void *(*mi_malloc_fn)(size_t);
 
@@ -38,7 +38,6 @@ NOINLINE void run_dl(void)
 {
 	mi_malloc_fn fn;
 	void *lib;
-	char c;
 	int k = 0;
 
 	for (int i = 0; i < 10; i++)
@@ -49,13 +48,13 @@ NOINLINE void run_dl(void)
 	fn = (mi_malloc_fn)dlsym(lib, "mi_malloc");
 	if (!fn)
 		_exit(2);
-	if (write(1, "R", 1) != 1 || read(0, &c, 1) != 1)
+	if (!handshake_ready())
 		_exit(1);
 	for (int i = 0; i < 100; i++)
 		kept[k++] = dl_mi(fn);
 	for (int i = 0; i < 10; i++)
 		kept[k++] = dl_after();
-	if (write(1, "D", 1) != 1)
+	if (!handshake_done())
 		_exit(1);
 }
 

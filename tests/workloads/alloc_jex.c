@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * alloc_jex: jemalloc's non-standard API with a known profile; linked
- * with -ljemalloc (Debian's libjemalloc2) by tests/alloc.mk. The API is
- * declared weak here, so that a plain build (tests/tests.mk builds every
- * every tests/workloads .c file without extra libraries) still links; that build
- * is never run.
+ * with -ljemalloc (Debian's libjemalloc2) by tests/alloc.mk. Declared weak
+ * unless ALLOC_LINKED (see common.h): a plain build links and is never run.
  *
- * Sites (frames[0]), all called from run_jex, called from main:
+ * Sites (frames[0]), all called from run_jex, called from main
+ * through alloc_workload_main:
  *   jx_mallocx        100 x mallocx(100, 0), kept
  *   jx_mallocx_zero   50 x mallocx(200, MALLOCX_ZERO), kept
  *   jx_mallocx_align  50 x mallocx(100, MALLOCX_ALIGN(64)), each freed at
@@ -25,16 +24,10 @@
  */
 #define _GNU_SOURCE
 #include <stddef.h>
-#include <string.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
-/* tests/alloc.mk defines ALLOC_LINKED: a plain build links weakly */
-#ifdef ALLOC_LINKED
-#define WEAK
-#else
-#define WEAK __attribute__((weak))
-#endif
+#include "common.h"
+
 #define MALLOCX_ZERO 0x40
 #define MALLOCX_ALIGN(a) ((int)__builtin_ctzl(a))
 
@@ -102,17 +95,5 @@ NOINLINE void run_jex(void)
 
 int main(int argc, char **argv)
 {
-	char c;
-	int wait = argc > 1 && !strcmp(argv[1], "wait");
-
-#ifndef ALLOC_LINKED
-	if (!mallocx)
-		return 2;  /* a plain build: the allocator is not there */
-#endif
-	if (wait && (write(1, "R", 1) != 1 || read(0, &c, 1) != 1))
-		return 1;
-	run_jex();
-	if (wait && write(1, "D", 1) != 1)
-		return 1;
-	return 0;
+	return alloc_workload_main(argc, argv, ALLOC_PRESENT(mallocx), run_jex);
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * alloc_mi: mimalloc's own API (mi_*) with a known profile; linked with
- * -lmimalloc (Debian's libmimalloc2.0) by tests/alloc.mk. Declared weak:
- * a plain build (tests/tests.mk) links and is never run.
+ * -lmimalloc (Debian's libmimalloc2.0) by tests/alloc.mk. Declared weak
+ * unless ALLOC_LINKED (see common.h): a plain build links and is never run.
  *
- * Sites (frames[0]), all called from run_mi, called from main:
+ * Sites (frames[0]), all called from run_mi, called from main
+ * through alloc_workload_main:
  *   mi_keep    100 x mi_malloc(100), kept
  *   mi_zkeep   50 x mi_zalloc(64), kept
  *   mi_ckeep   50 x mi_calloc(4, 25), kept
@@ -19,16 +20,9 @@
  */
 #define _GNU_SOURCE
 #include <stddef.h>
-#include <string.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
-/* tests/alloc.mk defines ALLOC_LINKED: a plain build links weakly */
-#ifdef ALLOC_LINKED
-#define WEAK
-#else
-#define WEAK __attribute__((weak))
-#endif
+#include "common.h"
 
 WEAK void *mi_malloc(size_t size);
 WEAK void *mi_zalloc(size_t size);
@@ -99,17 +93,5 @@ NOINLINE void run_mi(void)
 
 int main(int argc, char **argv)
 {
-	char c;
-	int wait = argc > 1 && !strcmp(argv[1], "wait");
-
-#ifndef ALLOC_LINKED
-	if (!mi_malloc)
-		return 2;  /* a plain build: the allocator is not there */
-#endif
-	if (wait && (write(1, "R", 1) != 1 || read(0, &c, 1) != 1))
-		return 1;
-	run_mi();
-	if (wait && write(1, "D", 1) != 1)
-		return 1;
-	return 0;
+	return alloc_workload_main(argc, argv, ALLOC_PRESENT(mi_malloc), run_mi);
 }

@@ -6,7 +6,8 @@
  * gcc -static for glibc inside the executable); the profile is the same
  * whichever allocator serves it. Traced by tests/alloc_it.c.
  *
- * Sites (frames[0]), all called from run_std, called from main:
+ * Sites (frames[0]), all called from run_std, called from main
+ * through alloc_workload_main:
  *   std_keep            200 x malloc(100); std_release frees the first 100
  *   std_churn           500 x malloc(64), each freed at once (temporary)
  *   std_calloc          50 x calloc(10, 30), kept
@@ -24,10 +25,9 @@
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 void *std_keep(void);
 void *std_churn(void);
@@ -87,13 +87,5 @@ NOINLINE void run_std(void)
 
 int main(int argc, char **argv)
 {
-	char c;
-	int wait = argc > 1 && !strcmp(argv[1], "wait");
-
-	if (wait && (write(1, "R", 1) != 1 || read(0, &c, 1) != 1))
-		return 1;
-	run_std();
-	if (wait && write(1, "D", 1) != 1)
-		return 1;
-	return 0;
+	return alloc_workload_main(argc, argv, true, run_std);
 }

@@ -2,10 +2,11 @@
 /*
  * alloc_tc: tcmalloc's own API (tc_*) with a known profile; linked with
  * -ltcmalloc_minimal (Debian's libtcmalloc-minimal4) by tests/alloc.mk.
- * Declared weak unless ALLOC_LINKED: a plain build (tests/tests.mk) links
+ * Declared weak unless ALLOC_LINKED (see common.h): a plain build links
  * and is never run.
  *
- * Sites (frames[0]), all called from run_tc, called from main:
+ * Sites (frames[0]), all called from run_tc, called from main
+ * through alloc_workload_main:
  *   tc_keep   100 x tc_malloc(100), kept
  *   tc_cal    50 x tc_calloc(10, 10), kept
  *   tc_grow   tc_realloc(NULL, 16), then 32, ... 4096 on that block
@@ -16,16 +17,9 @@
  */
 #define _GNU_SOURCE
 #include <stddef.h>
-#include <string.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
-/* tests/alloc.mk defines ALLOC_LINKED: a plain build links weakly */
-#ifdef ALLOC_LINKED
-#define WEAK
-#else
-#define WEAK __attribute__((weak))
-#endif
+#include "common.h"
 
 WEAK void *tc_malloc(size_t size);
 WEAK void *tc_calloc(size_t n, size_t size);
@@ -89,17 +83,5 @@ NOINLINE void run_tc(void)
 
 int main(int argc, char **argv)
 {
-	char c;
-	int wait = argc > 1 && !strcmp(argv[1], "wait");
-
-#ifndef ALLOC_LINKED
-	if (!tc_malloc)
-		return 2;  /* a plain build: the allocator is not there */
-#endif
-	if (wait && (write(1, "R", 1) != 1 || read(0, &c, 1) != 1))
-		return 1;
-	run_tc();
-	if (wait && write(1, "D", 1) != 1)
-		return 1;
-	return 0;
+	return alloc_workload_main(argc, argv, ALLOC_PRESENT(tc_malloc), run_tc);
 }

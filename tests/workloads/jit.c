@@ -12,6 +12,7 @@
  * Each generated function keeps a frame pointer and calls malloc; it is
  * called from run_jit (frames[1]).
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 typedef void *(*alloc_fn)(void);
 

@@ -54,7 +54,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 /* Prototypes keep -Wmissing-prototypes happy while the sites stay global. */
 void *keep_malloc(size_t size);
@@ -88,30 +88,6 @@ void release(void *p);
 
 #define MAX_KEPT 1000
 static void *kept[MAX_KEPT];
-
-static void say(const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = write(2, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-static void die(const char *what)
-{
-	say("known: ");
-	say(what);
-	say("\n");
-	_exit(1);
-}
 
 static void *check(void *p, const char *what)
 {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 void other_wide_function(volatile uint64_t *v);
 void *other_after_exec_alloc(size_t size);
@@ -35,20 +35,6 @@ NOINLINE void other_wide_function(volatile uint64_t *v)
 NOINLINE void *other_after_exec_alloc(size_t size) { return malloc(size); }
 
 static void *kept[100];
-
-static void send(const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(3, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
 
 int main(int argc, char **argv)
 {
@@ -72,7 +58,7 @@ int main(int argc, char **argv)
 	while (n > 0)
 		msg[len++] = tmp[--n];
 	msg[len++] = '\n';
-	send(msg, len);
+	write_all(3, msg, len);
 	while (read(0, &c, 1) > 0 || (errno == EINTR))
 		;
 	return 5;

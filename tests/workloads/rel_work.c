@@ -62,7 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NOINLINE __attribute__((noinline))
+#include "common.h"
 
 void *rel_hold_alloc(size_t size);
 void *rel_exec_alloc(size_t size);
@@ -129,20 +129,6 @@ static void put_u64(struct line *l, uint64_t v)
 		l->buf[l->len++] = tmp[--n];
 }
 
-static void write_all(int fd, const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
 /* Send the line to fd 3 (if it is open) with its newline. */
 static void send_line(struct line *l)
 {
@@ -161,14 +147,6 @@ static void send_msg(const char *word, int nvals, const uint64_t *vals)
 		put_u64(&l, vals[i]);
 	}
 	send_line(&l);
-}
-
-static void die(const char *what)
-{
-	write_all(2, "rel_work: ", 10);
-	write_all(2, what, strlen(what));
-	write_all(2, "\n", 1);
-	_exit(1);
 }
 
 static void *check(void *p, const char *what)

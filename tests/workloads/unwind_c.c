@@ -57,36 +57,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
+
 /* A site the optimiser must leave alone: no inlining, cloning, IPA. */
 #define SITE __attribute__((noipa))
 
 #define MAX_KEPT 200
 static void *kept[MAX_KEPT];
 static int nkept;
-
-static void say(const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = write(2, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
-
-static void die(const char *what)
-{
-	say("unwind_c: ");
-	say(what);
-	say("\n");
-	_exit(1);
-}
 
 static void keep(void *p)
 {
