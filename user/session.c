@@ -626,6 +626,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.keep_alloc_frames = o.keep_alloc_frames;
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
+	in.older_than_s = o.older_than_s;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;

@@ -126,6 +126,12 @@ static void notify(struct ht_session *s, const struct ht_event *ev)
 		s->observer_err = err;
 }
 
+/* The model's clock follows the events: block ages and lifetimes. */
+static void set_time(struct ht_session *s, uint64_t ts)
+{
+	heap__set_time(s->heap, ts > s->start_ns ? ts - s->start_ns : 0);
+}
+
 static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 {
 	struct ht_session *s = ctx;
@@ -147,6 +153,7 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 			count++;
 		bytes = (uint64_t)((double)e->size * w + 0.5);
 	}
+	set_time(s, e->hdr.ts);
 	if (stacks__intern(s->stacks, s->frames, n, &id) ||
 	    heap__realloc_weighted(s->heap, e->old_addr, e->addr, bytes, count, id,
 				   e->hdr.tid)) {
@@ -177,6 +184,7 @@ static int on_free(void *ctx, const struct ht_free_event *e)
 		return 0;
 	if (s->observer)
 		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
+	set_time(s, e->hdr.ts);
 	/* A block of an allocator traced late was allocated before its probes */
 	if (heap__free_block(s->heap, e->addr, e->hdr.tid) == -ENOENT &&
 	    e->func >= s->npoints_at_start)
