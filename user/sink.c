@@ -4,6 +4,7 @@
  * and the heap model here - one allocation, free or exec at a time - and
  * on to the caller's observer.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "heap.h"
@@ -93,6 +94,11 @@ static uint32_t unwind(struct ht_session *s, const struct ht_alloc_event *e)
 
 	for (uint32_t i = 0; i < e->nr_ips; i++)
 		place(s, e->ips[i]);
+	if (e->flags & HT_AF_NO_TABLE)
+		/* the in-kernel unwind stopped in an object without a table:
+		 * the next poll loads one (session__cfi_sync) for the stacks
+		 * after it */
+		place(s, e->stop_pc);
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
 	if (!n || place(s, s->frames[n - 1]) != PLACED_NOW)
 		return n;
@@ -120,6 +126,12 @@ static void notify(struct ht_session *s, const struct ht_event *ev)
 		s->observer_err = err;
 }
 
+/* The model's clock follows the events: block ages and lifetimes. */
+static void set_time(struct ht_session *s, uint64_t ts)
+{
+	heap__set_time(s->heap, ts > s->start_ns ? ts - s->start_ns : 0);
+}
+
 static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 {
 	struct ht_session *s = ctx;
@@ -141,6 +153,7 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 			count++;
 		bytes = (uint64_t)((double)e->size * w + 0.5);
 	}
+	set_time(s, e->hdr.ts);
 	if (stacks__intern(s->stacks, s->frames, n, &id) ||
 	    heap__realloc_weighted(s->heap, e->old_addr, e->addr, bytes, count, id,
 				   e->hdr.tid)) {
@@ -171,7 +184,11 @@ static int on_free(void *ctx, const struct ht_free_event *e)
 		return 0;
 	if (s->observer)
 		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
-	heap__free_block(s->heap, e->addr, e->hdr.tid);
+	set_time(s, e->hdr.ts);
+	/* A block of an allocator traced late was allocated before its probes */
+	if (heap__free_block(s->heap, e->addr, e->hdr.tid) == -ENOENT &&
+	    e->func >= s->npoints_at_start)
+		s->late_unknown_frees++;
 	notify(s, &ev);
 	return 0;
 }
