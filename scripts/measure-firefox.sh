@@ -27,8 +27,14 @@ BT=$!
 # wait for bpftrace's probes
 for _ in $(seq 60); do grep -q Attaching "$OUT/bpftrace.txt" && break; sleep 0.5; done
 sleep 2
-HOME="$OUT" "$HT" --ring-size 256M --json "$OUT/report.json" -- "$FF" --headless --screenshot "$OUT/shot.png" \
-	about:blank >"$OUT/heaptrace.txt" 2>"$OUT/heaptrace.err" || true
+# A fresh profile whose shutdown watchdog waits longer: traced, the
+# shutdown is slow enough here for Firefox to crash itself on purpose
+# ("RunWatchdog: Mainthread nested event loops during hang").
+mkdir -p "$OUT/profile"
+echo 'user_pref("toolkit.asyncshutdown.crash_timeout", 600000);' >"$OUT/profile/user.js"
+HOME="$OUT" "$HT" --ring-size 256M --json "$OUT/report.json" -- "$FF" --headless \
+	--profile "$OUT/profile" --screenshot "$OUT/shot.png" about:blank \
+	>"$OUT/heaptrace.txt" 2>"$OUT/heaptrace.err" || true
 kill -INT "$BT"
 wait "$BT" || true
 PID=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$OUT/report.json" | head -1)
@@ -37,4 +43,5 @@ grep -aE '^heaptrace: (tracing|warning)' "$OUT/heaptrace.err" || true
 grep -E '^  (allocations|frees|unknown frees|lost events|anon memory)' "$OUT/heaptrace.txt"
 echo "bpftrace, the same run, PID $PID:"
 grep -E "^@[a-z_]*\[$PID\]" "$OUT/bpftrace.txt" || true
+grep -a "RunWatchdog" "$OUT/heaptrace.err" || true
 echo "(outputs in $OUT)"
