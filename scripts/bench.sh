@@ -1,7 +1,9 @@
 #!/bin/bash
 # make bench: heaptrace's cost per malloc+free pair next to bpftrace merely
-# counting the same calls, measured interleaved in one run; then the
-# user-space replay throughput and the model's memory per live block.
+# counting the same calls, measured interleaved in one run (also: what
+# session uprobes save, one vs two allocating threads); the user-space
+# replay throughput and the model's memory per live block; attach and
+# detach times; then real programs (scripts/bench_real.sh).
 # Needs root. Usage: scripts/bench.sh [PAIRS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,16 @@ run() {  # config -> ns per pair (the workload measures its own loop)
 	bpftrace) bpftrace -q -e "$BT_PROG" -c "$OUT/bench_loop $PAIRS" 2>/dev/null | sed -n 1p ;;
 	heaptrace-auto) ./heaptrace -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
 	heaptrace-fp) ./heaptrace --unwind fp -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	heaptrace-cfi) ./heaptrace --unwind cfi -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	deep30-fp) ./heaptrace --unwind fp -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;
+	deep30-auto) ./heaptrace --unwind auto -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;
+	deep30-cfi) ./heaptrace --unwind cfi -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;
 	heaptrace-sampled) ./heaptrace --sample-bytes 65536 --seed 1 -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	heaptrace-sampled-multi) HEAPTRACE_LINKS=multi ./heaptrace --sample-bytes 65536 --seed 1 \
+		-- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	untraced-2t) "$OUT/bench_loop" threads 2 "$PAIRS" ;;
+	heaptrace-fp-2t) ./heaptrace --unwind fp -- "$OUT/bench_loop" threads 2 "$PAIRS" | sed -n 1p ;;
+	bpftrace-2t) bpftrace -q -e "$BT_PROG" -c "$OUT/bench_loop threads 2 $PAIRS" 2>/dev/null | sed -n 1p ;;
 	esac
 }
 
@@ -29,10 +40,8 @@ stats() {  # numbers on stdin -> "min median max"
 	sort -g | awk '{ v[NR] = $1 } END { printf "%.1f %.1f %.1f", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
 
-CONFIGS="untraced bpftrace heaptrace-auto heaptrace-fp"
-if ./heaptrace --help | grep -q -- --sample-bytes; then
-	CONFIGS="$CONFIGS heaptrace-sampled"
-fi
+CONFIGS="untraced bpftrace heaptrace-auto heaptrace-fp heaptrace-cfi heaptrace-sampled
+heaptrace-sampled-multi untraced-2t bpftrace-2t heaptrace-fp-2t deep30-fp deep30-auto deep30-cfi"
 declare -A RES
 echo "bench: $PAIRS malloc(64)+free pairs per run, $ROUNDS interleaved rounds"
 for r in $(seq "$ROUNDS"); do
@@ -51,14 +60,81 @@ done
 echo
 printf "%-28s %8s %8s %8s   (per-round ratio to bpftrace counting)\n" ratio min median max
 for c in $CONFIGS; do
-	case "$c" in heaptrace-*) ;; *) continue ;; esac
+	case "$c" in heaptrace-*-2t) ref=bpftrace-2t ;; heaptrace-*) ref=bpftrace ;; *) continue ;; esac
 	ratios=""
 	for r in $(seq "$ROUNDS"); do
-		ratios="$ratios $(awk -v a="${RES[$c.$r]}" -v b="${RES[bpftrace.$r]}" 'BEGIN { printf "%.3f", a / b }')"
+		ratios="$ratios $(awk -v a="${RES[$c.$r]}" -v b="${RES[$ref.$r]}" 'BEGIN { printf "%.3f", a / b }')"
 	done
 	printf "%-28s %8s %8s %8s\n" "$c / bpftrace" $(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", v[1], v[int((NR + 1) / 2)], v[NR] }')
 done
+# The unwinders on a 30-frame stack without frame pointers, per round.
+for c in deep30-auto deep30-cfi; do
+	ratios=""
+	for r in $(seq "$ROUNDS"); do
+		ratios="$ratios $(awk -v a="${RES[$c.$r]}" -v b="${RES[deep30-fp.$r]}" 'BEGIN { printf "%.3f", a / b }')"
+	done
+	printf "%-28s %8s %8s %8s\n" "$c / deep30-fp" $(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", v[1], v[int((NR + 1) / 2)], v[NR] }')
+done
 echo "(bcc memleak: not measurable here - libbpf-tools 0.26 has none; memleak-bpfcc needs kernel headers)"
+
+# Per-round differences and ratios of configs measured side by side.
+per_round() {  # awk expression over a and b, config a, config b -> "min median max"
+	local v=""
+	for r in $(seq "$ROUNDS"); do
+		v="$v $(awk -v a="${RES[$2.$r]}" -v b="${RES[$3.$r]}" "BEGIN { printf \"%.3f\", $1 }")"
+	done
+	tr ' ' '\n' <<<"$v" | grep . | stats
+}
+echo
+echo "session uprobes, --sample-bytes 64K: ns saved per pair (an unsampled malloc: its return" \
+	"probe cancelled) = multi links - session links, per round (min median max):" \
+	"$(per_round 'a - b' heaptrace-sampled-multi heaptrace-sampled)"
+echo "two threads allocating on two CPUs, ns per pair of one thread / one thread alone" \
+	"(1.0: nothing shared), per round (min median max):"
+for c in untraced bpftrace heaptrace-fp; do
+	printf "  %-14s %s\n" "$c" "$(per_round 'a / b' "$c-2t" "$c")"
+done
+
+# Attach and detach: heaptrace -p to "attached", and SIGINT to exit.
+echo
+echo "attach / stop (s), heaptrace -p PID, by links (median of 3):"
+attach_times() {  # label, pid
+	for links in session multi single; do
+		v=$(for i in 1 2 3; do HEAPTRACE_LINKS=$links scripts/bench_attach.py ./heaptrace "$2"; done)
+		printf "  %-48s %-8s attach %6s  stop %6s  (%s probes)\n" "$1" "$links" \
+			"$(awk '{ print $1 }' <<<"$v" | sort -g | sed -n 2p)" \
+			"$(awk '{ print $2 }' <<<"$v" | sort -g | sed -n 2p)" \
+			"$(awk 'NR == 1 { print $3 }' <<<"$v")"
+	done
+}
+if [ -x .output/tests/alloc/mi ]; then
+	coproc MI { exec .output/tests/alloc/mi wait; }
+	read -r -n 1 _ <&"${MI[0]}"
+	attach_times "mimalloc (tests/workloads/alloc_mi.c)" "$MI_PID"
+	echo x >&"${MI[1]}"
+	wait "$MI_PID" || true
+fi
+if command -v node >/dev/null; then
+	node -e 'setInterval(() => { const a = []; for (let i = 0; i < 100; i++) a.push("x".repeat(i)); }, 100)' &
+	NODE_PID=$!
+	sleep 1
+	attach_times "node ($(( $(stat -L -c %s "$(command -v node)") >> 20 )) MB executable, a typical server)" "$NODE_PID"
+	kill "$NODE_PID"
+	wait "$NODE_PID" 2>/dev/null || true
+fi
+if [ -x /usr/lib/chromium/chromium ]; then
+	rm -rf "$OUT/chromium-profile"
+	/usr/lib/chromium/chromium --headless=new --no-sandbox --disable-gpu \
+		--user-data-dir="$OUT/chromium-profile" about:blank >/dev/null 2>&1 &
+	CHR_PID=$!
+	sleep 4
+	attach_times "chromium ($(( $(stat -c %s /usr/lib/chromium/chromium) >> 20 )) MB executable, $(wc -l <"/proc/$CHR_PID/maps") mappings)" "$CHR_PID"
+	kill "$CHR_PID"
+	wait "$CHR_PID" 2>/dev/null || true
+fi
+
+echo
+scripts/bench_real.sh 3
 
 echo
 # User space: replay a recorded stream through decoder, interning and model.

@@ -2,8 +2,12 @@
 /*
  * Benchmark workload: N x (malloc(64); free) in one loop, timed inside the
  * process so that start-up and probe attachment are not counted. Prints
- * the nanoseconds per malloc+free pair.
+ * the nanoseconds per malloc+free pair. "threads T N": T threads each run
+ * the loop at once; prints the nanoseconds per pair of one thread (wall
+ * time of the slowest over N): equal to the one-thread figure when the
+ * threads share nothing.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,46 @@ static int keep(long n)
 	return p ? 0 : 1;
 }
 
+static void loop(long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *p = bench_alloc(64);
+
+		__asm__ volatile("" : : "r"(p) : "memory");
+		free(p);
+	}
+}
+
+static pthread_barrier_t start;
+
+static void *thread_loop(void *arg)
+{
+	for (int i = 0; i < 100; i++)
+		free(bench_alloc(64));
+	pthread_barrier_wait(&start);
+	loop(*(long *)arg);
+	return NULL;
+}
+
+/* "threads T N": T threads looping at once; ns per pair of one thread. */
+static int threads(int t, long n)
+{
+	pthread_t tid[64];
+	double t0;
+
+	if (t < 1 || t > 64 || pthread_barrier_init(&start, NULL, (unsigned)t + 1))
+		return 1;
+	for (int i = 0; i < t; i++)
+		if (pthread_create(&tid[i], NULL, thread_loop, &n))
+			return 1;
+	pthread_barrier_wait(&start);
+	t0 = now();
+	for (int i = 0; i < t; i++)
+		pthread_join(tid[i], NULL);
+	printf("%.1f\n", (now() - t0) / (double)n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 20000;
@@ -41,16 +85,13 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && !strcmp(argv[1], "keep"))
 		return keep(atol(argv[2]));
+	if (argc > 3 && !strcmp(argv[1], "threads"))
+		return threads(atoi(argv[2]), atol(argv[3]));
 	/* Warm up: the first calls fault in the heap and the probes. */
 	for (int i = 0; i < 100; i++)
 		free(bench_alloc(64));
 	t0 = now();
-	for (long i = 0; i < n; i++) {
-		void *p = bench_alloc(64);
-
-		__asm__ volatile("" : : "r"(p) : "memory");
-		free(p);
-	}
+	loop(n);
 	t1 = now();
 	printf("%.1f\n", (t1 - t0) / (double)n);
 	return 0;

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Install the Debian 12 packages heaptrace needs to build, run and test.
 # Runs apt-get only when something is missing; needs root for that.
+# With arguments, installs those packages instead (e.g. make bench's).
 set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev
 libcapstone-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
 libcmocka-dev libjson-c-dev libxml2-utils pkg-config make gcc g++ gdb binutils libc6-dbg libclang-rt-14-dev valgrind bpftrace
 time clang-format"
+[ $# -gt 0 ] && PKGS="$*"
 
 missing=""
 for p in $PKGS; do

@@ -155,6 +155,72 @@ static void set_link_types(struct heaptrace_bpf *skel, enum ht_links l)
 	bpf_program__set_expected_attach_type(skel->progs.ht_free, multi);
 }
 
+/* The best links the kernel has, from mode down. */
+static enum ht_links best_links(enum ht_links mode)
+{
+	if (mode == HT_LINKS_AUTO)
+		mode = HT_LINKS_SESSION;
+	if (mode == HT_LINKS_SESSION && !kernel_has_link(HT_ATTACH_UPROBE_SESSION))
+		mode = HT_LINKS_MULTI;
+	if (mode == HT_LINKS_MULTI && !kernel_has_link(HT_ATTACH_UPROBE_MULTI))
+		mode = HT_LINKS_SINGLE;
+	return mode;
+}
+
+/* Open the BPF object, set what the programs must know before they are
+ * verified, and load it for links of this mode. NULL + errno. */
+static struct heaptrace_bpf *open_load(const struct ht_probes_opts *opts, enum ht_links mode)
+{
+	struct heaptrace_bpf *skel = heaptrace_bpf__open();
+	int err;
+
+	if (!skel) {
+		pr_err("can't open BPF object: %s\n", strerror(errno));
+		return NULL;
+	}
+	set_link_types(skel, mode);
+	skel->rodata->target_tgid = (uint32_t)opts->pid;
+	skel->rodata->max_depth = opts->max_depth;
+	skel->rodata->ring_bytes = opts->ring_bytes;
+	skel->rodata->stack_bytes = opts->stack_bytes;
+	skel->rodata->min_size = opts->min_size;
+	skel->rodata->max_size = opts->max_size;
+	if (opts->sample_bytes) {
+		/* p(step) = 1 - exp(-(step + 1/2) / steps) of size / sample_bytes */
+		skel->rodata->sample_bytes = opts->sample_bytes;
+		skel->rodata->sample_seed = opts->sample_seed;
+		for (int i = 0; i < HT_SAMPLE_STEPS; i++) {
+			double pr = -expm1(-(i + 0.5) / HT_SAMPLE_STEPS);
+
+			skel->rodata->sample_thr[i] = (uint32_t)(pr * 4294967296.0);
+		}
+	}
+	err = 0;
+	if (opts->sample_bytes || opts->min_size || opts->max_size)
+		err = bpf_map__set_max_entries(skel->maps.sampled, opts->sampled_max);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_bytes);
+	if (!err && opts->cfi_rows) {
+		skel->rodata->unwind_cfi = 1;
+		err = bpf_map__set_max_entries(skel->maps.cfi_rows, opts->cfi_rows);
+	} else if (!err) {
+		err = bpf_map__set_max_entries(skel->maps.cfi_objs, 1);
+	}
+	/* Load: the verifier checks the programs. */
+	if (!err) {
+		err = heaptrace_bpf__load(skel);
+		if (err)
+			pr_info("can't load BPF programs for %s links: %s\n", links_names[mode],
+				strerror(-err));
+	}
+	if (err) {
+		heaptrace_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
 struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 {
 	struct ht_probes *p;
@@ -165,54 +231,21 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	if (!p)
 		return NULL;
 
-	/* Open: set what the programs must know before they are verified. */
-	p->skel = heaptrace_bpf__open();
+	/* The best links the kernel has, unless told otherwise; a kernel
+	 * that has session links but will not load the session program
+	 * gets multi links. */
+	p->mode = best_links(opts->links);
+	p->skel = open_load(opts, p->mode);
+	if (!p->skel && p->mode == HT_LINKS_SESSION) {
+		p->mode = HT_LINKS_MULTI;
+		p->skel = open_load(opts, p->mode);
+	}
 	if (!p->skel) {
 		err = -errno;
-		pr_err("can't open BPF object: %s\n", strerror(errno));
+		pr_err("can't load BPF programs: %s\n", strerror(errno));
 		goto err_free;
 	}
-	/* The best links the kernel has, unless told otherwise. */
-	p->mode = opts->links;
-	if (p->mode == HT_LINKS_AUTO)
-		p->mode = HT_LINKS_SESSION;
-	if (p->mode == HT_LINKS_SESSION && !kernel_has_link(HT_ATTACH_UPROBE_SESSION))
-		p->mode = HT_LINKS_MULTI;
-	if (p->mode == HT_LINKS_MULTI && !kernel_has_link(HT_ATTACH_UPROBE_MULTI))
-		p->mode = HT_LINKS_SINGLE;
-	set_link_types(p->skel, p->mode);
 	pr_debug("attaching through %s links\n", links_names[p->mode]);
-	p->skel->rodata->target_tgid = (uint32_t)opts->pid;
-	p->skel->rodata->max_depth = opts->max_depth;
-	p->skel->rodata->ring_bytes = opts->ring_bytes;
-	p->skel->rodata->stack_bytes = opts->stack_bytes;
-	p->skel->rodata->min_size = opts->min_size;
-	p->skel->rodata->max_size = opts->max_size;
-	if (opts->sample_bytes) {
-		/* p(step) = 1 - exp(-(step + 1/2) / steps) of size / sample_bytes */
-		p->skel->rodata->sample_bytes = opts->sample_bytes;
-		p->skel->rodata->sample_seed = opts->sample_seed;
-		for (int i = 0; i < HT_SAMPLE_STEPS; i++) {
-			double pr = -expm1(-(i + 0.5) / HT_SAMPLE_STEPS);
-
-			p->skel->rodata->sample_thr[i] = (uint32_t)(pr * 4294967296.0);
-		}
-	}
-	if (opts->sample_bytes || opts->min_size || opts->max_size) {
-		err = bpf_map__set_max_entries(p->skel->maps.sampled, opts->sampled_max);
-		if (err)
-			goto err_destroy;
-	}
-	err = bpf_map__set_max_entries(p->skel->maps.events, (uint32_t)opts->ring_bytes);
-	if (err)
-		goto err_destroy;
-
-	/* Load: the verifier checks the programs. */
-	err = heaptrace_bpf__load(p->skel);
-	if (err) {
-		pr_err("can't load BPF programs: %s\n", strerror(-err));
-		goto err_destroy;
-	}
 
 	/* Exec of the target ends its old heap: watch for it. */
 	err = heaptrace_bpf__attach(p->skel);
@@ -471,6 +504,16 @@ int probes__attach(struct ht_probes *p, struct ht_modules *ms,
 		   const struct ht_probe_set *set)
 {
 	return probes__attach_from(p, ms, set, 0);
+}
+
+int probes__cfi_objs_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_objs) : -1;
+}
+
+int probes__cfi_rows_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_rows) : -1;
 }
 
 int probes__ringbuf_fd(const struct ht_probes *p)
