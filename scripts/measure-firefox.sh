@@ -35,7 +35,13 @@ echo 'user_pref("toolkit.asyncshutdown.crash_timeout", 600000);' >"$OUT/profile/
 HOME="$OUT" "$HT" --ring-size 256M --json "$OUT/report.json" -- "$FF" --headless \
 	--profile "$OUT/profile" --screenshot "$OUT/shot.png" about:blank \
 	>"$OUT/heaptrace.txt" 2>"$OUT/heaptrace.err" || true
+# bpftrace prints its counts on SIGINT (one was seen lost here: ask again)
 kill -INT "$BT"
+for _ in $(seq 12); do
+	sleep 10
+	kill -0 "$BT" 2>/dev/null || break
+	kill -INT "$BT" 2>/dev/null || true
+done
 wait "$BT" || true
 PID=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$OUT/report.json" | head -1)
 echo "heaptrace (PID $PID):"
