@@ -200,6 +200,7 @@ static struct heaptrace_bpf *open_load(const struct ht_probes_opts *opts, enum h
 		err = bpf_map__set_max_entries(skel->maps.sampled, opts->sampled_max);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_bytes);
+	bpf_program__set_autoload(skel->progs.ht_maps_change, opts->cfi_rows > 0);
 	if (!err && opts->cfi_rows) {
 		skel->rodata->unwind_cfi = 1;
 		err = bpf_map__set_max_entries(skel->maps.cfi_rows, opts->cfi_rows);

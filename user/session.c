@@ -192,7 +192,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (!s->opts.ring_bytes)
 		s->opts.ring_bytes = 16 << 20;
 	if (!s->opts.unwind_set)
-		s->opts.unwind = HT_UNWIND_AUTO;
+		s->opts.unwind = HT_UNWIND_CFI;
 	if (!s->opts.stack_bytes)
 		s->opts.stack_bytes = 4096;
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
