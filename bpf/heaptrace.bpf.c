@@ -8,7 +8,8 @@
  *
  *   ht_enter  - entry of an allocating function: remember its arguments
  *   ht_exit   - return of an allocating function: emit the allocation with
- *               the caller's stack, walked through frame pointers here
+ *               the caller's stack, walked through frame pointers here or
+ *               unwound from CFI tables (unwind.h)
  *   ht_free   - entry of a freeing function: emit the free
  *   ht_session - both ht_enter and ht_exit, as one session uprobe (Linux
  *               6.12+): its entry returns 1 for a call whose return needs no
@@ -43,6 +44,11 @@ const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
  * it has read to know whether /proc/PID/maps still shows the program its
  * pending events came from. */
 __u64 exec_count = 0;
+
+/* Changes of the target's link map: the dynamic linker calls
+ * _dl_debug_state (r_brk of _r_debug) before and after each dlopen and
+ * dlclose; user space looks for new objects when this moves. */
+__u64 dl_changes = 0;
 
 /* Loss and anomaly counters (enum ht_counter), one set per CPU so that no
  * event writes a shared cache line; user space sums them at report time. */
@@ -193,6 +199,8 @@ static __always_inline int nested(struct ht_task *t, __u64 sp)
 
 static __always_inline void emit_free(__u64 addr, __u32 func);
 static __always_inline int take_sampled(__u64 addr);
+
+#include "unwind.h"
 
 /* A block realloc/xallocx consumes that was recorded: its return matters
  * even when the call itself was left out. */
@@ -452,7 +460,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, _
 	ev->sample_thr = t->thr;
 	ev->sp = PT_REGS_SP(ctx);
 	ev->bp = PT_REGS_FP(ctx);
-	n = walk_stack(ctx, ev);
+	n = unwind_cfi ? unwind_cfi_stack(ctx, ev) : walk_stack(ctx, ev);
 	if (n > HT_MAX_FRAMES)
 		n = HT_MAX_FRAMES;
 	ev->nr_ips = n;
@@ -460,6 +468,8 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, _
 		count(HT_C_STACK_TRUNCATED);
 	if (ev->flags & HT_AF_STACK_BROKEN)
 		count(HT_C_STACK_BROKEN);
+	if (ev->flags & ~(HT_AF_STACK_TRUNCATED | HT_AF_STACK_BROKEN))
+		count_unwind_stop(ev->flags);
 	len = 0;
 	if (stack_bytes) {
 		/* windows only while the ring is at most half full */
@@ -602,6 +612,14 @@ int ht_free(struct pt_regs *ctx)
 	if (tracking() && !take_sampled(addr))
 		return 0;
 	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+	return 0;
+}
+
+SEC("uprobe")
+int ht_dl_change(struct pt_regs *ctx)
+{
+	if (is_target())
+		__sync_fetch_and_add(&dl_changes, 1);
 	return 0;
 }
 

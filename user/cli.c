@@ -99,6 +99,9 @@ static const char usage_text[] =
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
 "      --unwind MODE      how stacks are walked: fp (frame pointers only),\n"
+"                         cfi (in the kernel, from tables built from each\n"
+"                         object's DWARF CFI: whole stacks, cut short where\n"
+"                         a frame is uncertain, counted),\n"
 "                         auto (default: frame pointers, and DWARF CFI from\n"
 "                         .eh_frame for frames without one, e.g. glibc's\n"
 "                         strdup or libstdc++'s operator new), dwarf (CFI\n"
@@ -297,8 +300,11 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				cfg->session.unwind = HT_UNWIND_AUTO;
 			else if (!strcmp(optarg, "dwarf"))
 				cfg->session.unwind = HT_UNWIND_DWARF;
+			else if (!strcmp(optarg, "cfi"))
+				cfg->session.unwind = HT_UNWIND_CFI;
 			else
-				return usage_error("invalid --unwind '%s' (fp, auto or dwarf)", optarg);
+				return usage_error("invalid --unwind '%s' (fp, cfi, auto or dwarf)",
+						   optarg);
 			cfg->session.unwind_set = true;
 			break;
 		case OPT_STACK_BYTES:

@@ -58,6 +58,7 @@ struct ht_probes {
 	struct ht_link *links;
 	size_t nlinks, cap;
 	size_t nprobes;       /* probe points attached (entries and returns) */
+	struct bpf_link *dl_hook;   /* on _dl_debug_state, or NULL */
 };
 
 static int uprobe_multi_create(int prog_fd, uint32_t type, const char *path,
@@ -199,6 +200,12 @@ static struct heaptrace_bpf *open_load(const struct ht_probes_opts *opts, enum h
 		err = bpf_map__set_max_entries(skel->maps.sampled, opts->sampled_max);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_bytes);
+	if (!err && opts->cfi_rows) {
+		skel->rodata->unwind_cfi = 1;
+		err = bpf_map__set_max_entries(skel->maps.cfi_rows, opts->cfi_rows);
+	} else if (!err) {
+		err = bpf_map__set_max_entries(skel->maps.cfi_objs, 1);
+	}
 	/* Load: the verifier checks the programs. */
 	if (!err) {
 		err = heaptrace_bpf__load(skel);
@@ -499,6 +506,16 @@ int probes__attach(struct ht_probes *p, struct ht_modules *ms,
 	return probes__attach_from(p, ms, set, 0);
 }
 
+int probes__cfi_objs_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_objs) : -1;
+}
+
+int probes__cfi_rows_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_rows) : -1;
+}
+
 int probes__ringbuf_fd(const struct ht_probes *p)
 {
 	return bpf_map__fd(p->skel->maps.events);
@@ -534,6 +551,23 @@ uint64_t probes__exec_count(const struct ht_probes *p)
 	return __atomic_load_n(&p->skel->bss->exec_count, __ATOMIC_ACQUIRE);
 }
 
+int probes__attach_dl_hook(struct ht_probes *p, const char *path, uint64_t offset)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+
+	if (p->dl_hook)
+		return -EEXIST;
+	p->dl_hook = bpf_program__attach_uprobe_opts(p->skel->progs.ht_dl_change,
+						     (int)p->skel->rodata->target_tgid, path,
+						     offset, &uo);
+	return p->dl_hook ? 0 : -errno;
+}
+
+uint64_t probes__dl_changes(const struct ht_probes *p)
+{
+	return __atomic_load_n(&p->skel->bss->dl_changes, __ATOMIC_ACQUIRE);
+}
+
 size_t probes__nr_probes(const struct ht_probes *p)
 {
 	return p->nprobes;
@@ -545,6 +579,7 @@ void probes__destroy(struct ht_probes *p)
 		return;
 	destroy_links(p->links, p->nlinks);
 	free(p->links);
+	bpf_link__destroy(p->dl_hook);
 	heaptrace_bpf__destroy(p->skel);
 	free(p);
 }

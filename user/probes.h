@@ -32,6 +32,8 @@ struct ht_probes_opts {
 	uint32_t sampled_max;    /* entries of the sampled-blocks map */
 	uint64_t min_size;       /* record only sizes in [min_size, max_size] */
 	uint64_t max_size;       /* 0: no upper limit */
+	uint32_t cfi_rows;       /* > 0: unwind in the kernel from CFI tables of
+				  * up to this many rows (see cfimaps.h) */
 	enum ht_links links;     /* a kind the kernel lacks falls back to the next */
 };
 
@@ -54,6 +56,11 @@ int probes__attach(struct ht_probes *p, struct ht_modules *ms,
 int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
 			const struct ht_probe_set *set, size_t from);
 
+/* The maps of the in-kernel unwinder (objects by file identity, rows);
+ * -1 when it is off. */
+int probes__cfi_objs_fd(const struct ht_probes *p);
+int probes__cfi_rows_fd(const struct ht_probes *p);
+
 /* The ring buffer map's fd, for the event stream. */
 int probes__ringbuf_fd(const struct ht_probes *p);
 
@@ -67,6 +74,15 @@ size_t probes__nr_probes(const struct ht_probes *p);
 
 /* How many times the target has called execve() since the programs loaded. */
 uint64_t probes__exec_count(const struct ht_probes *p);
+
+/*
+ * Put the link-map hook on the dynamic linker's _dl_debug_state (file
+ * offset in the object at path, as the kernel resolves it). 0 or -errno.
+ */
+int probes__attach_dl_hook(struct ht_probes *p, const char *path, uint64_t offset);
+
+/* How many times the dynamic linker announced a link-map change. */
+uint64_t probes__dl_changes(const struct ht_probes *p);
 
 void probes__destroy(struct ht_probes *p);
 

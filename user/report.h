@@ -35,6 +35,7 @@ struct ht_report_input {
 	bool rss_anon_known;
 	uint64_t rss_anon;
 	const char *malloc_defs;
+	uint64_t late_unknown_frees;  /* unknown frees by allocators traced late */
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);

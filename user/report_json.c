@@ -167,6 +167,19 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)bd.frees_missing);
 	json_timeline(f, in, &t, now);
 	report__unseen_json(f, in, &t);
+	fprintf(f, "  \"unwind\": { \"stacks_cut_short\": %llu, \"cut_short\": { \"depth\": %llu, "
+		"\"unreadable\": %llu, \"no_mapping\": %llu, \"no_table\": %llu, "
+		"\"bad_rule\": %llu, \"fp_invalid\": %llu, \"uretprobe\": %llu, "
+		"\"maps_locked\": %llu }, \"tables\": { \"objects\": %llu, "
+		"\"frame_pointers_only\": %llu, \"rows\": %llu, \"bytes\": %llu, "
+		"\"build_ms\": %.1f } },\n",
+		(unsigned long long)l->stacks_cut_short, (unsigned long long)l->stacks_truncated,
+		(unsigned long long)l->stacks_broken, (unsigned long long)l->stacks_no_mapping,
+		(unsigned long long)l->stacks_no_table, (unsigned long long)l->stacks_bad_rule,
+		(unsigned long long)l->stacks_fp_invalid, (unsigned long long)l->stacks_uprobe,
+		(unsigned long long)l->stacks_vma_busy, (unsigned long long)l->cfi_objects,
+		(unsigned long long)l->cfi_fp_only, (unsigned long long)l->cfi_rows,
+		(unsigned long long)l->cfi_bytes, (double)l->cfi_build_ns / 1e6);
 	fputs("  \"stacks\": [", f);
 	for (size_t i = 0; i < n; i++) {
 		err = report__stack(in, rows[i].stack, &st);

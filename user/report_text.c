@@ -203,6 +203,19 @@ static void print_summary(FILE *f, const struct ht_report_input *in)
 	if (in->loss.stacks_truncated)
 		fprintf(f, "note: %llu stacks were cut at the depth limit (--max-depth)\n",
 			(unsigned long long)in->loss.stacks_truncated);
+	if (in->loss.stacks_cut_short > in->loss.stacks_truncated) {
+		const struct ht_loss *l = &in->loss;
+
+		/* shorter, never wrong: each ended where the next frame was not certain */
+		fprintf(f, "note: stacks cut short: %llu (unreadable %llu, no mapping %llu, no table "
+			"%llu, unfollowed CFI %llu, bad frame pointer %llu, uretprobe %llu, maps "
+			"locked %llu)\n",
+			(unsigned long long)(l->stacks_cut_short - l->stacks_truncated),
+			(unsigned long long)l->stacks_broken, (unsigned long long)l->stacks_no_mapping,
+			(unsigned long long)l->stacks_no_table, (unsigned long long)l->stacks_bad_rule,
+			(unsigned long long)l->stacks_fp_invalid, (unsigned long long)l->stacks_uprobe,
+			(unsigned long long)l->stacks_vma_busy);
+	}
 }
 
 int report__text(FILE *f, const struct ht_report_input *in)

@@ -43,8 +43,9 @@ static uint64_t wall_ns(void)
  * Allocator discovery after open, its one trigger: probe the allocators of
  * objects mapped since the last look (dlopen, or the launched command's
  * own objects the prediction missed). ht_session_poll runs it, never the
- * event path: once a second (reread: the maps are read again first), and
- * after a drain whose stacks brought new objects into the module table.
+ * event path: when the dynamic linker announced a link-map change and
+ * once a second (reread: the maps are read again first), and after a
+ * drain whose stacks brought new objects into the module table.
  */
 static void discover_new_objects(struct ht_session *s, bool reread)
 {
@@ -65,9 +66,26 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 		allocators__truncate(&s->set, n, nfound);
 		return;
 	}
-	pr_info("tracing %s (mapped later)\n",
-		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+	/* Said by default: its calls before now were not seen. */
+	pr_warn("tracing %s from %.3f s (mapped later: its calls before then are not seen)\n",
+		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
+		(double)(now_ns() - s->start_ns) / 1e9);
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+}
+
+void session__cfi_sync(struct ht_session *s)
+{
+	size_t n = modules__count(s->mods);
+
+	if (!s->cfi)
+		return;
+	for (; s->cfi_done < n; s->cfi_done++) {
+		struct ht_module *m = modules__get(s->mods, s->cfi_done);
+
+		if (modules__elf(m))
+			cfimaps__add(s->cfi, m);
+	}
+	cfimaps__totals(s->cfi, &s->cfi_tot);
 }
 
 /* The traced calls so far: allocations, frees, unknown frees. */
@@ -180,7 +198,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
 		s->opts.seed = now_ns();
 	s->rng = s->opts.seed | 1;
-	if (s->opts.unwind == HT_UNWIND_FP)
+	if (s->opts.unwind == HT_UNWIND_FP || s->opts.unwind == HT_UNWIND_CFI)
 		s->opts.stack_bytes = 0;
 
 	err = target__check_system(msg, len);
@@ -221,6 +239,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 	}
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+	s->npoints_at_start = s->set.n;
 
 	/* Load the BPF programs for this target. */
 	po.pid = s->target.pid;
@@ -233,11 +252,25 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
 	po.links = probes__links_from_env();
+	if (s->opts.unwind == HT_UNWIND_CFI)
+		po.cfi_rows = HT_CFI_DEFAULT_ROWS;
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
 		snprintf(msg, len, "can't load BPF programs: %s", strerror(errno));
 		goto err;
+	}
+	if (po.cfi_rows) {
+		/* Tables for what is mapped now, or - for a command not started
+		 * yet - for the objects it will map. */
+		s->cfi = cfimaps__new(probes__cfi_objs_fd(s->probes),
+				      probes__cfi_rows_fd(s->probes), po.cfi_rows);
+		if (!s->cfi) {
+			err = -errno;
+			snprintf(msg, len, "can't map the unwind tables: %s", strerror(errno));
+			goto err;
+		}
+		session__cfi_sync(s);
 	}
 	s->stream = stream__new(probes__ringbuf_fd(s->probes), &sink__ops, s);
 	if (!s->stream) {
@@ -255,6 +288,26 @@ err:
 	ht_session_close(s);
 	ht_log_leave(prev);
 	return NULL;
+}
+
+/* Learn of new objects when the dynamic linker announces them (a uprobe
+ * on its _dl_debug_state), not on the next once-a-second look. */
+static void attach_dl_hook(struct ht_session *s)
+{
+	char path[4200];
+	uint64_t off;
+	size_t mi;
+	int err = allocators__dl_hook(s->mods, &mi, &off);
+
+	if (!err)
+		err = modules__probe_path(s->mods, modules__get(s->mods, mi), path, sizeof(path));
+	if (!err)
+		err = probes__attach_dl_hook(s->probes, path, off);
+	if (err)
+		pr_info("no hook on the dynamic linker (%s): new objects are looked for once a "
+			"second\n", strerror(-err));
+	else
+		pr_debug("link-map hook on _dl_debug_state in '%s'\n", path);
 }
 
 static int session_start(struct ht_session *s, char *msg, size_t len)
@@ -278,6 +331,7 @@ static int session_start(struct ht_session *s, char *msg, size_t len)
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
 	}
+	attach_dl_hook(s);
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
@@ -323,6 +377,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
+	bool announced;
 	uint64_t now;
 	int n;
 
@@ -337,16 +392,23 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
-	/* A dlopen'd allocator calls nothing traced yet: look once a second,
+	/* Tables for objects the drain's stacks brought in. */
+	session__cfi_sync(s);
+	/* A dlopen'd allocator calls nothing traced yet: look when the
+	 * dynamic linker announces a change of its link map, once a second,
 	 * and at once when stacks pointed into new objects. */
 	now = now_ns();
-	if (!s->target.exited && (s->new_objects || now >= s->next_maps_check)) {
-		bool reread = now >= s->next_maps_check;
+	announced = s->probes && probes__dl_changes(s->probes) != s->dl_changes;
+	if (announced)
+		s->dl_changes = probes__dl_changes(s->probes);
+	if (!s->target.exited && (s->new_objects || announced || now >= s->next_maps_check)) {
+		bool reread = announced || now >= s->next_maps_check;
 
 		if (reread)
 			s->next_maps_check = now + 1000000000ULL;
 		s->new_objects = false;
 		discover_new_objects(s, reread);
+		session__cfi_sync(s);
 		if (reread)
 			watch_calls(s, now);
 	}
@@ -382,7 +444,7 @@ static void session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
-	if (!traced_calls(s)) {
+	if (s->started && !traced_calls(s)) {
 		char defs[256];
 
 		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
@@ -393,6 +455,8 @@ static void session_stop(struct ht_session *s)
 	s->stream = NULL;
 	probes__destroy(s->probes);
 	s->probes = NULL;
+	cfimaps__free(s->cfi);
+	s->cfi = NULL;
 }
 
 static struct ht_symbolizer *symbolizer(struct ht_session *s)
@@ -428,6 +492,21 @@ static void session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->unsampled = c[HT_C_UNSAMPLED];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
+	out->stacks_no_mapping = c[HT_C_UW_NO_MAPPING];
+	out->stacks_no_table = c[HT_C_UW_NO_TABLE];
+	out->stacks_bad_rule = c[HT_C_UW_BAD_RULE];
+	out->stacks_fp_invalid = c[HT_C_UW_FP_INVALID];
+	out->stacks_uprobe = c[HT_C_UW_UPROBE];
+	out->stacks_vma_busy = c[HT_C_UW_VMA_BUSY];
+	out->stacks_cut_short = out->stacks_truncated + out->stacks_broken +
+				out->stacks_no_mapping + out->stacks_no_table +
+				out->stacks_bad_rule + out->stacks_fp_invalid +
+				out->stacks_uprobe + out->stacks_vma_busy;
+	out->cfi_objects = s->cfi_tot.objects;
+	out->cfi_fp_only = s->cfi_tot.fp_only;
+	out->cfi_rows = s->cfi_tot.rows;
+	out->cfi_bytes = s->cfi_tot.bytes;
+	out->cfi_build_ns = s->cfi_tot.build_ns;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
 			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
@@ -537,6 +616,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	ht_session_loss(s, &in.loss);
 	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
+	in.late_unknown_frees = s->late_unknown_frees;
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
 	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
@@ -621,6 +701,7 @@ void ht_session_close(struct ht_session *s)
 	target__close(&s->target);
 	symbolizer__free(s->sym);
 	unwinder__free(s->unwinder);
+	cfimaps__free(s->cfi);
 	free(s->frames);
 	free(s->unmapped_pages);
 	allocators__free(&s->set);
