@@ -54,7 +54,7 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	$(Q)scripts/install-deps.sh
 	$(Q)mkdir -p $(OUTPUT) && touch $@
 
-$(OUTPUT)/heaptrace.bpf.o: $(BPF_SRC) bpf/events.h vmlinux.h | $(DEPS_STAMP)
+$(OUTPUT)/heaptrace.bpf.o: $(BPF_SRC) bpf/events.h bpf/unwind.h vmlinux.h | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf \
 		-Wall -Werror -c $(BPF_SRC) -o $@
@@ -215,6 +215,12 @@ $(OUTPUT)/bench/bench_loop: scripts/bench_loop.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -fno-omit-frame-pointer -pthread -o $@ $<
 
+# 30 frames without frame pointers: the in-kernel unwinder's cost.
+$(OUTPUT)/bench/bench_deep: scripts/bench_deep.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -o $@ $<
+
 $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -226,7 +232,8 @@ $(BENCH_DEPS_STAMP): scripts/install-deps.sh
 	$(Q)scripts/install-deps.sh sqlite3 python3 git heaptrack
 	$(Q)mkdir -p $(@D) && touch $@
 
-bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_replay \
+bench: heaptrace $(OUTPUT)/demo $(OUTPUT)/bench/bench_loop $(OUTPUT)/bench/bench_deep \
+       $(OUTPUT)/bench/bench_replay \
        $(BENCH_SYMBOLIZE) $(ALLOC_OUT)/mi | $(BENCH_DEPS_STAMP)
 	$(Q)$(TEST_SUDO) scripts/bench.sh $(BENCH_ARGS)
 	$(Q)echo; echo "symbolization (report time) of 10,000 distinct stacks:"

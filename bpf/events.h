@@ -71,6 +71,13 @@ struct ht_event_hdr {
 enum ht_alloc_flags {
 	HT_AF_STACK_TRUNCATED = 1 << 0, /* the walk hit the depth limit */
 	HT_AF_STACK_BROKEN = 1 << 1,    /* a frame could not be read */
+	/* --unwind cfi: why a stack ended early (at most one is set) */
+	HT_AF_NO_MAPPING = 1 << 2,      /* next address in no executable mapping */
+	HT_AF_NO_TABLE = 1 << 3,        /* in an object without a table yet: stop_pc */
+	HT_AF_BAD_RULE = 1 << 4,        /* a CFI rule not followed (or rbp unknown) */
+	HT_AF_FP_INVALID = 1 << 5,      /* no CFI, and the frame-pointer chain left the stack */
+	HT_AF_UPROBE = 1 << 6,          /* a pending uretprobe's return that can't be resolved */
+	HT_AF_VMA_BUSY = 1 << 7,        /* the memory map was locked by a writer */
 };
 
 /*
@@ -84,6 +91,9 @@ enum ht_alloc_flags {
  * copied from `sp` upwards - present only when user space asked for them,
  * to unwind code built without frame pointers through its CFI.
  * `sp` and `bp` are the registers at the allocator's return.
+ * With --unwind cfi, `ips` is the whole unwound stack, no raw window
+ * follows, and `stop_pc` is the address in an object without a table
+ * (HT_AF_NO_TABLE) for user space to build one.
  */
 struct ht_alloc_event {
 	struct ht_event_hdr hdr;
@@ -92,6 +102,7 @@ struct ht_alloc_event {
 	__u64 old_addr;
 	__u64 sp;
 	__u64 bp;
+	__u64 stop_pc;
 	__u32 func;       /* index into the user-space probe table */
 	__u16 flags;      /* enum ht_alloc_flags */
 	__u16 nr_ips;
@@ -114,6 +125,61 @@ struct ht_free_event {
 	__u32 pad;
 };
 
+/*
+ * In-kernel unwinding (--unwind cfi). User space turns each object's DWARF
+ * CFI into rows sorted by pc (an ELF virtual address; each row holds from
+ * its pc up to the next row's) telling how to find the caller's frame:
+ * CFA (the stack pointer before the call) from rsp or rbp, the return
+ * address at CFA - 8 (always, on x86-64; other rules make a HT_CFI_BAD
+ * row) and the caller's rbp either unchanged or saved at CFA + rbp_off.
+ * Offsets are stored in units of 8 bytes (8 bytes a row); one that is
+ * not a multiple of 8 or out of range makes a HT_CFI_BAD row.
+ */
+enum ht_cfi_kind {
+	HT_CFI_NONE = 0,   /* no CFI covers this pc: frame pointers, checked */
+	HT_CFI_RSP,        /* CFA = rsp + cfa_off */
+	HT_CFI_RBP,        /* CFA = rbp + cfa_off */
+	HT_CFI_RBP_DEREF,  /* CFA = *(rbp + cfa_off) (a realigned stack, e.g. main) */
+	HT_CFI_END,        /* return address undefined: the outermost frame */
+	HT_CFI_SIGNAL,     /* signal trampoline: registers saved in the ucontext at rsp */
+	HT_CFI_BAD,        /* a rule heaptrace does not follow: the stack ends, counted */
+};
+
+enum ht_cfi_rbp {
+	HT_RBP_SAME = 0,   /* the caller's rbp is this frame's */
+	HT_RBP_AT_CFA,     /* saved at CFA + rbp_off */
+	HT_RBP_LOST,       /* undefined or in a place not followed: unknown */
+};
+
+struct ht_cfi_row {
+	__u32 pc;
+	__s16 cfa_off8;    /* CFA offset / 8 */
+	__u8 rule;         /* enum ht_cfi_kind | enum ht_cfi_rbp << 4 */
+	__s8 rbp_off8;     /* rbp saved at CFA + 8 * rbp_off8 */
+};
+
+#define HT_CFI_KIND(r) ((r)->rule & 0xf)
+#define HT_CFI_RBP_RULE(r) ((r)->rule >> 4)
+
+/*
+ * The objects the BPF side has tables for, by file identity (the kernel's
+ * s_dev of the file's superblock and its inode number): a code address in
+ * a mapping of the file at file offset `off` has ELF virtual address
+ * off + off_to_vaddr. An object with row_count 0 has no usable CFI
+ * (missing, malformed or too large): frame pointers only, checked.
+ */
+struct ht_cfi_obj_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct ht_cfi_obj {
+	__u32 row_start;   /* into the rows map */
+	__u32 row_count;
+	__s64 off_to_vaddr;
+};
+
 /* Per-CPU counters of everything the BPF side could not record. */
 enum ht_counter {
 	HT_C_RINGBUF_FULL_ALLOC, /* allocation records dropped: ring full */
@@ -129,6 +195,13 @@ enum ht_counter {
 	HT_C_WINDOW_DROPPED,     /* raw stack windows left out: ring nearly full */
 	HT_C_FILTERED,           /* allocations outside --min-size/--max-size */
 	HT_C_RINGBUF_FULL_EXEC,  /* exec records dropped: ring full */
+	/* --unwind cfi: stacks cut short, by reason (enum ht_alloc_flags) */
+	HT_C_UW_NO_MAPPING,
+	HT_C_UW_NO_TABLE,
+	HT_C_UW_BAD_RULE,
+	HT_C_UW_FP_INVALID,
+	HT_C_UW_UPROBE,
+	HT_C_UW_VMA_BUSY,
 	__HT_C_MAX,
 };
 

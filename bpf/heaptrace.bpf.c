@@ -8,7 +8,8 @@
  *
  *   ht_enter  - entry of an allocating function: remember its arguments
  *   ht_exit   - return of an allocating function: emit the allocation with
- *               the caller's stack, walked through frame pointers here
+ *               the caller's stack, walked through frame pointers here or
+ *               unwound from CFI tables (unwind.h)
  *   ht_free   - entry of a freeing function: emit the free
  *   ht_session - both ht_enter and ht_exit, as one session uprobe (Linux
  *               6.12+): its entry returns 1 for a call whose return needs no
@@ -198,6 +199,8 @@ static __always_inline int nested(struct ht_task *t, __u64 sp)
 
 static __always_inline void emit_free(__u64 addr, __u32 func);
 static __always_inline int take_sampled(__u64 addr);
+
+#include "unwind.h"
 
 /* A block realloc/xallocx consumes that was recorded: its return matters
  * even when the call itself was left out. */
@@ -457,7 +460,7 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, _
 	ev->sample_thr = t->thr;
 	ev->sp = PT_REGS_SP(ctx);
 	ev->bp = PT_REGS_FP(ctx);
-	n = walk_stack(ctx, ev);
+	n = unwind_cfi ? unwind_cfi_stack(ctx, ev) : walk_stack(ctx, ev);
 	if (n > HT_MAX_FRAMES)
 		n = HT_MAX_FRAMES;
 	ev->nr_ips = n;
@@ -465,6 +468,8 @@ static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, _
 		count(HT_C_STACK_TRUNCATED);
 	if (ev->flags & HT_AF_STACK_BROKEN)
 		count(HT_C_STACK_BROKEN);
+	if (ev->flags & ~(HT_AF_STACK_TRUNCATED | HT_AF_STACK_BROKEN))
+		count_unwind_stop(ev->flags);
 	len = 0;
 	if (stack_bytes) {
 		/* windows only while the ring is at most half full */

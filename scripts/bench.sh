@@ -23,6 +23,10 @@ run() {  # config -> ns per pair (the workload measures its own loop)
 	bpftrace) bpftrace -q -e "$BT_PROG" -c "$OUT/bench_loop $PAIRS" 2>/dev/null | sed -n 1p ;;
 	heaptrace-auto) ./heaptrace -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
 	heaptrace-fp) ./heaptrace --unwind fp -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	heaptrace-cfi) ./heaptrace --unwind cfi -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	deep30-fp) ./heaptrace --unwind fp -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;
+	deep30-auto) ./heaptrace --unwind auto -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;
+	deep30-cfi) ./heaptrace --unwind cfi -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;
 	heaptrace-sampled) ./heaptrace --sample-bytes 65536 --seed 1 -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
 	heaptrace-sampled-multi) HEAPTRACE_LINKS=multi ./heaptrace --sample-bytes 65536 --seed 1 \
 		-- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
@@ -36,8 +40,8 @@ stats() {  # numbers on stdin -> "min median max"
 	sort -g | awk '{ v[NR] = $1 } END { printf "%.1f %.1f %.1f", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
 
-CONFIGS="untraced bpftrace heaptrace-auto heaptrace-fp heaptrace-sampled heaptrace-sampled-multi
-untraced-2t bpftrace-2t heaptrace-fp-2t"
+CONFIGS="untraced bpftrace heaptrace-auto heaptrace-fp heaptrace-cfi heaptrace-sampled
+heaptrace-sampled-multi untraced-2t bpftrace-2t heaptrace-fp-2t deep30-fp deep30-auto deep30-cfi"
 declare -A RES
 echo "bench: $PAIRS malloc(64)+free pairs per run, $ROUNDS interleaved rounds"
 for r in $(seq "$ROUNDS"); do
@@ -62,6 +66,14 @@ for c in $CONFIGS; do
 		ratios="$ratios $(awk -v a="${RES[$c.$r]}" -v b="${RES[$ref.$r]}" 'BEGIN { printf "%.3f", a / b }')"
 	done
 	printf "%-28s %8s %8s %8s\n" "$c / bpftrace" $(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", v[1], v[int((NR + 1) / 2)], v[NR] }')
+done
+# The unwinders on a 30-frame stack without frame pointers, per round.
+for c in deep30-auto deep30-cfi; do
+	ratios=""
+	for r in $(seq "$ROUNDS"); do
+		ratios="$ratios $(awk -v a="${RES[$c.$r]}" -v b="${RES[deep30-fp.$r]}" 'BEGIN { printf "%.3f", a / b }')"
+	done
+	printf "%-28s %8s %8s %8s\n" "$c / deep30-fp" $(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f %.3f %.3f", v[1], v[int((NR + 1) / 2)], v[NR] }')
 done
 echo "(bcc memleak: not measurable here - libbpf-tools 0.26 has none; memleak-bpfcc needs kernel headers)"
 

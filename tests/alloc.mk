@@ -102,3 +102,10 @@ alloc-tests: $(ALLOC_DEPS)
 		HEAPTRACE_ALLOC_DIR=$(abspath $(ALLOC_OUT)) \
 		HEAPTRACE_ALLOC_RUST=$(abspath $(RUST_BIN)) \
 		$(ALLOC_BIN) $(if $(ALLOC_FILTER),'$(ALLOC_FILTER)')
+
+# Firefox ESR (mozjemalloc in its executable) under heaptrace, beside
+# bpftrace's counts of the executable's malloc & co in the same run. Not
+# part of `make test`: it installs firefox-esr and takes about two minutes.
+.PHONY: firefox-measure
+firefox-measure: heaptrace
+	$(Q)$(TEST_SUDO) scripts/measure-firefox.sh $(abspath heaptrace)

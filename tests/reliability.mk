@@ -45,7 +45,7 @@ FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefi
 		-fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 		-I$(OUTPUT) -Ibpf -Iuser
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := procmaps stream_decode stream_replay perfmap
+FUZZ_TARGETS := procmaps stream_decode stream_replay perfmap cfitab
 FUZZ_BINS    := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
 TEST_PROGRAMS += $(FUZZ_BINS)
 
@@ -54,8 +54,10 @@ FUZZ_SRC_procmaps      := user/procmaps.c
 FUZZ_SRC_stream_decode := user/stream.c
 FUZZ_SRC_stream_replay := user/stream.c user/heap.c user/stacks.c user/util.c
 FUZZ_SRC_perfmap       := user/perfmap.c user/util.c
+FUZZ_SRC_cfitab        := user/cfitab.c user/util.c
 FUZZ_LIBS_stream_decode := -lbpf
 FUZZ_LIBS_stream_replay := -lbpf
+FUZZ_LIBS_cfitab        := -ldw -lelf
 # perfmap.c's load() calls qsort(NULL, 0, ...) for a file without entries:
 # harmless with glibc, but UBSan's nonnull check stops on it (reported).
 FUZZ_LIBS_perfmap       := -fno-sanitize=nonnull-attribute

@@ -12,9 +12,12 @@
 
 UNWIND_C_BIN   := $(TEST_OUT)/unwind_c
 UNWIND_CXX_BIN := $(TEST_OUT)/unwind_cxx
+UNWIND_CFI_BIN := $(TEST_OUT)/unwind_cfi
+UNWIND_LIB     := $(TEST_OUT)/unwind_lib
 UNWIND_BIN     := $(TEST_OUT)/unwind_it
 UNWIND_FILTER  ?=
-UNWIND_DEPS    := heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_BIN)
+UNWIND_DEPS    := heaptrace $(UNWIND_C_BIN) $(UNWIND_CXX_BIN) $(UNWIND_CFI_BIN) $(UNWIND_LIB) \
+		  $(UNWIND_BIN)
 TEST_PROGRAMS  += $(UNWIND_DEPS)
 
 # Optimised, and explicitly without frame pointers (gcc's x86-64 default
@@ -27,6 +30,18 @@ $(UNWIND_C_BIN): tests/workloads/unwind_c.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNWIND_C_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
+$(UNWIND_CFI_BIN): tests/workloads/unwind_cfi.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWIND_C_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< -ldl
+
+# A shared object (no .so suffix, so that tests.mk's workload list can
+# name it too), dlopen'ed by unwind_cfi.
+$(UNWIND_LIB): tests/workloads/unwind_lib.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNWIND_C_FLAGS) -fPIC -shared -MMD -MP -MF $@.d -MT $@ -o $@ $<
+
 $(UNWIND_CXX_BIN): tests/workloads/unwind_cxx.cc
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
@@ -38,4 +53,5 @@ unwind-tests: $(UNWIND_DEPS)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_UNWIND_C=$(abspath $(UNWIND_C_BIN)) \
 		HEAPTRACE_UNWIND_CXX=$(abspath $(UNWIND_CXX_BIN)) \
+		HEAPTRACE_UNWIND_CFI=$(abspath $(UNWIND_CFI_BIN)) \
 		$(UNWIND_BIN) $(if $(UNWIND_FILTER),'$(UNWIND_FILTER)')

@@ -48,11 +48,12 @@
 
 #include "testlib.h"
 
-static const char *heaptrace_bin, *c_bin, *cxx_bin, *gdb_bin;
+static const char *heaptrace_bin, *c_bin, *cxx_bin, *cfi_bin, *gdb_bin;
 static double run_timeout;
 static char tmpdir[] = "/tmp/heaptrace-unwind-XXXXXX";
 static char gdb_script[PATH_MAX];
 static int run_seq;
+static bool run_randomized;  /* leave address randomisation on (heaptrack) */
 
 /* ------------------------------------------------------------------ */
 /* Processes                                                           */
@@ -79,7 +80,9 @@ static int run(char *const argv[], const char *out_path, const char *err_path)
 		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(err, 2) < 0)
 			_exit(126);
-		if (pers == -1 || personality((unsigned long)pers | ADDR_NO_RANDOMIZE) == -1) {
+		if (pers == -1 ||
+		    personality(run_randomized ? (unsigned long)pers & ~ADDR_NO_RANDOMIZE
+					       : (unsigned long)pers | ADDR_NO_RANDOMIZE) == -1) {
 			dprintf(2, "unwind: cannot turn off address randomisation: %s\n",
 				strerror(errno));
 			_exit(126);
@@ -153,14 +156,15 @@ static const char *get_str(json_object *o, const char *key)
 static struct {
 	char key[256];
 	json_object *report; /* NULL: that run failed */
-} reports[40];
+} reports[64];
 
 /*
  * The JSON report of `heaptrace OPTS... --json FILE -- BIN [MODE]` (opts
  * NULL-terminated), which must exit 0, lose nothing and see the target
  * exit. Owned by the cache.
  */
-static json_object *trace(const char *const opts[], const char *bin, const char *mode)
+static json_object *trace_run(const char *const opts[], const char *bin, const char *mode,
+			      bool may_lose)
 {
 	char key[256] = "", json_path[PATH_MAX], out_path[PATH_MAX], err_path[PATH_MAX];
 	char *argv[24];
@@ -208,12 +212,17 @@ static json_object *trace(const char *const opts[], const char *bin, const char 
 	if (!r)
 		fail_msg("`heaptrace %s`: cannot parse %s: %s", key, json_path,
 			 json_util_get_last_err());
-	if (get_int(get(r, "totals"), "lost_events") != 0)
+	if (!may_lose && get_int(get(r, "totals"), "lost_events") != 0)
 		fail_msg("`heaptrace %s` lost events; counts cannot be exact", key);
 	if (!json_object_get_boolean(get(get(r, "target"), "exited")))
 		fail_msg("`heaptrace %s`: the target did not exit", key);
 	reports[slot].report = r;
 	return r;
+}
+
+static json_object *trace(const char *const opts[], const char *bin, const char *mode)
+{
+	return trace_run(opts, bin, mode, false);
 }
 
 /* heaptrace --unwind MODE -- BIN [ARG] */
@@ -822,10 +831,10 @@ static void expect_gdb_stack(json_object *r, const struct gstack *g, const char 
 }
 
 /* The site in heaptrace's default (auto) report: exact names, counts, gdb. */
-static void expect_site_matches_gdb(const struct site *site)
+static void expect_site_matches_gdb_in(const char *unwind, const struct site *site)
 {
 	static struct gstack g;
-	json_object *r = trace_unwind("auto", c_bin, site->mode);
+	json_object *r = trace_unwind(unwind, c_bin, site->mode);
 
 	expect_site(r, site);
 	gdb_stack(site, &g);
@@ -834,6 +843,11 @@ static void expect_site_matches_gdb(const struct site *site)
 			    site_depth(site));
 	expect_gdb_stack(r, &g, c_bin, 0);
 	assert_int_equal(g.n, site_depth(site));
+}
+
+static void expect_site_matches_gdb(const struct site *site)
+{
+	expect_site_matches_gdb_in("auto", site);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1091,6 +1105,532 @@ static void test_stack_window_size(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* --unwind cfi: in-kernel unwinding from CFI tables                   */
+/* ------------------------------------------------------------------ */
+
+static int64_t cut_short(json_object *r, const char *reason)
+{
+	json_object *u = get(r, "unwind");
+
+	return reason ? get_int(get(u, "cut_short"), reason) : get_int(u, "stacks_cut_short");
+}
+
+/* The report's only stack whose frames[0] is in function fn. */
+static json_object *stack_starting_in(json_object *r, const char *fn)
+{
+	json_object *st = stacks_of(r), *found = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(st); i++) {
+		json_object *s = json_object_array_get_idx(st, i);
+
+		if (nframes(s) && strcmp(frame_fn(s, 0), fn) == 0) {
+			found = s;
+			n++;
+		}
+	}
+	if (n != 1) {
+		print_stacks(r);
+		fail_msg("expected one stack starting in %s, found %d", fn, n);
+	}
+	return found;
+}
+
+/* frames[from..] are exactly want[] (NULL-terminated), and no more. */
+static void expect_frames(json_object *s, size_t from, const char *const want[])
+{
+	size_t n = 0;
+
+	while (want[n])
+		n++;
+	if (nframes(s) != from + n) {
+		print_stack(s);
+		fail_msg("stack has %zu frames, expected %zu", nframes(s), from + n);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(frame_fn(s, from + i), want[i]) != 0) {
+			print_stack(s);
+			fail_msg("frame %zu is %s, expected %s", from + i, frame_fn(s, from + i),
+				 want[i]);
+		}
+}
+
+/* How a process started by glibc ends, beyond main. */
+#define START_FRAMES "__libc_start_call_main", "__libc_start_main_impl", "_start"
+
+/* The CFI unwinder gives gdb's stacks at every C site, frame for frame. */
+static void test_cfi_matches_gdb_at_every_c_site(void **state)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(c_sites); i++)
+		expect_site_matches_gdb_in("cfi", c_sites[i]);
+	(void)state;
+}
+
+static void test_cfi_gives_the_same_cxx_stacks_as_auto(void **state)
+{
+	json_object *cfi = trace_unwind("cfi", cxx_bin, NULL);
+
+	expect_libstdcxx_new(expect_site(cfi, &widget_site));
+	expect_libstdcxx_new(expect_site(cfi, &vector_site));
+	expect_same_stacks(trace_unwind("auto", cxx_bin, NULL), "--unwind auto", cfi,
+			   "--unwind cfi");
+	(void)state;
+}
+
+/*
+ * 2,000 frames of recursion without frame pointers: the stack is
+ * `recurse` for all 127 frames --max-depth allows, then counted as
+ * truncated (10 allocations), and nothing else is cut short.
+ */
+static void test_cfi_deep_recursion_complete_to_depth_then_truncated(void **state)
+{
+	static const char *const opts[] = { "--unwind", "cfi", "--max-depth", "127", NULL };
+	json_object *r = trace(opts, cfi_bin, "recurse");
+	json_object *s = stack_starting_in(r, "recurse");
+
+	assert_int_equal(get_int(s, "allocs"), 10);
+	assert_int_equal(nframes(s), 127);
+	for (size_t i = 0; i < 127; i++)
+		assert_string_equal(frame_fn(s, i), "recurse");
+	assert_int_equal(cut_short(r, "depth"), 10);
+	assert_int_equal(cut_short(r, NULL), 10);
+	(void)state;
+}
+
+/*
+ * A signal handler's malloc: the handler, the signal frame's return
+ * (__restore_rt, unnamed in Debian's stripped libc), raise's frames
+ * where the signal came in, then the code that raised it, out to _start.
+ */
+static void test_cfi_signal_handler_through_signal_frame(void **state)
+{
+	static const char *const raiser[] = { "sig_2", "sig_1", "run_signal", "main",
+					      START_FRAMES, NULL };
+	json_object *r = trace_unwind("cfi", cfi_bin, "signal");
+	json_object *s = stack_starting_in(r, "on_signal");
+	size_t at = 0;
+
+	assert_int_equal(get_int(s, "allocs"), 10);
+	while (at < nframes(s) && strcmp(frame_fn(s, at), "sig_2") != 0)
+		at++;
+	/* on_signal, __restore_rt, __pthread_kill_implementation, raise */
+	assert_int_equal(at, 4);
+	assert_string_equal(frame_fn(s, 3), "__GI_raise");
+	expect_frames(s, at, raiser);
+	assert_int_equal(cut_short(r, NULL), 0);
+	(void)state;
+}
+
+/* A frame full of code addresses: CFI never takes data for a frame. */
+static void test_cfi_code_like_stack_data_invents_no_frame(void **state)
+{
+	static const char *const want[] = { "cd_leaf", "cd_mid", "run_codedata", "main",
+					    START_FRAMES, NULL };
+	json_object *r = trace_unwind("cfi", cfi_bin, "codedata");
+	json_object *s = stack_starting_in(r, "cd_leaf");
+
+	assert_int_equal(get_int(s, "allocs"), 100);
+	expect_frames(s, 0, want);
+	assert_int_equal(cut_short(r, NULL), 0);
+	(void)state;
+}
+
+/* Code dlopen'ed after tracing began unwinds once its table is in. */
+static void test_cfi_dlopened_code_unwinds(void **state)
+{
+	static const char *const want[] = { "lib_alloc_inner", "lib_alloc_outer", "run_dlopen",
+					    "main", START_FRAMES, NULL };
+	json_object *r = trace_unwind("cfi", cfi_bin, "dlopen");
+	json_object *s = stack_starting_in(r, "lib_alloc_inner");
+
+	assert_int_equal(get_int(s, "allocs"), 100);
+	expect_frames(s, 0, want);
+	assert_int_equal(cut_short(r, NULL), 0);
+	(void)state;
+}
+
+/*
+ * A 4 KiB ring under 5,000 allocations as fast as they come: records are
+ * lost and counted, and every stack delivered is the whole one - or a
+ * shorter one that the count of stacks cut short accounts for.
+ */
+static void test_cfi_small_ring_storm_loses_records_not_frames(void **state)
+{
+	static const char *const opts[] = { "--unwind", "cfi", "--ring-size", "4K", NULL };
+	static const char *const want[] = { "storm_leaf", "storm_3", "storm_2", "storm_1",
+					    "run_storm", "main", START_FRAMES, NULL };
+	json_object *r = trace_run(opts, cfi_bin, "storm", true);
+	json_object *st = stacks_of(r);
+	int64_t whole = 0, shorter = 0, lost = get_int(get(r, "loss"), "ringbuf_full_allocs");
+
+	for (size_t i = 0; i < json_object_array_length(st); i++) {
+		json_object *s = json_object_array_get_idx(st, i);
+		size_t k;
+
+		if (!nframes(s) || strcmp(frame_fn(s, 0), "storm_leaf") != 0)
+			continue;
+		for (k = 0; want[k] && k < nframes(s); k++)
+			if (strcmp(frame_fn(s, k), want[k]) != 0) {
+				print_stack(s);
+				fail_msg("frame %zu is %s, expected %s", k, frame_fn(s, k), want[k]);
+			}
+		if (k == nframes(s) && !want[k])
+			whole += get_int(s, "allocs");
+		else if (k == nframes(s))
+			shorter += get_int(s, "allocs");
+		else
+			fail_msg("a storm stack is longer than the whole one");
+	}
+	print_message("  storm: %lld whole stacks, %lld cut short, %lld records lost\n",
+		      (long long)whole, (long long)shorter, (long long)lost);
+	assert_true(lost > 0);
+	assert_int_equal(whole + shorter + lost, 5000);
+	assert_true(shorter <= cut_short(r, NULL));
+	(void)state;
+}
+
+/* ---- differential tests against Debian's heaptrack ---- */
+
+/*
+ * Folded stacks (outermost frame first, "a;b;c COUNT"), normalised for
+ * comparison: a frame is its function name without heaptrack's " (file)"
+ * suffix, and a frame without a name (heaptrack's hex address,
+ * heaptrace's module+offset) is "?", which matches only another "?".
+ * Frames outside main (libc's start-up, _start) are dropped when main is
+ * on the stack: heaptrack stops at main, heaptrace does not.
+ */
+struct fstack {
+	char **f;
+	size_t n;
+	int64_t count;
+};
+
+struct folded {
+	struct fstack *s;
+	size_t n;
+	int64_t total;
+};
+
+static char *norm_frame(const char *f, size_t len)
+{
+	const char *paren = memmem(f, len, " (", 2);
+
+	if (paren)
+		len = (size_t)(paren - f);
+	while (len && (f[len - 1] == ' ' || f[len - 1] == '\n'))
+		len--;
+	if ((len > 2 && f[0] == '0' && f[1] == 'x') || memmem(f, len, "+0x", 3) ||
+	    (len >= 9 && !memcmp(f, "[unknown]", 9)))
+		return strdup("?");
+	return strndup(f, len);
+}
+
+static void folded_load(const char *path, struct folded *out)
+{
+	char *text = slurp(path), *line, *save = NULL;
+
+	memset(out, 0, sizeof(*out));
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strrchr(line, ' ');
+		struct fstack *s;
+		char *p, *semi;
+		size_t main_at = SIZE_MAX;
+
+		if (!sp)
+			continue;
+		*sp = '\0';
+		out->s = realloc(out->s, (out->n + 1) * sizeof(*out->s));
+		assert_non_null(out->s);
+		s = &out->s[out->n++];
+		memset(s, 0, sizeof(*s));
+		s->count = strtoll(sp + 1, NULL, 10);
+		out->total += s->count;
+		for (p = line; *p; p = semi ? semi + 1 : p + strlen(p)) {
+			semi = strchr(p, ';');
+			if ((semi ? (size_t)(semi - p) : strlen(p)) == 0)
+				continue;
+			s->f = realloc(s->f, (s->n + 1) * sizeof(*s->f));
+			assert_non_null(s->f);
+			s->f[s->n] = norm_frame(p, semi ? (size_t)(semi - p) : strlen(p));
+			if (main_at == SIZE_MAX && strcmp(s->f[s->n], "main") == 0)
+				main_at = s->n;
+			s->n++;
+		}
+		if (main_at != SIZE_MAX && main_at) {
+			for (size_t k = 0; k < main_at; k++)
+				free(s->f[k]);
+			memmove(s->f, s->f + main_at, (s->n - main_at) * sizeof(*s->f));
+			s->n -= main_at;
+		}
+	}
+	free(text);
+}
+
+static void folded_free(struct folded *fo)
+{
+	for (size_t i = 0; i < fo->n; i++) {
+		for (size_t k = 0; k < fo->s[i].n; k++)
+			free(fo->s[i].f[k]);
+		free(fo->s[i].f);
+	}
+	free(fo->s);
+}
+
+static bool stack_complete(const struct fstack *s)
+{
+	static const char *const ends[] = { "main", "_start", "clone", "clone3" };
+
+	for (size_t i = 0; s->n && i < ARRAY_SIZE(ends); i++)
+		if (strcmp(s->f[0], ends[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Same functions in the same order from the allocator's caller out to
+ * main/_start/clone. When either stack was cut (a depth limit: heaptrack
+ * keeps 64 frames, heaptrace --max-depth), the innermost frames both have.
+ */
+static bool fstack_same(const struct fstack *a, const struct fstack *b, bool exact)
+{
+	size_t n = a->n < b->n ? a->n : b->n;
+
+	if (exact || (stack_complete(a) && stack_complete(b))) {
+		if (a->n != b->n)
+			return false;
+		n = a->n;
+	}
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(a->f[a->n - 1 - i], b->f[b->n - 1 - i]) != 0)
+			return false;
+	return true;
+}
+
+/* Allocations whose stacks match, pairing equal stacks first. */
+static int64_t folded_matched(struct folded *a, struct folded *b)
+{
+	int64_t *ra = calloc(a->n, sizeof(*ra)), *rb = calloc(b->n, sizeof(*rb)), m = 0;
+
+	assert_true(ra && rb);
+	for (size_t i = 0; i < a->n; i++)
+		ra[i] = a->s[i].count;
+	for (size_t j = 0; j < b->n; j++)
+		rb[j] = b->s[j].count;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < a->n; i++)
+			for (size_t j = 0; j < b->n && ra[i]; j++) {
+				int64_t t;
+
+				if (!rb[j] || !fstack_same(&a->s[i], &b->s[j], pass == 0))
+					continue;
+				t = ra[i] < rb[j] ? ra[i] : rb[j];
+				ra[i] -= t;
+				rb[j] -= t;
+				m += t;
+			}
+	free(ra);
+	free(rb);
+	return m;
+}
+
+/* The one file in dir whose name ends with suffix. */
+static void find_file(const char *dir, const char *suffix, char *out, size_t len)
+{
+	assert_true(strlen(dir) < PATH_MAX / 2);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name), sl = strlen(suffix);
+
+		if (l > sl && strcmp(e->d_name + l - sl, suffix) == 0) {
+			snprintf(out, len, "%.2000s/%.255s", dir, e->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	if (n != 1)
+		fail_msg("%d files *%s in %s", n, suffix, dir);
+}
+
+static void run_ok(char *const argv[], const char *what)
+{
+	char out[PATH_MAX], err[PATH_MAX];
+	int seq = ++run_seq, code;
+
+	tmp_path(out, sizeof(out), seq, "stdout");
+	tmp_path(err, sizeof(err), seq, "stderr");
+	code = run(argv, out, err);
+	if (code != 0) {
+		char *e = slurp(err);
+
+		print_error("%s exited with %d; stderr:\n%s\n", what, code, e);
+		free(e);
+		fail();
+	}
+}
+
+/*
+ * The same command under heaptrack (LD_PRELOAD, libunwind over
+ * .eh_frame) and under heaptrace --unwind cfi: the allocation counts
+ * agree up to what heaptrack itself adds (max_extra: its preload
+ * library's constructor allocates one block, under _dl_init), and at
+ * least 95% of heaptrack's allocations have the same stack in heaptrace.
+ * heaptrack runs with address randomisation on, as users run it.
+ */
+static void expect_like_heaptrack(const char *name, char *const cmd[], int64_t max_extra)
+{
+	char dir[PATH_MAX / 2], prefix[PATH_MAX], zst[PATH_MAX + 8], hk[PATH_MAX], ht[PATH_MAX];
+	char *argv[32];
+	struct folded a, b;
+	int64_t matched;
+	size_t n, ncmd = 0;
+
+	while (cmd[ncmd])
+		ncmd++;
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, name);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(prefix, sizeof(prefix), "%s/heaptrack", dir);
+	snprintf(zst, sizeof(zst), "%s.zst", prefix);
+	snprintf(hk, sizeof(hk), "%s/heaptrack.folded", dir);
+
+	n = 0;
+	argv[n++] = "heaptrack";
+	argv[n++] = "-o";
+	argv[n++] = prefix;
+	for (size_t i = 0; i < ncmd; i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	/* heaptrack misnames stripped code with randomisation off (e.g. jq's
+	 * local functions as "cij", "Pj"): it runs as a user would run it */
+	run_randomized = true;
+	run_ok(argv, "heaptrack");
+	run_randomized = false;
+	n = 0;
+	argv[n++] = "heaptrack_print";
+	argv[n++] = "-f";
+	argv[n++] = zst;
+	argv[n++] = "--flamegraph-cost-type";
+	argv[n++] = "allocations";
+	argv[n++] = "-F";
+	argv[n++] = hk;
+	argv[n] = NULL;
+	run_ok(argv, "heaptrack_print");
+
+	n = 0;
+	argv[n++] = (char *)heaptrace_bin;
+	argv[n++] = "--unwind";
+	argv[n++] = "cfi";
+	argv[n++] = "-f";
+	argv[n++] = "folded";
+	argv[n++] = "-o";
+	argv[n++] = dir;
+	argv[n++] = "--";
+	for (size_t i = 0; i < ncmd; i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	run_ok(argv, "heaptrace");
+	find_file(dir, "-final.allocs.folded", ht, sizeof(ht));
+
+	folded_load(ht, &a);
+	folded_load(hk, &b);
+	matched = folded_matched(&a, &b);
+	print_message("  %s: heaptrace %lld allocations, heaptrack %lld, same stack %lld (%.2f%%)\n",
+		      name, (long long)a.total, (long long)b.total, (long long)matched,
+		      b.total ? 100.0 * (double)matched / (double)b.total : 0.0);
+	if (a.total > b.total || b.total - a.total > max_extra)
+		fail_msg("%s: heaptrace counted %lld allocations, heaptrack %lld", name,
+			 (long long)a.total, (long long)b.total);
+	if (matched * 100 < b.total * 95)
+		fail_msg("%s: only %lld of %lld allocations have heaptrack's stack", name,
+			 (long long)matched, (long long)b.total);
+	folded_free(&a);
+	folded_free(&b);
+}
+
+static void write_file(const char *name, const char *text, char *path, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", tmpdir, name);
+	f = fopen(path, "we");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_like_heaptrack_sqlite3(void **state)
+{
+	static char sql[PATH_MAX], read_cmd[PATH_MAX + 8];
+	char *cmd[] = { "/usr/bin/sqlite3", ":memory:", read_cmd, NULL };
+
+	write_file("q.sql", "create table t(a, b);\n"
+		   "with recursive c(x) as (select 1 union all select x + 1 from c where x < 2000)\n"
+		   "  insert into t select x, printf('%050d', x) from c;\n"
+		   "select count(*), sum(length(b)) from t;\n"
+		   "create index i on t(b);\n"
+		   "select b from t where a % 500 = 0;\n", sql, sizeof(sql));
+	snprintf(read_cmd, sizeof(read_cmd), ".read %s", sql);
+	expect_like_heaptrack("sqlite3", cmd, 1);
+	(void)state;
+}
+
+static void test_like_heaptrack_python3(void **state)
+{
+	static char py[PATH_MAX];
+	char *cmd[] = { "/usr/bin/python3.11", py, NULL };
+
+	write_file("s.py", "import json\n"
+		   "data = [{'k': i, 'v': [str(j) * 40 for j in range(20)]} for i in range(200)]\n"
+		   "for r in range(3):\n"
+		   "    s = json.dumps(data)\n"
+		   "    d = json.loads(s)\n"
+		   "print(len(s))\n", py, sizeof(py));
+	setenv("PYTHONHASHSEED", "0", 1);
+	expect_like_heaptrack("python3", cmd, 1);
+	unsetenv("PYTHONHASHSEED");
+	(void)state;
+}
+
+static void test_like_heaptrack_perl(void **state)
+{
+	static char pl[PATH_MAX];
+	char *cmd[] = { "/usr/bin/perl", pl, NULL };
+
+	write_file("s.pl", "my %h; for my $i (1..2000) { $h{\"k$i\"} = 'v' x ($i % 50); }\n"
+		   "my @k = sort keys %h; print scalar(@k), \"\\n\";\n", pl, sizeof(pl));
+	/* the same hash layout, hence the same allocations, in both runs */
+	setenv("PERL_HASH_SEED", "0", 1);
+	setenv("PERL_PERTURB_KEYS", "0", 1);
+	expect_like_heaptrack("perl", cmd, 1);
+	unsetenv("PERL_HASH_SEED");
+	unsetenv("PERL_PERTURB_KEYS");
+	(void)state;
+}
+
+static void test_like_heaptrack_jq(void **state)
+{
+	static char js[PATH_MAX];
+	char *cmd[] = { "/usr/bin/jq", "-c", "[.[] | {a: ., b: (. * 2 | tostring)}]", js, NULL };
+	char *text = malloc(8192);
+	size_t len = 0;
+
+	assert_non_null(text);
+	len += (size_t)sprintf(text, "[");
+	for (int i = 0; i < 500; i++)
+		len += (size_t)sprintf(text + len, "%s%d", i ? "," : "", i);
+	sprintf(text + len, "]\n");
+	write_file("j.json", text, js, sizeof(js));
+	free(text);
+	expect_like_heaptrack("jq", cmd, 1);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
 /* Fixtures and main                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -1101,12 +1641,15 @@ static int setup_group(void **state)
 
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
 	c_bin = env_or("HEAPTRACE_UNWIND_C", ".output/tests/unwind_c");
+	cfi_bin = env_or("HEAPTRACE_UNWIND_CFI", ".output/tests/unwind_cfi");
 	cxx_bin = env_or("HEAPTRACE_UNWIND_CXX", ".output/tests/unwind_cxx");
 	gdb_bin = env_or("HEAPTRACE_GDB", "gdb");
 	run_timeout = test_timeout(120);
-	if (stat(heaptrace_bin, &st) != 0 || stat(c_bin, &st) != 0 || stat(cxx_bin, &st) != 0) {
-		fprintf(stderr, "unwind: need %s, %s and %s (set HEAPTRACE, HEAPTRACE_UNWIND_C, "
-			"HEAPTRACE_UNWIND_CXX)\n", heaptrace_bin, c_bin, cxx_bin);
+	if (stat(heaptrace_bin, &st) != 0 || stat(c_bin, &st) != 0 || stat(cxx_bin, &st) != 0 ||
+	    stat(cfi_bin, &st) != 0) {
+		fprintf(stderr, "unwind: need %s, %s, %s and %s (set HEAPTRACE, HEAPTRACE_UNWIND_C, "
+			"HEAPTRACE_UNWIND_CXX, HEAPTRACE_UNWIND_CFI)\n", heaptrace_bin, c_bin,
+			cxx_bin, cfi_bin);
 		return -1;
 	}
 	warn_unless_root();
@@ -1147,6 +1690,17 @@ int main(int argc, char **argv)
 		T(test_getline_malloc_matches_gdb),
 		T(test_getline_realloc_matches_gdb),
 		T(test_qsort_comparator_matches_gdb),
+		T(test_cfi_matches_gdb_at_every_c_site),
+		T(test_cfi_gives_the_same_cxx_stacks_as_auto),
+		T(test_cfi_deep_recursion_complete_to_depth_then_truncated),
+		T(test_cfi_signal_handler_through_signal_frame),
+		T(test_cfi_code_like_stack_data_invents_no_frame),
+		T(test_cfi_dlopened_code_unwinds),
+		T(test_cfi_small_ring_storm_loses_records_not_frames),
+		T(test_like_heaptrack_sqlite3),
+		T(test_like_heaptrack_python3),
+		T(test_like_heaptrack_perl),
+		T(test_like_heaptrack_jq),
 		T(test_fopen_matches_gdb),
 		T(test_max_depth_cuts_the_gdb_stack),
 		T(test_c_dwarf_gives_the_same_stacks_as_auto),

@@ -15,6 +15,7 @@
  *             --symbol-prefix P needs only the table functions.
  *   tcmalloc  tc_malloc or tc_free, plus tc_version or TCMallocGetenvSafe
  *   mimalloc  mi_malloc or mi_free
+ *   mozjemalloc  moz_arena_malloc with jemalloc_stats_internal (Firefox)
  *   generic   none of these, but the object's definitions of the standard
  *             entry points are the ones calls bind to (a program's own
  *             malloc, Firefox's mozjemalloc, an LD_PRELOAD allocator)
@@ -173,6 +174,9 @@ static size_t detect(const struct ht_elf_symidx *ix, const struct ht_alloc_opts 
 		out[n++] = (struct detected){ .fam = &alloc_families[FAM_TCMALLOC] };
 	if ((ht_elf_symidx__func(ix, "mi_malloc") || ht_elf_symidx__func(ix, "mi_free")) && n < max)
 		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MIMALLOC] };
+	if (ht_elf_symidx__func(ix, "moz_arena_malloc") && has_func(ix, "jemalloc_stats_internal") &&
+	    n < max)
+		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MOZJEMALLOC] };
 	if (ht_elf_symidx__func(ix, "malloc") &&
 	    (has_func(ix, "gnu_get_libc_version") || has_func(ix, "_int_malloc")) && n < max)
 		out[n++] = (struct detected){ .fam = &alloc_families[FAM_GLIBC] };

@@ -93,10 +93,15 @@ static const char usage_text[] =
 "                         dhat files (text and JSON always show them)\n"
 "      --alloc-fn GLOB    also leave out the program's own allocation wrappers\n"
 "                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
+"      --older-than SECS  the text report's Live/Leaks table counts only blocks\n"
+"                         allocated at least SECS seconds before the report\n"
 "\n"
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
 "      --unwind MODE      how stacks are walked: fp (frame pointers only),\n"
+"                         cfi (in the kernel, from tables built from each\n"
+"                         object's DWARF CFI: whole stacks, cut short where\n"
+"                         a frame is uncertain, counted),\n"
 "                         auto (default: frame pointers, and DWARF CFI from\n"
 "                         .eh_frame for frames without one, e.g. glibc's\n"
 "                         strdup or libstdc++'s operator new), dwarf (CFI\n"
@@ -201,7 +206,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
 	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
 	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE, OPT_KEEP_ALLOC_FRAMES,
-	       OPT_ALLOC_FN };
+	       OPT_ALLOC_FN, OPT_OLDER_THAN };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -216,6 +221,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 		{ "keep-alloc-frames", no_argument, NULL, OPT_KEEP_ALLOC_FRAMES },
 		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
+		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -294,8 +300,11 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				cfg->session.unwind = HT_UNWIND_AUTO;
 			else if (!strcmp(optarg, "dwarf"))
 				cfg->session.unwind = HT_UNWIND_DWARF;
+			else if (!strcmp(optarg, "cfi"))
+				cfg->session.unwind = HT_UNWIND_CFI;
 			else
-				return usage_error("invalid --unwind '%s' (fp, auto or dwarf)", optarg);
+				return usage_error("invalid --unwind '%s' (fp, cfi, auto or dwarf)",
+						   optarg);
 			cfg->session.unwind_set = true;
 			break;
 		case OPT_STACK_BYTES:
@@ -349,6 +358,10 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return usage_error("out of memory for --alloc-fn '%s'", optarg);
 			cfg->alloc_fns[cfg->report.nalloc_fns++] = optarg;
 			cfg->report.alloc_fns = cfg->alloc_fns;
+			break;
+		case OPT_OLDER_THAN:
+			if (parse_seconds(optarg, &cfg->report.older_than_s))
+				return usage_error("invalid age '%s'", optarg);
 			break;
 		case 'v':
 			cfg->verbosity++;

@@ -51,6 +51,7 @@ enum ht_unwind_mode {
 	HT_UNWIND_FP,     /* frame pointers only (no stack copied) */
 	HT_UNWIND_AUTO,   /* + DWARF CFI where a frame has no frame pointer */
 	HT_UNWIND_DWARF,  /* DWARF CFI for every frame the stack window covers */
+	HT_UNWIND_CFI,    /* in the kernel, from tables built from each object's CFI */
 };
 
 struct ht_session_opts {
@@ -161,12 +162,15 @@ struct ht_stats {
 	uint64_t live_blocks, live_bytes;
 	uint64_t peak_blocks, peak_bytes;  /* live when total live bytes peaked */
 	uint64_t temporary;  /* freed by the allocating thread before its next allocation */
+	uint64_t max_live_blocks, max_live_bytes;  /* its own high-water mark (bytes) */
+	uint64_t freed_lifetime_ms;  /* lifetimes of its freed blocks, summed (ms) */
 };
 
 struct ht_heap_totals {
 	struct ht_stats s;
 	uint64_t unknown_frees;   /* frees of blocks never seen allocated */
 	uint64_t replaced;        /* allocations at an address still live (a lost free) */
+	uint64_t peak_ms;         /* when total live bytes reached its peak, ms after start */
 };
 
 void ht_session_totals(const struct ht_session *s, struct ht_heap_totals *out);
@@ -216,6 +220,20 @@ struct ht_loss {
 	uint64_t model_errors;         /* events the model had no memory for */
 	uint64_t lost_events;          /* all the losses that make numbers lower bounds */
 	uint64_t ringbuf_full_execs;   /* exec records lost: the old heap may look live */
+	/* --unwind cfi: stacks that ended early (shorter, never wrong), by reason
+	 * (stacks_truncated and stacks_broken count too) */
+	uint64_t stacks_no_mapping;    /* next address in no executable mapping */
+	uint64_t stacks_no_table;      /* in an object whose table was not loaded yet */
+	uint64_t stacks_bad_rule;      /* a CFI rule the unwinder does not follow */
+	uint64_t stacks_fp_invalid;    /* no CFI, frame-pointer chain not in the stack */
+	uint64_t stacks_uprobe;        /* a pending uretprobe's return not found */
+	uint64_t stacks_vma_busy;      /* memory map locked by a writer */
+	uint64_t stacks_cut_short;     /* all of the above, truncated and broken included */
+	/* --unwind cfi: the unwind tables */
+	uint64_t cfi_objects;          /* objects with a table entry */
+	uint64_t cfi_fp_only;          /* ... of which without usable CFI */
+	uint64_t cfi_rows, cfi_bytes;  /* rows loaded, their size */
+	uint64_t cfi_build_ns;         /* time spent building the tables */
 };
 
 void ht_session_loss(const struct ht_session *s, struct ht_loss *out);
@@ -289,6 +307,9 @@ struct ht_report_opts {
 	bool keep_alloc_frames;
 	const char *const *alloc_fns;
 	size_t nalloc_fns;
+	/* Text: the Live/Leaks table counts only blocks at least this many
+	 * seconds old (0: all) - the leak signal of a server that never exits. */
+	double older_than_s;
 };
 
 /*

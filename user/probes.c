@@ -200,6 +200,12 @@ static struct heaptrace_bpf *open_load(const struct ht_probes_opts *opts, enum h
 		err = bpf_map__set_max_entries(skel->maps.sampled, opts->sampled_max);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_bytes);
+	if (!err && opts->cfi_rows) {
+		skel->rodata->unwind_cfi = 1;
+		err = bpf_map__set_max_entries(skel->maps.cfi_rows, opts->cfi_rows);
+	} else if (!err) {
+		err = bpf_map__set_max_entries(skel->maps.cfi_objs, 1);
+	}
 	/* Load: the verifier checks the programs. */
 	if (!err) {
 		err = heaptrace_bpf__load(skel);
@@ -498,6 +504,16 @@ int probes__attach(struct ht_probes *p, struct ht_modules *ms,
 		   const struct ht_probe_set *set)
 {
 	return probes__attach_from(p, ms, set, 0);
+}
+
+int probes__cfi_objs_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_objs) : -1;
+}
+
+int probes__cfi_rows_fd(const struct ht_probes *p)
+{
+	return p->skel->rodata->unwind_cfi ? bpf_map__fd(p->skel->maps.cfi_rows) : -1;
 }
 
 int probes__ringbuf_fd(const struct ht_probes *p)

@@ -32,6 +32,8 @@ struct ht_probes_opts {
 	uint32_t sampled_max;    /* entries of the sampled-blocks map */
 	uint64_t min_size;       /* record only sizes in [min_size, max_size] */
 	uint64_t max_size;       /* 0: no upper limit */
+	uint32_t cfi_rows;       /* > 0: unwind in the kernel from CFI tables of
+				  * up to this many rows (see cfimaps.h) */
 	enum ht_links links;     /* a kind the kernel lacks falls back to the next */
 };
 
@@ -53,6 +55,11 @@ int probes__attach(struct ht_probes *p, struct ht_modules *ms,
  * error none of these stays. */
 int probes__attach_from(struct ht_probes *p, struct ht_modules *ms,
 			const struct ht_probe_set *set, size_t from);
+
+/* The maps of the in-kernel unwinder (objects by file identity, rows);
+ * -1 when it is off. */
+int probes__cfi_objs_fd(const struct ht_probes *p);
+int probes__cfi_rows_fd(const struct ht_probes *p);
 
 /* The ring buffer map's fd, for the event stream. */
 int probes__ringbuf_fd(const struct ht_probes *p);

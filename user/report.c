@@ -56,6 +56,22 @@ uint64_t report__metric_value(const struct ht_stats *s, enum ht_metric m)
 	}
 }
 
+uint64_t report__now_ms(const struct ht_report_input *in)
+{
+	return in->target.duration_s > 0 ? (uint64_t)(in->target.duration_s * 1000 + 0.5) : 0;
+}
+
+int report__ages(const struct ht_report_input *in, struct ht_live_age **ages)
+{
+	uint32_t n = heap__nr_stacks(in->heap);
+	double older = in->older_than_s > 0 ? in->older_than_s * 1000 + 0.5 : 0;
+
+	*ages = calloc(n ? n : 1, sizeof(**ages));
+	if (!*ages)
+		return -ENOMEM;
+	return heap__live_ages(in->heap, report__now_ms(in), (uint64_t)older, *ages);
+}
+
 /*
  * Functions that only allocate on their caller's behalf. Names as the
  * symbolizer gives them (demangled with parameters, or raw with

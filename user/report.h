@@ -35,11 +35,13 @@ struct ht_report_input {
 	bool rss_anon_known;
 	uint64_t rss_anon;
 	const char *malloc_defs;
+	uint64_t late_unknown_frees;  /* unknown frees by allocators traced late */
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
 	void *keep_ctx;
 	bool interval;        /* JSON: churn since the heap's interval mark too */
+	double older_than_s;  /* text Live/Leaks: only blocks at least this old (0: all) */
 	/* Allocator frames: see report__stack(). */
 	bool keep_alloc_frames;
 	const char *const *alloc_fns;       /* the program's own wrappers (globs) */
@@ -101,6 +103,13 @@ void report__bounds(const struct ht_loss *l, struct report_bounds *out);
 /* All stacks that ever allocated; *rows is malloc'ed. -ENOMEM on failure. */
 int report__rows(const struct ht_report_input *in, struct ht_report_row **rows,
 		 size_t *n);
+
+/* The report's moment: ms since tracing began. */
+uint64_t report__now_ms(const struct ht_report_input *in);
+
+/* Each stack's live blocks by age at that moment (old_*: at least
+ * in->older_than_s old); *ages is malloc'ed, one per stack id. */
+int report__ages(const struct ht_report_input *in, struct ht_live_age **ages);
 
 /* One stack with a non-zero metric, symbolized for a flame graph: the
  * frames report__stack() shows, outermost first (strings owned by the

@@ -73,6 +73,21 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
+void session__cfi_sync(struct ht_session *s)
+{
+	size_t n = modules__count(s->mods);
+
+	if (!s->cfi)
+		return;
+	for (; s->cfi_done < n; s->cfi_done++) {
+		struct ht_module *m = modules__get(s->mods, s->cfi_done);
+
+		if (modules__elf(m))
+			cfimaps__add(s->cfi, m);
+	}
+	cfimaps__totals(s->cfi, &s->cfi_tot);
+}
+
 /* The traced calls so far: allocations, frees, unknown frees. */
 static uint64_t traced_calls(const struct ht_session *s)
 {
@@ -183,7 +198,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
 		s->opts.seed = now_ns();
 	s->rng = s->opts.seed | 1;
-	if (s->opts.unwind == HT_UNWIND_FP)
+	if (s->opts.unwind == HT_UNWIND_FP || s->opts.unwind == HT_UNWIND_CFI)
 		s->opts.stack_bytes = 0;
 
 	err = target__check_system(msg, len);
@@ -224,6 +239,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 	}
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+	s->npoints_at_start = s->set.n;
 
 	/* Load the BPF programs for this target. */
 	po.pid = s->target.pid;
@@ -236,11 +252,25 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
 	po.links = probes__links_from_env();
+	if (s->opts.unwind == HT_UNWIND_CFI)
+		po.cfi_rows = HT_CFI_DEFAULT_ROWS;
 	s->probes = probes__load(&po);
 	if (!s->probes) {
 		err = -errno;
 		snprintf(msg, len, "can't load BPF programs: %s", strerror(errno));
 		goto err;
+	}
+	if (po.cfi_rows) {
+		/* Tables for what is mapped now, or - for a command not started
+		 * yet - for the objects it will map. */
+		s->cfi = cfimaps__new(probes__cfi_objs_fd(s->probes),
+				      probes__cfi_rows_fd(s->probes), po.cfi_rows);
+		if (!s->cfi) {
+			err = -errno;
+			snprintf(msg, len, "can't map the unwind tables: %s", strerror(errno));
+			goto err;
+		}
+		session__cfi_sync(s);
 	}
 	s->stream = stream__new(probes__ringbuf_fd(s->probes), &sink__ops, s);
 	if (!s->stream) {
@@ -362,6 +392,8 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 	n = stream__drain(s->stream);
 	if (n < 0)
 		return n;
+	/* Tables for objects the drain's stacks brought in. */
+	session__cfi_sync(s);
 	/* A dlopen'd allocator calls nothing traced yet: look when the
 	 * dynamic linker announces a change of its link map, once a second,
 	 * and at once when stacks pointed into new objects. */
@@ -376,6 +408,7 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 			s->next_maps_check = now + 1000000000ULL;
 		s->new_objects = false;
 		discover_new_objects(s, reread);
+		session__cfi_sync(s);
 		if (reread)
 			watch_calls(s, now);
 	}
@@ -411,7 +444,7 @@ static void session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
-	if (!traced_calls(s)) {
+	if (s->started && !traced_calls(s)) {
 		char defs[256];
 
 		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
@@ -422,6 +455,8 @@ static void session_stop(struct ht_session *s)
 	s->stream = NULL;
 	probes__destroy(s->probes);
 	s->probes = NULL;
+	cfimaps__free(s->cfi);
+	s->cfi = NULL;
 }
 
 static struct ht_symbolizer *symbolizer(struct ht_session *s)
@@ -457,6 +492,21 @@ static void session_loss(const struct ht_session *s, struct ht_loss *out)
 	out->unsampled = c[HT_C_UNSAMPLED];
 	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
 	out->model_errors = s->model_errors;
+	out->stacks_no_mapping = c[HT_C_UW_NO_MAPPING];
+	out->stacks_no_table = c[HT_C_UW_NO_TABLE];
+	out->stacks_bad_rule = c[HT_C_UW_BAD_RULE];
+	out->stacks_fp_invalid = c[HT_C_UW_FP_INVALID];
+	out->stacks_uprobe = c[HT_C_UW_UPROBE];
+	out->stacks_vma_busy = c[HT_C_UW_VMA_BUSY];
+	out->stacks_cut_short = out->stacks_truncated + out->stacks_broken +
+				out->stacks_no_mapping + out->stacks_no_table +
+				out->stacks_bad_rule + out->stacks_fp_invalid +
+				out->stacks_uprobe + out->stacks_vma_busy;
+	out->cfi_objects = s->cfi_tot.objects;
+	out->cfi_fp_only = s->cfi_tot.fp_only;
+	out->cfi_rows = s->cfi_tot.rows;
+	out->cfi_bytes = s->cfi_tot.bytes;
+	out->cfi_build_ns = s->cfi_tot.build_ns;
 	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
 			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
@@ -566,6 +616,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	ht_session_loss(s, &in.loss);
 	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
+	in.late_unknown_frees = s->late_unknown_frees;
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
 	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
@@ -575,6 +626,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.keep_alloc_frames = o.keep_alloc_frames;
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
+	in.older_than_s = o.older_than_s;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;
@@ -649,6 +701,7 @@ void ht_session_close(struct ht_session *s)
 	target__close(&s->target);
 	symbolizer__free(s->sym);
 	unwinder__free(s->unwinder);
+	cfimaps__free(s->cfi);
 	free(s->frames);
 	free(s->unmapped_pages);
 	allocators__free(&s->set);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "allocators.h"
 #include "allocators_watch.h"
+#include "cfimaps.h"
 #include "events.h"
 #include "heaptrace.h"
 #include "log.h"
@@ -31,6 +32,9 @@ struct ht_session {
 	struct ht_stacks *stacks;
 	struct ht_symbolizer *sym;
 	struct ht_unwinder *unwinder;
+	struct ht_cfimaps *cfi;         /* --unwind cfi: the tables in BPF maps */
+	size_t cfi_done;                /* modules seen by session__cfi_sync */
+	struct ht_cfi_totals cfi_tot;   /* kept after the maps are gone */
 	uint64_t *frames;               /* scratch for one unwound stack */
 	uint64_t *unmapped_pages;       /* code pages known not to be in a file */
 	size_t nunmapped, cap_unmapped;
@@ -57,6 +61,8 @@ struct ht_session {
 	uint64_t next_maps_check;       /* when to look for new objects */
 	struct ht_alloc_watch watch;    /* RssAnon, traced calls seen */
 	uint64_t dl_changes;            /* link-map announcements handled */
+	size_t npoints_at_start;        /* points found before tracing began */
+	uint64_t late_unknown_frees;    /* unknown frees through points found later */
 };
 
 /*
@@ -64,6 +70,10 @@ struct ht_session {
  * that one from its first allocation (session.c).
  */
 void session__follow_exec(struct ht_session *s);
+
+/* --unwind cfi: load the unwind tables of objects the module table got
+ * since the last call. */
+void session__cfi_sync(struct ht_session *s);
 
 /* The event sink (sink.c): what the stream calls for each record. */
 extern const struct ht_stream_ops sink__ops;
