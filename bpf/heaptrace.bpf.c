@@ -45,6 +45,11 @@ const volatile __u32 sample_thr[HT_SAMPLE_STEPS] = {}; /* p(step) * 2^32 */
  * pending events came from. */
 __u64 exec_count = 0;
 
+/* Changes of the target's link map: the dynamic linker calls
+ * _dl_debug_state (r_brk of _r_debug) before and after each dlopen and
+ * dlclose; user space looks for new objects when this moves. */
+__u64 dl_changes = 0;
+
 /* Loss and anomaly counters (enum ht_counter), one set per CPU so that no
  * event writes a shared cache line; user space sums them at report time. */
 struct ht_counters {
@@ -607,6 +612,14 @@ int ht_free(struct pt_regs *ctx)
 	if (tracking() && !take_sampled(addr))
 		return 0;
 	emit_free(addr, HT_COOKIE_FUNC(bpf_get_attach_cookie(ctx)));
+	return 0;
+}
+
+SEC("uprobe")
+int ht_dl_change(struct pt_regs *ctx)
+{
+	if (is_target())
+		__sync_fetch_and_add(&dl_changes, 1);
 	return 0;
 }
 

@@ -26,9 +26,9 @@
 #ifndef EBUSY
 #define EBUSY 16
 #endif
-#define UW_SEARCH_STEPS 24  /* binary search over up to 16M rows */
-#define UW_URETPROBES 16    /* pending uretprobes searched per trampoline */
-#define UW_BUSY_TRIES 64    /* bpf_find_vma tries while the mmap_lock is taken */
+#define UW_SEARCH_STEPS 24 /* binary search over up to 16M rows */
+#define UW_URETPROBES 16   /* pending uretprobes searched per trampoline */
+#define UW_BUSY_TRIES 64   /* bpf_find_vma tries while the mmap_lock is taken */
 
 const volatile __u8 unwind_cfi = 0;
 
@@ -42,12 +42,14 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);  /* sized by user space */
+	__uint(max_entries, 1); /* sized by user space */
 	__type(key, __u32);
 	__type(value, struct ht_cfi_row);
 } cfi_rows SEC(".maps");
 
-enum uw_code { UW_CODE_TABLE = 1, UW_CODE_FP, UW_CODE_UPROBES };
+enum uw_code { UW_CODE_TABLE = 1,
+	       UW_CODE_FP,
+	       UW_CODE_UPROBES };
 
 struct uw_vma {
 	__u64 start, end, pgoff, ino;
@@ -57,7 +59,7 @@ struct uw_vma {
 
 /* The walk's state, per thread in task storage: values loaded from a map
  * are not tracked by the verifier, so each step verifies once. */
-#define UW_CACHE 8  /* code mappings remembered per thread, a power of 2 */
+#define UW_CACHE 8 /* code mappings remembered per thread, a power of 2 */
 
 /* A code mapping [lo, hi): pc + to_vaddr is its ELF address, code its
  * enum uw_code, and its object's rows [row_start, row_start + row_count). */
@@ -71,11 +73,11 @@ struct uw_mapping {
 struct uw {
 	__u64 pc, sp, bp;
 	__u64 stop_pc;
-	struct uw_mapping cur;       /* the mapping pc is in */
+	struct uw_mapping cur; /* the mapping pc is in */
 	__u32 n, limit;
-	__u16 stop;                  /* enum ht_alloc_flags, 0: ended normally */
-	__u8 exact;                  /* pc is not a return address (frame 0, signal) */
-	__u8 bp_ok;                  /* bp holds the frame's rbp */
+	__u16 stop; /* enum ht_alloc_flags, 0: ended normally */
+	__u8 exact; /* pc is not a return address (frame 0, signal) */
+	__u8 bp_ok; /* bp holds the frame's rbp */
 	/*
 	 * Kept from one walk to the next while no mapping of the process was
 	 * removed or moved (maps_gen) and in the same mm (a task keeps its
@@ -84,9 +86,9 @@ struct uw {
 	 */
 	__u64 mm;
 	__u64 gen;
-	__u32 next;                  /* cache slot to fill next */
-	__u64 stack_lo, stack_hi;    /* the mapping the stack pointer is in */
-	__u64 xol;                   /* the [uprobes] page, 0 until needed */
+	__u32 next;               /* cache slot to fill next */
+	__u64 stack_lo, stack_hi; /* the mapping the stack pointer is in */
+	__u64 xol;                /* the [uprobes] page, 0 until needed */
 	struct uw_mapping cache[UW_CACHE];
 };
 
@@ -201,7 +203,7 @@ static __always_inline int uw_code_overlaps(__u64 addr, __u64 len)
 
 struct uw_shared_slot {
 	__u64 seq;
-	__u64 gen;          /* maps_gen when it was looked up */
+	__u64 gen; /* maps_gen when it was looked up */
 	struct uw_mapping m;
 };
 
@@ -233,10 +235,12 @@ static __always_inline int uw_shared_find(struct uw *u, __u64 pc)
 
 		if (seq & 1)
 			continue;
-		asm volatile("" ::: "memory");
+		asm volatile("" ::
+				     : "memory");
 		m = e->m;
 		gen = e->gen;
-		asm volatile("" ::: "memory");
+		asm volatile("" ::
+				     : "memory");
 		if (*(volatile __u64 *)&e->seq != seq || gen != u->gen || pc < m.lo || pc >= m.hi)
 			continue;
 		u->cur = m;
@@ -352,7 +356,7 @@ static __always_inline __u16 uw_code_at(struct uw *u, __u64 pc)
 
 struct uw_search {
 	__u64 vaddr;
-	__u32 lo, hi;   /* the row is in [lo, hi) */
+	__u32 lo, hi; /* the row is in [lo, hi) */
 	__u8 failed;
 };
 
@@ -547,7 +551,7 @@ static long uw_step(__u32 i, void *data)
 	u->sp = cfa;
 	u->bp = newbp;
 	u->bp_ok = bp_ok;
-	u->exact = signal;  /* a signal interrupted pc: not a return address */
+	u->exact = signal; /* a signal interrupted pc: not a return address */
 	return 0;
 }
 
@@ -601,7 +605,7 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 	u->sp = PT_REGS_SP(ctx);
 	u->bp = PT_REGS_FP(ctx);
 	u->bp_ok = 1;
-	u->exact = 1;  /* at the return address itself: the caller's state there */
+	u->exact = 1; /* at the return address itself: the caller's state there */
 	u->limit = max_depth < HT_MAX_FRAMES ? max_depth : HT_MAX_FRAMES;
 	u->n = 1;
 	c.u = u;

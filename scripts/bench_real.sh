@@ -17,7 +17,7 @@ mkdir -p "$OUT"
 # Fixed inputs: an SQL script, a Python script, the project's own history.
 cat >"$OUT/real.sql" <<'SQL'
 CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);
-WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000)
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000)
 INSERT INTO t SELECT x, printf('name-%d-%s', x, hex(x * 7919)), x * 1.5 FROM c;
 CREATE INDEX ti ON t(name);
 SELECT count(*), sum(v) FROM t WHERE name LIKE 'name-1%';
@@ -25,15 +25,15 @@ SELECT substr(name, 1, 7) AS k, count(*) FROM t GROUP BY k ORDER BY 2 DESC LIMIT
 SQL
 cat >"$OUT/real.py" <<'PY'
 import json
-rows = [{"id": i, "name": "row-%d" % i, "text": "x" * (i % 2000)} for i in range(4000)]
+rows = [{"id": i, "name": "row-%d" % i, "text": "x" * (i % 2000)} for i in range(2000)]
 s = json.dumps(rows)
 print(len(s), len(json.loads(s)))
 PY
 WORKLOADS="sqlite3 python3 git"
 declare -A DESC=(
-	[sqlite3]="sqlite3 :memory: '.read real.sql' (4,000 rows, index, queries)"
-	[python3]="python3 real.py (json dumps+loads of 4,000 rows)"
-	[git]="git log -p -n 40 (this repository)"
+	[sqlite3]="sqlite3 :memory: '.read real.sql' (2,000 rows, index, queries)"
+	[python3]="python3 real.py (json dumps+loads of 2,000 rows)"
+	[git]="git log -p -n 20 (this repository)"
 )
 
 workload() {  # name, prefix words... : run the workload under the prefix
@@ -42,7 +42,7 @@ workload() {  # name, prefix words... : run the workload under the prefix
 	case "$w" in
 	sqlite3) "$@" sqlite3 :memory: ".read $OUT/real.sql" ;;
 	python3) "$@" /usr/bin/python3 "$OUT/real.py" ;;
-	git) "$@" git -C "$REPO" log -p -n 40 ;;
+	git) "$@" git -C "$REPO" log -p -n 20 ;;
 	esac
 }
 # bpftrace -c takes one string (and no script): a wrapper per workload.

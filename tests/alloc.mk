@@ -27,7 +27,7 @@ RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
 ALLOC_STD        := std_je std_jes std_tc std_mi std_static std_glibc
 ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi \
-		    own libbump.so quiet)
+		    own libbump.so quiet dlje)
 ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
 TEST_PROGRAMS    += $(ALLOC_DEPS)
 
@@ -46,6 +46,7 @@ $(ALLOC_OUT)/tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/dl: LIBS_ALLOC :=
 $(ALLOC_OUT)/quiet: LIBS_ALLOC :=
+$(ALLOC_OUT)/dlje: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
@@ -56,7 +57,8 @@ $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workl
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
-$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl $(ALLOC_OUT)/quiet: \
+$(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl $(ALLOC_OUT)/quiet \
+		$(ALLOC_OUT)/dlje: \
 		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -100,3 +102,10 @@ alloc-tests: $(ALLOC_DEPS)
 		HEAPTRACE_ALLOC_DIR=$(abspath $(ALLOC_OUT)) \
 		HEAPTRACE_ALLOC_RUST=$(abspath $(RUST_BIN)) \
 		$(ALLOC_BIN) $(if $(ALLOC_FILTER),'$(ALLOC_FILTER)')
+
+# Firefox ESR (mozjemalloc in its executable) under heaptrace, beside
+# bpftrace's counts of the executable's malloc & co in the same run. Not
+# part of `make test`: it installs firefox-esr and takes about two minutes.
+.PHONY: firefox-measure
+firefox-measure: heaptrace
+	$(Q)$(TEST_SUDO) scripts/measure-firefox.sh $(abspath heaptrace)

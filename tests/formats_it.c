@@ -1448,6 +1448,153 @@ static void test_cxx_folded_svg_no_operator_new_unless_kept(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Lifetimes and ages                                                  */
+/* ------------------------------------------------------------------ */
+
+/* DHAT's program point whose innermost frame is fn. */
+static json_object *dhat_pp(json_object *dhat, const char *fn)
+{
+	json_object *pps = get(dhat, "pps"), *ftbl = get(dhat, "ftbl");
+	json_object *found = NULL;
+
+	for (size_t i = 0; i < json_object_array_length(pps); i++) {
+		json_object *pp = json_object_array_get_idx(pps, i);
+		json_object *fs = get(pp, "fs");
+		const char *fr;
+
+		if (!json_object_array_length(fs))
+			continue;
+		fr = json_object_get_string(json_object_array_get_idx(
+			ftbl, json_object_get_int(json_object_array_get_idx(fs, 0))));
+		if (fr && strstr(fr, fn) && strstr(fr, ": ") && !strncmp(strstr(fr, ": ") + 2, fn,
+									  strlen(fn))) {
+			if (found)
+				fail_msg("two DHAT program points start in %s", fn);
+			found = pp;
+		}
+	}
+	if (!found)
+		fail_msg("no DHAT program point starts in %s", fn);
+	return found;
+}
+
+/* churn: 5000 blocks freed right away. Their lifetimes are measured on a
+ * 1 ms clock: each block's is 0 or 1 ms, and the sum is an unbiased
+ * estimate that is not 0 for microsecond lifetimes over 5000 blocks. */
+static void test_dhat_churn_has_lifetimes_and_peak_time_of_json(void **state)
+{
+	struct run_files *rf = run_formats("json,dhat", known_bin, "churn");
+	char *path = final_path(rf, "dhat.json");
+	json_object *dhat = load_json(path), *pp = dhat_pp(dhat, "churn_malloc");
+	json_object *times = get(rf->report, "times"), *st = NULL;
+	json_object *stacks = get(rf->report, "stacks");
+	int64_t tl = get_int(pp, "tl");
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++)
+		if (!strcmp(leaf_function(json_object_array_get_idx(stacks, i)), "churn_malloc"))
+			st = json_object_array_get_idx(stacks, i);
+	assert_non_null(st);
+	assert_int_equal(get_int(pp, "tbk"), 5000);
+	assert_int_equal(get_int(pp, "tb"), 5000 * 64);
+	/* Nothing of churn's stays live: tl is the freed blocks' lifetimes. */
+	if (tl <= 0 || tl != llround(get_num(st, "freed_lifetime_s") * 1e6) ||
+	    tl > (int64_t)(get_num(rf->report, "duration_s") * 1e6))
+		fail_msg("churn_malloc: DHAT tl %lld us, JSON freed_lifetime_s %.3f, run %.3f s",
+			 (long long)tl, get_num(st, "freed_lifetime_s"),
+			 get_num(rf->report, "duration_s"));
+	/* One block of 64 bytes at a time: its high-water mark. */
+	assert_int_equal(get_int(pp, "mb"), 64);
+	assert_int_equal(get_int(pp, "mbk"), 1);
+	if (get_int(dhat, "tg") != llround(get_num(times, "peak_time_s") * 1e6) ||
+	    get_int(dhat, "tg") > get_int(dhat, "te"))
+		fail_msg("DHAT t-gmax %lld us, JSON peak_time_s %.3f, t-end %lld us",
+			 (long long)get_int(dhat, "tg"), get_num(times, "peak_time_s"),
+			 (long long)get_int(dhat, "te"));
+	json_object_put(dhat);
+	free(path);
+	(void)state;
+}
+
+/*
+ * The JSON timeline of grow: step i (0-based) at first + i * gap seconds
+ * of grow's clock, which starts up to 0.2 s after tracing. A point at t
+ * holds at least the steps made by t - 0.2 and at most those by t, and
+ * every step count from 0 to steps shows up in some point.
+ */
+static void expect_timeline_steps(json_object *report, int steps, double first, double gap)
+{
+	json_object *pts = get(get(report, "timeline"), "points");
+	size_t n = json_object_array_length(pts);
+	bool seen[64] = { false };
+
+	assert_true(steps < 64);
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(pts, i);
+		double t = json_object_get_double(json_object_array_get_idx(p, 0));
+		int64_t live = json_object_get_int64(json_object_array_get_idx(p, 1));
+		int lo = 0, hi = 0;
+
+		for (int k = 0; k < steps; k++) {
+			lo += first + k * gap <= t - 0.2;
+			hi += first + k * gap <= t;
+		}
+		if (live < (int64_t)lo * GROW_STEP_BYTES || live > (int64_t)hi * GROW_STEP_BYTES)
+			fail_msg("timeline at %.3f s: %lld live, want %d to %d steps of %d", t,
+				 (long long)live, lo, hi, GROW_STEP_BYTES);
+		if (live % GROW_STEP_BYTES == 0 && live / GROW_STEP_BYTES <= steps)
+			seen[live / GROW_STEP_BYTES] = true;
+		if (i && t <= json_object_get_double(json_object_array_get_idx(
+				     json_object_array_get_idx(pts, i - 1), 0)))
+			fail_msg("timeline points out of order at %.3f s", t);
+	}
+	for (int k = 0; k <= steps; k++)
+		if (!seen[k])
+			fail_msg("no timeline point after %d steps (%d bytes)", k, k * GROW_STEP_BYTES);
+}
+
+/* grow 4 1000 250: steps of 100 x 1000 bytes at 0.25, 1.25, 2.25 and
+ * 3.25 s, exit at 4.25 s: at the report the steps are about 4, 3, 2 and
+ * 1 s old. --older-than 2.5 leaves exactly the first two; the JSON
+ * timeline shows the four steps. */
+static void test_grow_timeline_steps_and_older_than_leaks(void **state)
+{
+	char *dir = new_dir("older");
+	const char *argv[] = { heaptrace_bin, "--older-than", "2.5", "-f", "json", "-o", dir,
+			       "--", grow_bin, "4", "1000", "250", NULL };
+	struct result r = run_ok(argv, NULL);
+	json_object *report;
+	char *path;
+	const char *leaks = strstr(r.out, "== Leaks: memory never freed before the target exited "
+					  "(only blocks at least 2.5 s old) ==\n#1 ");
+	double oldest;
+	char *eol;
+
+	if (!leaks)
+		fail_msg("no --older-than Leaks table:\n%s", r.out);
+	leaks = strchr(leaks, '#');
+	eol = strchr(leaks, '\n');
+	if (!strstr(leaks, "195.3 KiB in 200 blocks live, the oldest ") || !eol ||
+	    sscanf(strstr(leaks, "the oldest ") + 11, "%lf", &oldest) != 1 ||
+	    strstr(leaks, "the oldest ") > eol)
+		fail_msg("Leaks of blocks 2.5 s old are not the first two steps:\n%s", r.out);
+	/* The first step, 4 s before the exit (load may shift it a little). */
+	if (oldest < 3.5 || oldest > 4.5)
+		fail_msg("the oldest block is %.1f s old, not about 4:\n%s", oldest, r.out);
+	if (strstr(eol, "\n#2 ") && strstr(eol, "\n#2 ") < strstr(eol, "\n== Churn"))
+		fail_msg("a second stack in --older-than Leaks:\n%s", r.out);
+	path = xasprintf("%s/heaptrace-%d-final.json", dir, files_pid(dir));
+	report = load_report(path, files_pid(dir));
+	/* --older-than is the text report's: JSON has every live block. */
+	assert_int_equal(site_sum(report, "grow_alloc", "live_bytes"), 4 * GROW_STEP_BYTES);
+	expect_timeline_steps(report, 4, 0.25, 1.0);
+	json_object_put(report);
+	free(path);
+	result_free(&r);
+	free(dir);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
 /* SVG                                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -2429,6 +2576,8 @@ int main(int argc, char **argv)
 		T(test_cxx_pprof_list_from_another_directory),
 		T(test_cxx_pprof_disasm_from_another_directory),
 		T(test_cxx_folded_svg_no_operator_new_unless_kept),
+		T(test_dhat_churn_has_lifetimes_and_peak_time_of_json),
+		T(test_grow_timeline_steps_and_older_than_leaks),
 		T(test_svg_xmllint_accepts_every_file),
 		T(test_svg_in_chromium_frames_titles_zoom),
 		T(test_svg_demo_flame_graph_screenshot),

@@ -36,18 +36,18 @@ __asm__(".text\n"
 	".globl cfi_fp_fn\n"
 	"cfi_fp_fn:\n"
 	".cfi_startproc\n"
-	"	push %rbp\n"            /* +0: CFA rsp+8 */
+	"	push %rbp\n" /* +0: CFA rsp+8 */
 	".cfi_def_cfa_offset 16\n"
 	".cfi_offset %rbp, -16\n"
-	"	mov %rsp, %rbp\n"       /* +1: CFA rsp+16, rbp at CFA-16 */
+	"	mov %rsp, %rbp\n" /* +1: CFA rsp+16, rbp at CFA-16 */
 	".cfi_def_cfa_register %rbp\n"
-	"	nop\n"                  /* +4: CFA rbp+16 */
-	"	pop %rbp\n"             /* +5 */
+	"	nop\n"      /* +4: CFA rbp+16 */
+	"	pop %rbp\n" /* +5 */
 	".cfi_def_cfa %rsp, 8\n"
 	".cfi_same_value %rbp\n"
-	"	ret\n"                  /* +6: CFA rsp+8, rbp unchanged */
+	"	ret\n" /* +6: CFA rsp+8, rbp unchanged */
 	".cfi_endproc\n"
-	"	nop; nop; nop; nop\n"   /* +7: no CFI */
+	"	nop; nop; nop; nop\n" /* +7: no CFI */
 	".globl cfi_signal_fn\n"
 	"cfi_signal_fn:\n"
 	".cfi_startproc\n"

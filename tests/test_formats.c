@@ -25,6 +25,7 @@
 #include "report.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "util.h"
 
 /* --- functions the test stacks point into ----------------------------- */
 
@@ -52,6 +53,7 @@ __attribute__((noinline)) void ht_test_bad_utf8(void) { __asm__ volatile(".rept 
 #define RET(fn, off) ((uint64_t)(uintptr_t)&(fn) + (off))
 
 #define START_NS 1700000000123456789ULL
+#define MS(ms) ((uint64_t)(ms) * 1000000)
 
 enum { ST_A, ST_B, ST_C, ST_D, ST_E, NR_ST };
 
@@ -69,12 +71,13 @@ struct fixture {
 };
 
 /*
- * The profile every test reads (innermost frame first):
- *   A: leaf+1, mid, main   2 allocs (100 + 50), 100 freed: live 50, peak 150
- *   B: leaf+4, mid, main   1 alloc of 30, live: same functions as A
- *   C: other, main         1000 allocated and freed: the total peak (1180)
- *   D: 0x1000, 0x2000      unmapped addresses, 7 live, after the peak
- *   E: odd, main           5 live, after the peak
+ * The profile every test reads (innermost frame first), at times in ms
+ * since tracing began; the report is at 1500 ms:
+ *   A: leaf+1, mid, main   100 at 100, 50 at 200; the 100 freed at 700
+ *   B: leaf+4, mid, main   30 at 300, live: same functions as A
+ *   C: other, main         1000 at 400 (the total peak, 1180), freed at 600
+ *   D: 0x1000, 0x2000      unmapped addresses, 7 live from 800
+ *   E: odd, main           5 live from 900
  */
 static int fill(struct fixture *fx)
 {
@@ -92,20 +95,28 @@ static int fill(struct fixture *fx)
 	memcpy(fx->nr, nr, sizeof(nr));
 	for (int i = 0; i < NR_ST && !err; i++)
 		err = stacks__intern(fx->stacks, fx->ips[i], fx->nr[i], &fx->id[i]);
+	heap__set_time(fx->heap, MS(100));
 	if (!err)
 		err = heap__alloc(fx->heap, 0x10000, 100, fx->id[ST_A], 1);
+	heap__set_time(fx->heap, MS(200));
 	if (!err)
 		err = heap__alloc(fx->heap, 0x10100, 50, fx->id[ST_A], 1);
+	heap__set_time(fx->heap, MS(300));
 	if (!err)
 		err = heap__alloc(fx->heap, 0x20000, 30, fx->id[ST_B], 2);
+	heap__set_time(fx->heap, MS(400));
 	if (!err)
 		err = heap__alloc(fx->heap, 0x30000, 1000, fx->id[ST_C], 3);
+	heap__set_time(fx->heap, MS(600));
 	if (!err)
 		err = heap__free_block(fx->heap, 0x30000, 3);
+	heap__set_time(fx->heap, MS(700));
 	if (!err)
 		err = heap__free_block(fx->heap, 0x10000, 1);
+	heap__set_time(fx->heap, MS(800));
 	if (!err)
 		err = heap__alloc(fx->heap, 0x40000, 7, fx->id[ST_D], 4);
+	heap__set_time(fx->heap, MS(900));
 	if (!err)
 		err = heap__alloc(fx->heap, 0x50000, 5, fx->id[ST_E], 5);
 	return err;
@@ -333,9 +344,10 @@ static void test_svg_has_one_frame_group_per_tree_node(void **state)
 	const char *prev = out;
 
 	/* Seven nodes (A and B merged into one path), each one rect; one more
-	 * rect is the background. Nodes come in preorder, children by name. */
+	 * rect is the background, three the legend's. Nodes come in preorder,
+	 * children by name. */
 	assert_int_equal(count(out, "<g class=\"frame\""), 7);
-	assert_int_equal(count(out, "<rect "), 8);
+	assert_int_equal(count(out, "<rect "), 11);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		const char *p = strstr(out, nodes[i]);
 
@@ -344,6 +356,73 @@ static void test_svg_has_one_frame_group_per_tree_node(void **state)
 		prev = p;
 	}
 	free(out);
+}
+
+static void test_svg_colours_say_whose_code(void **state)
+{
+	char *out = run_metric(report__svg, *state, HT_M_LIVE_BYTES, NULL);
+
+	/* This test binary is a PIE program; unmapped frames are unknown. */
+	assert_non_null(strstr(out, "data-name=\"ht_test_mid\" data-o=\"12\" data-v=\"80\" "
+				   "data-d=\"2\" data-code=\"program\""));
+	assert_non_null(strstr(out, "data-name=\"[unknown]+0x1000\" data-o=\"0\" data-v=\"7\" "
+				   "data-d=\"2\" data-code=\"unknown\""));
+	/* Program frames are warm (red >= 205, blue < 56). */
+	{
+		const char *g = strstr(out, "data-name=\"ht_test_mid\"");
+		unsigned int r, gr, b;
+
+		assert_int_equal(sscanf(strstr(g, "fill=\"rgb(") + 10, "%u,%u,%u", &r, &gr, &b), 3);
+		assert_true(r >= 205 && b < 56);
+	}
+	free(out);
+}
+
+static void test_strdup_frame_kept_is_a_green_allocator_frame(void **state)
+{
+	struct fixture *fx = *state;
+	const uint64_t ips[] = { RET(strdup, 4), RET(ht_test_mid, 1), RET(ht_test_main, 1) };
+	const char *g;
+	unsigned int r, gr, b;
+	uint32_t id;
+	char *out;
+
+	assert_int_equal(stacks__intern(fx->stacks, ips, 3, &id), 0);
+	assert_int_equal(heap__alloc(fx->heap, 0x60000, 64, id, 9), 0);
+	fx->in.keep_alloc_frames = true;
+	out = run_metric(report__svg, fx, HT_M_LIVE_BYTES, NULL);
+	g = strstr(out, "data-name=\"__GI___strdup\"");
+	assert_non_null(g);
+	assert_non_null(strstr(g, "data-code=\"allocator\""));
+	assert_int_equal(sscanf(strstr(g, "fill=\"rgb(") + 10, "%u,%u,%u", &r, &gr, &b), 3);
+	assert_true(gr >= 190 && r < 116 && b < 107);
+	free(out);
+}
+
+static void test_short_name_collapses_template_arguments(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "std::vector<long, std::allocator<long> >::push_back(long&&)",
+		  "std::vector<>::push_back(long&&)" },
+		{ "std::map<int, std::__cxx11::basic_string<char, std::char_traits<char>, "
+		  "std::allocator<char> > >::operator[](int const&)",
+		  "std::map<>::operator[](int const&)" },
+		{ "bool operator< <int>(A<int> const&, A<int> const&)",
+		  "bool operator< <>(A<> const&, A<> const&)" },
+		{ "std::ostream::operator<<(int)", "std::ostream::operator<<(int)" },
+		{ "int* app::make_array<int>(unsigned long)", "int* app::make_array<>(unsigned long)" },
+		{ "p->q(int)", "p->q(int)" },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		report__short_name(cases[i][0], buf, sizeof(buf));
+		assert_string_equal(buf, cases[i][1]);
+	}
+	/* Cut at the buffer, never past it. */
+	report__short_name(cases[0][0], buf, 8);
+	assert_string_equal(buf, "std::ve");
+	(void)state;
 }
 
 static void test_svg_titles_say_function_module_value_and_percent(void **state)
@@ -672,7 +751,8 @@ static void test_dhat_header_is_dh_view_heap_format(void **state)
 	assert_string_equal(json_object_get_string(jget(root, "cmd")), "fmt<test>&");
 	assert_int_equal(jint(root, "pid"), 4242);
 	assert_int_equal(jint(root, "te"), 1500000);
-	assert_true(jint(root, "tg") <= jint(root, "te"));
+	/* The total peak: C's 1000 bytes allocated at 400 ms. */
+	assert_int_equal(jint(root, "tg"), 400000);
 	json_object_put(root);
 	free(text);
 }
@@ -688,6 +768,11 @@ static void test_dhat_program_points_have_exact_values(void **state)
 		[ST_D] = { 7, 1, 7, 1, 0, 0, 7, 1, 2 },
 		[ST_E] = { 5, 1, 5, 1, 0, 0, 5, 1, 2 },
 	};
+	static const int64_t want_tl[NR_ST] = {
+		[ST_A] = (700 - 100 + 1500 - 200) * 1000, [ST_B] = (1500 - 300) * 1000,
+		[ST_C] = (600 - 400) * 1000, [ST_D] = (1500 - 800) * 1000,
+		[ST_E] = (1500 - 900) * 1000,
+	};
 	static const char *const keys[] = { "tb", "tbk", "mb", "mbk", "gb", "gbk", "eb", "ebk" };
 	char *text;
 	json_object *root = parse_dhat(fx, &text);
@@ -700,7 +785,8 @@ static void test_dhat_program_points_have_exact_values(void **state)
 
 		for (int k = 0; k < 8; k++)
 			assert_int_equal(jint(pp, keys[k]), want[i][k]);
-		assert_int_equal(jint(pp, "tl"), 0);
+		/* Freed blocks until their free, live ones until 1500 ms. */
+		assert_int_equal(jint(pp, "tl"), want_tl[i]);
 		assert_int_equal(json_object_array_length(fs), want[i][8]);
 		/* Innermost first; each frame names its own address. */
 		for (size_t j = 0; j < json_object_array_length(fs); j++) {
@@ -933,6 +1019,162 @@ static void test_every_frame_alloc_keeps_the_outermost(void **state)
 				    "ht_test_main;ht:odd<&> 5\n");
 }
 
+/* --- lifetimes and ages ---------------------------------------------- */
+
+/* G: 500 bytes from 1000 to 1100 ms: its own high-water mark (500) comes
+ * after the total peak and is not part of it. */
+static void add_late_high_water(struct fixture *fx)
+{
+	const uint64_t ips[] = { RET(ht_test_other, 4), RET(ht_test_mid, 1) };
+	uint32_t id;
+
+	assert_int_equal(stacks__intern(fx->stacks, ips, 2, &id), 0);
+	heap__set_time(fx->heap, MS(1000));
+	assert_int_equal(heap__alloc(fx->heap, 0x70000, 500, id, 6), 0);
+	heap__set_time(fx->heap, MS(1100));
+	assert_int_equal(heap__free_block(fx->heap, 0x70000, 6), 0);
+}
+
+static void test_dhat_max_is_the_stacks_own_high_water_mark(void **state)
+{
+	struct fixture *fx = *state;
+	json_object *root, *pps, *pp;
+	char *text;
+
+	add_late_high_water(fx);
+	root = parse_dhat(fx, &text);
+	pps = jget(root, "pps");
+	pp = json_object_array_get_idx(pps, NR_ST);
+	assert_int_equal(jint(pp, "mb"), 500);
+	assert_int_equal(jint(pp, "mbk"), 1);
+	assert_int_equal(jint(pp, "gb"), 0);
+	assert_int_equal(jint(pp, "tl"), 100000);
+	/* The peak did not move. */
+	assert_int_equal(jint(root, "tg"), 400000);
+	json_object_put(root);
+	free(text);
+}
+
+/* A JSON number of seconds in ms. */
+static int64_t json_ms(json_object *o, const char *key)
+{
+	return (int64_t)(json_object_get_double(json_object_object_get(o, key)) * 1000 + 0.5);
+}
+
+static void test_json_lifetimes_ages_and_peak_time(void **state)
+{
+	struct fixture *fx = *state;
+	json_object *r = json_report(fx), *times = json_object_object_get(r, "times");
+	json_object *stacks = json_object_object_get(r, "stacks");
+	json_object *a = json_object_array_get_idx(stacks, fx->id[ST_A]);
+	json_object *c = json_object_array_get_idx(stacks, fx->id[ST_C]);
+
+	assert_int_equal(json_ms(times, "peak_time_s"), 400);
+	/* 600 + 200 ms over 2 frees. */
+	assert_int_equal(json_ms(times, "freed_lifetime_s"), 800);
+	assert_int_equal(json_ms(times, "avg_lifetime_s"), 400);
+	/* A: one block freed after 600 ms; the other live since 200 ms. */
+	assert_int_equal(json_object_get_int64(json_object_object_get(a, "max_live_bytes")), 150);
+	assert_int_equal(json_ms(a, "freed_lifetime_s"), 600);
+	assert_int_equal(json_ms(a, "avg_lifetime_s"), 600);
+	assert_int_equal(json_ms(a, "oldest_age_s"), 1300);
+	/* C: nothing live, freed after 200 ms. */
+	assert_true(json_object_is_type(json_object_object_get(c, "oldest_age_s"), json_type_null));
+	assert_int_equal(json_ms(c, "avg_lifetime_s"), 200);
+	json_object_put(r);
+}
+
+static void expect_in(const char *out, const char *want)
+{
+	if (!strstr(out, want))
+		fail_msg("no \"%s\" in:\n%s", want, out);
+}
+
+static void test_json_timeline_has_the_model_at_each_interval(void **state)
+{
+	/* t_s, live_bytes, allocs, frees: the values held at each 100 ms
+	 * boundary an event crossed (500 and 600 ms: the quiet gap), then
+	 * the report's moment. */
+	static const double want[][4] = {
+		{ 0.1, 0, 0, 0 }, { 0.2, 100, 1, 0 }, { 0.3, 150, 2, 0 }, { 0.4, 180, 3, 0 },
+		{ 0.5, 1180, 4, 0 }, { 0.6, 1180, 4, 0 }, { 0.7, 180, 4, 1 }, { 0.8, 80, 4, 2 },
+		{ 0.9, 87, 5, 2 }, { 1.5, 92, 6, 2 },
+	};
+	json_object *r = json_report(*state);
+	json_object *tl = json_object_object_get(r, "timeline");
+	json_object *pts = json_object_object_get(tl, "points");
+
+	assert_int_equal(json_ms(tl, "interval_s"), 100);
+	assert_int_equal(json_object_array_length(pts), ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		json_object *p = json_object_array_get_idx(pts, i);
+
+		assert_int_equal(json_object_array_length(p), 4);
+		assert_int_equal((int64_t)(json_object_get_double(json_object_array_get_idx(p, 0)) *
+					   1000 + 0.5), (int64_t)(want[i][0] * 1000 + 0.5));
+		for (int k = 1; k < 4; k++)
+			assert_int_equal(json_object_get_int64(json_object_array_get_idx(p, k)),
+					 (int64_t)want[i][k]);
+	}
+	json_object_put(r);
+}
+
+static void test_timeline_stays_bounded_over_a_long_run(void **state)
+{
+	struct fixture *fx = *state;
+	const struct ht_timeline_point *p;
+	uint64_t interval;
+	size_t n;
+
+	/* An event every 100 ms for 10 hours: 360,000 intervals. */
+	for (uint64_t t = 1000; t <= 36000000; t += 100) {
+		heap__set_time(fx->heap, MS(t));
+		assert_int_equal(heap__alloc(fx->heap, 0x100000 + t, 1, fx->id[ST_E], 7), 0);
+		assert_int_equal(heap__free_block(fx->heap, 0x100000 + t, 7), 0);
+	}
+	n = heap__timeline(fx->heap, &p, &interval);
+	assert_true(n <= 4096);
+	assert_true(n > 2048);
+	/* 100 ms doubled until 360,000 intervals fit: 12.8 s. */
+	assert_int_equal(interval, 12800);
+	assert_int_equal(p[0].t_ms, 100);
+	assert_true(p[n - 1].t_ms > 36000000 - 2 * interval);
+	for (size_t i = 1; i < n; i++)
+		assert_true(p[i].t_ms > p[i - 1].t_ms);
+}
+
+static void test_text_live_shows_oldest_age_and_older_than_filters(void **state)
+{
+	struct fixture *fx = *state;
+	char *out = run(report__text, fx, NULL);
+
+	/* Ages at 1500 ms: A's 50 bytes since 200, B 300, D 800, E 900. */
+	expect_in(out, "50 B in 1 block live, the oldest 1.3 s old\n");
+	expect_in(out, "30 B in 1 block live, the oldest 1.2 s old\n");
+	expect_in(out, "7 B in 1 block live, the oldest 0.7 s old\n");
+	free(out);
+	/* At least 1 s old: only A's and B's blocks. */
+	fx->in.older_than_s = 1.0;
+	out = run(report__text, fx, NULL);
+	expect_in(out, "== Live: memory held now (only blocks at least 1 s old) ==\n"
+		       "#1 50 B in 1 block live, the oldest 1.3 s old\n");
+	expect_in(out, "#2 30 B in 1 block live, the oldest 1.2 s old\n");
+	if (strstr(out, "7 B in 1 block live"))
+		fail_msg("D is younger than 1 s:\n%s", out);
+	free(out);
+	/* 1.25 s: A's block only; 2 s: nothing. */
+	fx->in.older_than_s = 1.25;
+	out = run(report__text, fx, NULL);
+	expect_in(out, "#1 50 B in 1 block live, the oldest 1.3 s old\n");
+	if (strstr(out, "30 B in 1 block live"))
+		fail_msg("B is younger than 1.25 s:\n%s", out);
+	free(out);
+	fx->in.older_than_s = 2;
+	out = run(report__text, fx, NULL);
+	expect_in(out, "(only blocks at least 2 s old) ==\n(nothing live)\n");
+	free(out);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_EMPTY(fn) cmocka_unit_test_setup_teardown(fn, setup_empty, teardown)
 
@@ -948,6 +1190,9 @@ int main(void)
 		T_EMPTY(test_folded_of_an_empty_profile_is_empty),
 		T(test_svg_has_one_frame_group_per_tree_node),
 		T(test_svg_titles_say_function_module_value_and_percent),
+		T(test_svg_colours_say_whose_code),
+		T(test_strdup_frame_kept_is_a_green_allocator_frame),
+		cmocka_unit_test(test_short_name_collapses_template_arguments),
 		T(test_svg_heading_names_metric_pid_command_and_duration),
 		T(test_svg_is_self_contained_and_scripted),
 		T(test_svg_colours_depend_only_on_the_name),
@@ -966,6 +1211,11 @@ int main(void)
 		T(test_folded_leaves_out_libc_strdup_frame_unless_kept),
 		T(test_alloc_fn_glob_folds_own_wrapper_everywhere),
 		T(test_every_frame_alloc_keeps_the_outermost),
+		T(test_dhat_max_is_the_stacks_own_high_water_mark),
+		T(test_json_lifetimes_ages_and_peak_time),
+		T(test_text_live_shows_oldest_age_and_older_than_filters),
+		T(test_json_timeline_has_the_model_at_each_interval),
+		T(test_timeline_stays_bounded_over_a_long_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

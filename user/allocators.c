@@ -15,6 +15,7 @@
  *             --symbol-prefix P needs only the table functions.
  *   tcmalloc  tc_malloc or tc_free, plus tc_version or TCMallocGetenvSafe
  *   mimalloc  mi_malloc or mi_free
+ *   mozjemalloc  moz_arena_malloc with jemalloc_stats_internal (Firefox)
  *   generic   none of these, but the object's definitions of the standard
  *             entry points are the ones calls bind to (a program's own
  *             malloc, Firefox's mozjemalloc, an LD_PRELOAD allocator)
@@ -173,6 +174,9 @@ static size_t detect(const struct ht_elf_symidx *ix, const struct ht_alloc_opts 
 		out[n++] = (struct detected){ .fam = &alloc_families[FAM_TCMALLOC] };
 	if ((ht_elf_symidx__func(ix, "mi_malloc") || ht_elf_symidx__func(ix, "mi_free")) && n < max)
 		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MIMALLOC] };
+	if (ht_elf_symidx__func(ix, "moz_arena_malloc") && has_func(ix, "jemalloc_stats_internal") &&
+	    n < max)
+		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MOZJEMALLOC] };
 	if (ht_elf_symidx__func(ix, "malloc") &&
 	    (has_func(ix, "gnu_get_libc_version") || has_func(ix, "_int_malloc")) && n < max)
 		out[n++] = (struct detected){ .fam = &alloc_families[FAM_GLIBC] };
@@ -814,6 +818,50 @@ const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_prob
 	if (!at && len)
 		snprintf(buf, len, "none");
 	return buf;
+}
+
+/* The dynamic linker by name: ld-linux-x86-64.so.2 (or its SONAME). */
+static bool is_ldso(struct ht_module *m)
+{
+	const char *base = strrchr(m->path, '/');
+	struct ht_elf *e = modules__elf(m);
+	const char *so = e ? ht_elf__soname(e) : NULL;
+
+	base = base ? base + 1 : m->path;
+	return !strncmp(base, "ld-linux", 8) || (so && !strncmp(so, "ld-linux", 8));
+}
+
+int allocators__dl_hook(struct ht_modules *ms, size_t *module, uint64_t *offset)
+{
+	size_t n = modules__count(ms);
+	size_t order[1];
+	int err = -ENOENT;
+
+	/* the interpreter, else a static program's own */
+	for (size_t pass = 0; pass < 2 && err; pass++) {
+		for (size_t mi = 0; mi < n && err; mi++) {
+			struct ht_module *m = modules__get(ms, mi);
+			const struct ht_elf_sym *sym;
+			struct ht_elf_symidx ix;
+			struct ht_elf *e;
+
+			if (!m->has_exec || m->fd < 0 || !(e = modules__elf(m)))
+				continue;
+			if (pass == 0 ? !is_ldso(m)
+				      : ht_elf__has_interp(e) || ldso__scope(ms, order, 1) != 1 ||
+						order[0] != mi)
+				continue;
+			if (ht_elf__index_symbols(e, &ix))
+				return -ENOMEM;
+			sym = ht_elf_symidx__find(&ix, "_dl_debug_state");
+			if (sym && sym->func && !ht_elf__vaddr_to_offset(e, sym->vaddr, offset)) {
+				*module = mi;
+				err = 0;
+			}
+			ht_elf_symidx__free(&ix);
+		}
+	}
+	return err;
 }
 
 void allocators__free(struct ht_probe_set *set)

@@ -98,6 +98,20 @@ static const struct alloc_fn mimalloc_fns[] = {
 	FN("mi_heap_recalloc_aligned_at", HEAP_REALLOCN),
 };
 
+/*
+ * Firefox's mozjemalloc, linked into its executable: the standard entry
+ * points and its arena API, moz_arena_malloc(arena, size) & co (a block
+ * of an arena is freed with free). moz_arena_memalign (arena, align,
+ * size) has no layout yet: not probed.
+ */
+static const struct alloc_fn mozjemalloc_fns[] = {
+	FN("malloc", SIZE), FN("calloc", CALLOC), FN("realloc", REALLOC), FN("free", FREE),
+	FN("posix_memalign", POSIX_MEMALIGN), FN("aligned_alloc", ALIGN_SIZE),
+	FN("memalign", ALIGN_SIZE), FN("valloc", SIZE),
+	FN("moz_arena_malloc", ALIGN_SIZE), FN("moz_arena_calloc", HEAP_CALLOC),
+	FN("moz_arena_realloc", HEAP_REALLOC),
+};
+
 /* C++ operator new/delete, every variant (x86-64 mangling: size_t = m). */
 const struct alloc_fn alloc_cxx_fns[] = {
 	FN("_Znwm", SIZE), FN("_Znam", SIZE),
@@ -119,11 +133,13 @@ const struct alloc_family alloc_families[NR_FAMILIES] = {
 	[FAM_JEMALLOC] = { "jemalloc", jemalloc_fns, ARRAY_SIZE(jemalloc_fns), true, true },
 	[FAM_TCMALLOC] = { "tcmalloc", tcmalloc_fns, ARRAY_SIZE(tcmalloc_fns), false, true },
 	[FAM_MIMALLOC] = { "mimalloc", mimalloc_fns, ARRAY_SIZE(mimalloc_fns), false, true },
+	[FAM_MOZJEMALLOC] = { "mozjemalloc", mozjemalloc_fns, ARRAY_SIZE(mozjemalloc_fns), false,
+			      true },
 	[FAM_GLIBC] = { "glibc", std_fns, ARRAY_SIZE(std_fns) - 1, false, false },
 	[FAM_GENERIC] = { "generic", std_fns, ARRAY_SIZE(std_fns), false, true },
 };
 
-const char alloc_family_names[] = "glibc, jemalloc, tcmalloc, mimalloc, generic";
+const char alloc_family_names[] = "glibc, jemalloc, tcmalloc, mimalloc, mozjemalloc, generic";
 
 int alloc_std__bit(const char *name)
 {

@@ -24,6 +24,7 @@ enum alloc_family_id {
 	FAM_JEMALLOC,
 	FAM_TCMALLOC,
 	FAM_MIMALLOC,
+	FAM_MOZJEMALLOC,
 	FAM_GLIBC,
 	FAM_GENERIC,   /* the standard entry points of an allocator not recognised */
 	NR_FAMILIES,

@@ -22,7 +22,7 @@ struct loaded {
 
 struct ht_cfimaps {
 	int objs_fd;
-	struct ht_cfi_row *rows;   /* the rows map, memory-mapped */
+	struct ht_cfi_row *rows; /* the rows map, memory-mapped */
 	size_t map_len;
 	struct loaded *objs;
 	size_t nobjs, cap_objs;
@@ -114,7 +114,8 @@ int cfimaps__add(struct ht_cfimaps *c, struct ht_module *m)
 	else if (code_delta((Elf *)ht_elf__handle(e), &delta))
 		why = "no single code segment";
 	else if (!(t = cfitab__new((Elf *)ht_elf__handle(e))))
-		why = errno == ENODATA ? "no CFI" : errno == ENOMEM ? "out of memory" : "malformed CFI";
+		why = errno == ENODATA ? "no CFI" : errno == ENOMEM ? "out of memory" :
+								      "malformed CFI";
 	val.off_to_vaddr = delta;
 	if (t) {
 		cfitab__stats(t, &st);

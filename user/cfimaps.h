@@ -23,12 +23,12 @@ struct ht_cfimaps;
 #define HT_CFI_DEFAULT_ROWS (2u << 20)
 
 struct ht_cfi_totals {
-	size_t objects;          /* objects registered */
-	size_t fp_only;          /* ... of them without a usable table */
-	size_t rows;             /* rows loaded */
-	size_t bytes;            /* rows * 8 */
-	size_t cap_rows;         /* room in the rows map */
-	uint64_t build_ns;       /* time spent building tables */
+	size_t objects;    /* objects registered */
+	size_t fp_only;    /* ... of them without a usable table */
+	size_t rows;       /* rows loaded */
+	size_t bytes;      /* rows * 8 */
+	size_t cap_rows;   /* room in the rows map */
+	uint64_t build_ns; /* time spent building tables */
 };
 
 struct ht_cfimaps *cfimaps__new(int objs_fd, int rows_fd, uint32_t cap_rows);

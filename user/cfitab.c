@@ -28,20 +28,20 @@ struct ht_cfitab {
 
 struct fde {
 	uint64_t lo, hi;
-	uint64_t off;  /* section offset of the entry */
+	uint64_t off; /* section offset of the entry */
 };
 
 struct cie {
 	uint64_t off;
-	uint8_t enc;   /* FDE pointer encoding; 0xff: undecodable */
-	bool z;        /* FDEs carry sized augmentation data */
-	bool sane;     /* its initial instructions passed sane_program() */
+	uint8_t enc; /* FDE pointer encoding; 0xff: undecodable */
+	bool z;      /* FDEs carry sized augmentation data */
+	bool sane;   /* its initial instructions passed sane_program() */
 };
 
 struct builder {
 	struct ht_cfitab *t;
 	Elf_Data *data;
-	uint64_t sec_addr;       /* .eh_frame's address, for pc-relative pointers */
+	uint64_t sec_addr; /* .eh_frame's address, for pc-relative pointers */
 	bool eh;
 	struct cie *cies;
 	size_t ncies, cap_cies;
@@ -188,7 +188,8 @@ static bool sane_program(const struct builder *b, const uint8_t *p, const uint8_
 		case DW_CFA_advance_loc1:
 		case DW_CFA_advance_loc2:
 		case DW_CFA_advance_loc4:
-			v = op == DW_CFA_advance_loc1 ? 1 : op == DW_CFA_advance_loc2 ? 2 : 4;
+			v = op == DW_CFA_advance_loc1 ? 1 : op == DW_CFA_advance_loc2 ? 2 :
+											4;
 			if ((uint64_t)(end - p) < v)
 				return false;
 			p += v;
@@ -441,7 +442,7 @@ static int check_eh_frame_hdr(struct builder *b, Elf *elf)
 	if (p[0] != 1)
 		return -EINVAL;
 	if (p[2] == DW_EH_PE_omit || p[3] == DW_EH_PE_omit)
-		return 0;  /* no search table: libdw reads .eh_frame in order */
+		return 0; /* no search table: libdw reads .eh_frame in order */
 	if (p[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4) || (p[2] & 0x70))
 		return -EINVAL;
 	ptr_enc = p[1];
@@ -485,7 +486,7 @@ static int add_row(struct ht_cfitab *t, const struct ht_cfi_row *r)
 	if (t->n && same_rule(&t->rows[t->n - 1], r))
 		return 0;
 	if (t->n && t->rows[t->n - 1].pc == r->pc) {
-		t->rows[t->n - 1] = *r;  /* an empty range: the later rule wins */
+		t->rows[t->n - 1] = *r; /* an empty range: the later rule wins */
 		if (t->n > 1 && same_rule(&t->rows[t->n - 2], r))
 			t->n--;
 		return 0;
@@ -569,7 +570,7 @@ static void frame_to_row(Dwarf_Frame *frame, int ra_reg, bool signal, uint32_t p
 		rbp = HT_RBP_AT_CFA;
 		r->rbp_off8 = (int8_t)(off / 8);
 	} else {
-		rbp = HT_RBP_LOST;  /* a rule that needs it later is caught in BPF */
+		rbp = HT_RBP_LOST; /* a rule that needs it later is caught in BPF */
 	}
 	r->rule = kind | rbp << 4;
 }
@@ -678,7 +679,7 @@ static int build(struct ht_cfitab *t, Elf *elf)
 			continue;
 		}
 		if (next_lo < hi)
-			hi = next_lo;  /* overlapping FDEs: the next one wins */
+			hi = next_lo; /* overlapping FDEs: the next one wins */
 		err = walk_fde(&b, cfi, lo, hi, next_lo);
 	}
 out:

@@ -20,11 +20,11 @@ struct ht_cfitab;
 
 struct ht_cfitab_stats {
 	size_t rows;
-	size_t bytes;            /* rows * sizeof(struct ht_cfi_row) */
-	uint64_t build_ns;       /* time to build the table */
-	size_t fdes;             /* FDEs read */
-	size_t bad_rows;         /* HT_CFI_BAD rows (rules not followed) */
-	size_t skipped_fdes;     /* FDEs left out (undecodable, out of range) */
+	size_t bytes;        /* rows * sizeof(struct ht_cfi_row) */
+	uint64_t build_ns;   /* time to build the table */
+	size_t fdes;         /* FDEs read */
+	size_t bad_rows;     /* HT_CFI_BAD rows (rules not followed) */
+	size_t skipped_fdes; /* FDEs left out (undecodable, out of range) */
 };
 
 /*

@@ -93,6 +93,8 @@ static const char usage_text[] =
 "                         dhat files (text and JSON always show them)\n"
 "      --alloc-fn GLOB    also leave out the program's own allocation wrappers\n"
 "                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
+"      --older-than SECS  the text report's Live/Leaks table counts only blocks\n"
+"                         allocated at least SECS seconds before the report\n"
 "\n"
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
@@ -202,7 +204,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
 	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
 	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE, OPT_KEEP_ALLOC_FRAMES,
-	       OPT_ALLOC_FN };
+	       OPT_ALLOC_FN, OPT_OLDER_THAN };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -217,6 +219,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 		{ "keep-alloc-frames", no_argument, NULL, OPT_KEEP_ALLOC_FRAMES },
 		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
+		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -353,6 +356,10 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return usage_error("out of memory for --alloc-fn '%s'", optarg);
 			cfg->alloc_fns[cfg->report.nalloc_fns++] = optarg;
 			cfg->report.alloc_fns = cfg->alloc_fns;
+			break;
+		case OPT_OLDER_THAN:
+			if (parse_seconds(optarg, &cfg->report.older_than_s))
+				return usage_error("invalid age '%s'", optarg);
 			break;
 		case 'v':
 			cfg->verbosity++;

@@ -10,12 +10,14 @@
  * (estimated when sampled; 48 bits: 256 TiB) and the number of blocks it
  * stands for (1, or a sample's weight, at most 1/p < 2^14: 16 bits).
  */
+/* 28 bytes: packed to 4-byte alignment, or the time would cost 8. */
 struct block {
 	uint64_t addr;  /* 0 = empty slot */
 	uint64_t size_count;
 	uint32_t stack;
 	uint32_t tid;
-};
+	uint32_t t_ms;  /* allocated at, ms since the heap's time origin */
+} __attribute__((packed, aligned(4)));
 
 #define SIZE_BITS 48
 #define SIZE_MASK ((1ULL << SIZE_BITS) - 1)
@@ -41,6 +43,9 @@ struct stack_rec {
 	struct churn mark;
 };
 
+/* Times are kept in ms in 32 bits: 49.7 days, then they saturate. */
+#define T_MAX_MS UINT32_MAX
+
 struct ht_heap {
 	struct block *blocks;    /* open addressing, linear probing */
 	size_t nslots, nblocks;
@@ -51,7 +56,16 @@ struct ht_heap {
 	struct churn total_mark;
 	uint64_t unknown_frees, replaced;
 	uint64_t epoch;          /* advances at every new peak */
+	uint32_t now_ms;         /* heap__set_time() */
+	uint32_t peak_ms;        /* when total live bytes last reached its peak */
+	struct ht_timeline_point *tl;
+	size_t ntl, cap_tl;
+	uint64_t tl_interval_ms, tl_next_ms;  /* the next point is due at tl_next_ms */
 };
+
+/* The series stays within this many points (32 bytes each). */
+#define TIMELINE_MAX 4096
+#define TIMELINE_START_MS 100
 
 struct ht_heap *heap__new(void)
 {
@@ -61,6 +75,8 @@ struct ht_heap *heap__new(void)
 		return NULL;
 	h->nslots = 1024;
 	h->blocks = calloc(h->nslots, sizeof(*h->blocks));
+	h->tl_interval_ms = TIMELINE_START_MS;
+	h->tl_next_ms = TIMELINE_START_MS;
 	if (!h->blocks) {
 		heap__free(h);
 		return NULL;
@@ -75,6 +91,7 @@ void heap__free(struct ht_heap *h)
 	free(h->blocks);
 	u64map__free(&h->threads);
 	free(h->stacks);
+	free(h->tl);
 	free(h);
 }
 
@@ -164,6 +181,9 @@ static void check_peak(struct ht_heap *h)
 		return;
 	h->total.peak_bytes = h->total.live_bytes;
 	h->total.peak_blocks = h->total.live_blocks;
+	h->total.max_live_bytes = h->total.live_bytes;
+	h->total.max_live_blocks = h->total.live_blocks;
+	h->peak_ms = h->now_ms;
 	h->epoch++;
 }
 
@@ -190,6 +210,9 @@ static int do_free(struct ht_heap *h, uint64_t addr, uint32_t tid)
 	r->s.freed_bytes += size;
 	r->s.live_blocks -= count;
 	r->s.live_bytes -= size;
+	/* A sampled block stands for count blocks of the same lifetime. */
+	r->s.freed_lifetime_ms += (uint64_t)(h->now_ms - b->t_ms) * count;
+	h->total.freed_lifetime_ms += (uint64_t)(h->now_ms - b->t_ms) * count;
 	h->total.frees += count;
 	h->total.freed_bytes += size;
 	h->total.live_blocks -= count;
@@ -231,13 +254,18 @@ static int do_alloc(struct ht_heap *h, uint64_t addr, uint64_t size, uint32_t co
 		size = SIZE_MASK;
 	if (count > 0xffff)
 		count = 0xffff;
-	h->blocks[i] = (struct block){ addr, size | (uint64_t)count << SIZE_BITS, stack, tid };
+	h->blocks[i] = (struct block){ addr, size | (uint64_t)count << SIZE_BITS, stack, tid,
+				       h->now_ms };
 	h->nblocks++;
 	stack_touch(h, r);
 	r->s.allocs += count;
 	r->s.alloc_bytes += size;
 	r->s.live_blocks += count;
 	r->s.live_bytes += size;
+	if (r->s.live_bytes > r->s.max_live_bytes) {
+		r->s.max_live_bytes = r->s.live_bytes;
+		r->s.max_live_blocks = r->s.live_blocks;
+	}
 	h->total.allocs += count;
 	h->total.alloc_bytes += size;
 	h->total.live_blocks += count;
@@ -328,6 +356,91 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
 	out->s = h->total;
 	out->unknown_frees = h->unknown_frees;
 	out->replaced = h->replaced;
+	out->peak_ms = h->peak_ms;
+}
+
+/* A full series keeps every other point and halves its rate. */
+static void timeline_compact(struct ht_heap *h)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < h->ntl; i += 2)
+		h->tl[k++] = h->tl[i];
+	h->ntl = k;
+	h->tl_interval_ms *= 2;
+}
+
+static void timeline_add(struct ht_heap *h, uint64_t t_ms)
+{
+	if (h->ntl == TIMELINE_MAX)
+		timeline_compact(h);
+	if (grow_array((void **)&h->tl, &h->cap_tl, h->ntl + 1, sizeof(*h->tl)))
+		return;  /* a point less: the series is a sample anyway */
+	h->tl[h->ntl++] = (struct ht_timeline_point){ t_ms, h->total.live_bytes, h->total.allocs,
+						      h->total.frees };
+}
+
+/*
+ * Before the model changes at ms: the values held since the last event
+ * are those at the first due point and, after a quiet gap, at the last
+ * interval boundary before ms too.
+ */
+static void timeline_tick(struct ht_heap *h, uint64_t ms)
+{
+	uint64_t due = h->tl_next_ms, last;
+
+	if (ms < due)
+		return;
+	last = ms - ms % h->tl_interval_ms;
+	timeline_add(h, due);
+	if (last > due)
+		timeline_add(h, last);
+	/* The interval may have doubled on the way. */
+	h->tl_next_ms = ms - ms % h->tl_interval_ms + h->tl_interval_ms;
+}
+
+void heap__set_time(struct ht_heap *h, uint64_t ns)
+{
+	uint64_t ms = ns / 1000000;
+
+	/* Never backwards: CPUs' events may come a little out of order. */
+	ms = ms < T_MAX_MS ? ms : T_MAX_MS;
+	if (ms <= h->now_ms)
+		return;
+	timeline_tick(h, ms);
+	h->now_ms = (uint32_t)ms;
+}
+
+size_t heap__timeline(const struct ht_heap *h, const struct ht_timeline_point **pts,
+		      uint64_t *interval_ms)
+{
+	*pts = h->tl;
+	*interval_ms = h->tl_interval_ms;
+	return h->ntl;
+}
+
+int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
+		    struct ht_live_age *out)
+{
+	for (size_t i = 0; i < h->nstacks; i++)
+		out[i] = (struct ht_live_age){ .oldest_ms = UINT64_MAX };
+	for (size_t i = 0; i < h->nslots; i++) {
+		const struct block *b = &h->blocks[i];
+		struct ht_live_age *a;
+
+		if (!b->addr || b->stack >= h->nstacks)
+			continue;
+		a = &out[b->stack];
+		if (b->t_ms < a->oldest_ms)
+			a->oldest_ms = b->t_ms;
+		if (now_ms > b->t_ms)
+			a->age_sum_ms += (now_ms - b->t_ms) * block_count(b);
+		if (b->t_ms + older_ms <= now_ms) {
+			a->old_blocks += block_count(b);
+			a->old_bytes += block_size(b);
+		}
+	}
+	return 0;
 }
 
 static void churn_mark(struct churn *c, const struct ht_stats *s)
@@ -369,5 +482,6 @@ void heap__interval_totals(const struct ht_heap *h, struct ht_stats *out)
 size_t heap__mem_bytes(const struct ht_heap *h)
 {
 	return sizeof(*h) + h->nslots * sizeof(*h->blocks) +
-	       u64map__mem_bytes(&h->threads) + h->cap_stacks * sizeof(*h->stacks);
+	       u64map__mem_bytes(&h->threads) + h->cap_stacks * sizeof(*h->stacks) +
+	       h->cap_tl * sizeof(*h->tl);
 }

@@ -57,6 +57,41 @@ void heap__stack_stats(const struct ht_heap *h, uint32_t stack, struct ht_stats 
 void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out);
 
 /*
+ * The model's clock: ns since tracing began, from the events (it never
+ * goes back). Blocks keep their allocation time in ms; freed lifetimes
+ * and the time of the peak are measured on it.
+ */
+void heap__set_time(struct ht_heap *h, uint64_t ns);
+
+/*
+ * Memory over time: total live bytes and the allocations and frees so
+ * far (cumulative, so rates are differences), at the end of every
+ * interval that saw events - every 100 ms at first; a full series (4096
+ * points) keeps every other point and doubles the interval, so it covers
+ * the whole run in bounded memory. A quiet gap gets its first and last
+ * boundary (the values held through it).
+ */
+struct ht_timeline_point {
+	uint64_t t_ms; /* since tracing began */
+	uint64_t live_bytes, allocs, frees;
+};
+
+/* The points, oldest first (valid until the model changes); their count. */
+size_t heap__timeline(const struct ht_heap *h, const struct ht_timeline_point **pts,
+		      uint64_t *interval_ms);
+
+/* What a stack holds by age, from a walk over every live block. */
+struct ht_live_age {
+	uint64_t oldest_ms;             /* allocation time of its oldest live block; UINT64_MAX: none */
+	uint64_t age_sum_ms;            /* the ages of its live blocks at now_ms, summed */
+	uint64_t old_blocks, old_bytes; /* live blocks at least older_ms old at now_ms */
+};
+
+/* out[i] for each of heap__nr_stacks() stacks. 0. */
+int heap__live_ages(const struct ht_heap *h, uint64_t now_ms, uint64_t older_ms,
+		    struct ht_live_age *out);
+
+/*
  * Intervals (snapshots): heap__mark_interval() starts a new one. A stack's
  * churn in the current interval - allocs, alloc_bytes, frees, freed_bytes
  * and temporary since the last mark (since the start before the first);

@@ -162,12 +162,15 @@ struct ht_stats {
 	uint64_t live_blocks, live_bytes;
 	uint64_t peak_blocks, peak_bytes;  /* live when total live bytes peaked */
 	uint64_t temporary;  /* freed by the allocating thread before its next allocation */
+	uint64_t max_live_blocks, max_live_bytes;  /* its own high-water mark (bytes) */
+	uint64_t freed_lifetime_ms;  /* lifetimes of its freed blocks, summed (ms) */
 };
 
 struct ht_heap_totals {
 	struct ht_stats s;
 	uint64_t unknown_frees;   /* frees of blocks never seen allocated */
 	uint64_t replaced;        /* allocations at an address still live (a lost free) */
+	uint64_t peak_ms;         /* when total live bytes reached its peak, ms after start */
 };
 
 void ht_session_totals(const struct ht_session *s, struct ht_heap_totals *out);
@@ -304,6 +307,9 @@ struct ht_report_opts {
 	bool keep_alloc_frames;
 	const char *const *alloc_fns;
 	size_t nalloc_fns;
+	/* Text: the Live/Leaks table counts only blocks at least this many
+	 * seconds old (0: all) - the leak signal of a server that never exits. */
+	double older_than_s;
 };
 
 /*

@@ -58,6 +58,7 @@ struct ht_probes {
 	struct ht_link *links;
 	size_t nlinks, cap;
 	size_t nprobes;       /* probe points attached (entries and returns) */
+	bool dl_hook;         /* a link on _dl_debug_state is among links */
 };
 
 static int uprobe_multi_create(int prog_fd, uint32_t type, const char *path,
@@ -549,6 +550,31 @@ int probes__counters(const struct ht_probes *p, uint64_t out[__HT_C_MAX])
 uint64_t probes__exec_count(const struct ht_probes *p)
 {
 	return __atomic_load_n(&p->skel->bss->exec_count, __ATOMIC_ACQUIRE);
+}
+
+int probes__attach_dl_hook(struct ht_probes *p, const char *path, uint64_t offset)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_link *link;
+
+	if (p->dl_hook)
+		return -EEXIST;
+	link = bpf_program__attach_uprobe_opts(p->skel->progs.ht_dl_change,
+					       (int)p->skel->rodata->target_tgid, path, offset, &uo);
+	if (!link)
+		return -errno;
+	/* detached with the others, in parallel */
+	if (add_link(p, link, -1)) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	p->dl_hook = true;
+	return 0;
+}
+
+uint64_t probes__dl_changes(const struct ht_probes *p)
+{
+	return __atomic_load_n(&p->skel->bss->dl_changes, __ATOMIC_ACQUIRE);
 }
 
 size_t probes__nr_probes(const struct ht_probes *p)

@@ -75,6 +75,15 @@ size_t probes__nr_probes(const struct ht_probes *p);
 /* How many times the target has called execve() since the programs loaded. */
 uint64_t probes__exec_count(const struct ht_probes *p);
 
+/*
+ * Put the link-map hook on the dynamic linker's _dl_debug_state (file
+ * offset in the object at path, as the kernel resolves it). 0 or -errno.
+ */
+int probes__attach_dl_hook(struct ht_probes *p, const char *path, uint64_t offset);
+
+/* How many times the dynamic linker announced a link-map change. */
+uint64_t probes__dl_changes(const struct ht_probes *p);
+
 void probes__destroy(struct ht_probes *p);
 
 #endif

@@ -7,8 +7,10 @@
  * allocator frames left out (report__stack()).
  * Times are in microseconds since tracing began, as dhat-rs writes them.
  *
- * What heaptrace does not measure is written as DHAT's neutral value:
- * no block lifetimes (tl = 0) and no accesses (bkacc false).
+ * Lifetimes are the model's (ms resolution, written in us): freed blocks
+ * from allocation to free, live ones until the report's moment, as DHAT
+ * counts blocks still live at exit. Accesses are not measured (bkacc
+ * false).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -117,29 +119,21 @@ static void put_frame(FILE *f, const struct dframe *d)
 	fputc('"', f);
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
-
-static void put_pp(FILE *f, const struct ht_report_row *r, const struct dtable *t, size_t row)
+static void put_pp(FILE *f, const struct ht_report_row *r, const struct ht_live_age *age,
+		   const struct dtable *t, size_t row)
 {
 	const struct ht_stats *s = &r->s;
 	const struct dframe *hit;
 
-	/*
-	 * mb/mbk are the stack's own maximum, which the model does not keep:
-	 * the larger of its values at the total peak and now is a lower bound
-	 * that is exact for stacks that only grow or only peak with the total.
-	 */
-	fprintf(f, "{\"tb\":%llu,\"tbk\":%llu,\"tl\":0\n"
+	/* mb/mbk: the stack's own high-water mark, whenever it was. */
+	fprintf(f, "{\"tb\":%llu,\"tbk\":%llu,\"tl\":%llu\n"
 		" ,\"mb\":%llu,\"mbk\":%llu\n"
 		" ,\"gb\":%llu,\"gbk\":%llu\n"
 		" ,\"eb\":%llu,\"ebk\":%llu\n"
 		" ,\"fs\":[",
 		(unsigned long long)s->alloc_bytes, (unsigned long long)s->allocs,
-		(unsigned long long)max_u64(s->peak_bytes, s->live_bytes),
-		(unsigned long long)max_u64(s->peak_blocks, s->live_blocks),
+		(unsigned long long)((s->freed_lifetime_ms + age->age_sum_ms) * 1000),
+		(unsigned long long)s->max_live_bytes, (unsigned long long)s->max_live_blocks,
 		(unsigned long long)s->peak_bytes, (unsigned long long)s->peak_blocks,
 		(unsigned long long)s->live_bytes, (unsigned long long)s->live_blocks);
 	for (size_t j = t->row_off[row]; j < t->row_off[row + 1]; j++) {
@@ -155,6 +149,8 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 {
 	double us = in->target.duration_s > 0 ? in->target.duration_s * 1e6 + 0.5 : 0;
 	unsigned long long te = (unsigned long long)us;
+	struct ht_live_age *ages = NULL;
+	struct ht_heap_totals tot;
 	struct ht_report_row *rows;
 	struct dtable t = { 0 };
 	size_t n;
@@ -164,24 +160,23 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 	if (err)
 		return err;
 	err = dtable_build(&t, in, rows, n);
+	if (!err)
+		err = report__ages(in, &ages);
 	if (err)
 		goto out;
+	heap__totals(in->heap, &tot);
 	fputs("{\"dhatFileVersion\":2\n,\"mode\":\"heap\"\n,\"verb\":\"Allocated\"\n"
 	      ",\"bklt\":true\n,\"bkacc\":false\n"
 	      ",\"tu\":\"\xc2\xb5s\"\n,\"Mtu\":\"s\"\n"
-	      /* Lifetimes are not measured (tl is 0): the threshold is moot. */
 	      ",\"tuth\":10\n,\"cmd\":\"", f);
 	report__json_chars(f, in->target.command ? in->target.command : "");
 	fprintf(f, "\"\n,\"pid\":%d\n", in->target.pid);
-	/*
-	 * tg is when the total peak happened. The model knows what was live
-	 * then but not when it was: t-end is written, an upper bound, so the
-	 * viewer's "at t-gmax" columns are right and its time is approximate.
-	 */
-	fprintf(f, ",\"tg\":%llu\n,\"te\":%llu\n,\"pps\":\n[", te, te);
+	/* tg: when total live bytes first reached its peak. */
+	fprintf(f, ",\"tg\":%llu\n,\"te\":%llu\n,\"pps\":\n[",
+		(unsigned long long)tot.peak_ms * 1000, te);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? "," : "", f);
-		put_pp(f, &rows[i], &t, i);
+		put_pp(f, &rows[i], &ages[rows[i].stack], &t, i);
 	}
 	fputs("]\n,\"ftbl\":\n[\"[root]\"\n", f);
 	for (size_t i = 0; i < t.nuniq; i++) {
@@ -193,6 +188,7 @@ int report__dhat(FILE *f, const struct ht_report_input *in)
 	err = ferror(f) ? -EIO : 0;
 out:
 	dtable_free(&t);
+	free(ages);
 	free(rows);
 	return err;
 }

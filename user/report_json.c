@@ -14,6 +14,51 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		(unsigned long long)s->live_blocks, (unsigned long long)s->live_bytes,
 		(unsigned long long)s->peak_blocks, (unsigned long long)s->peak_bytes,
 		(unsigned long long)s->temporary);
+	fprintf(f, ", \"max_live_blocks\": %llu, \"max_live_bytes\": %llu",
+		(unsigned long long)s->max_live_blocks, (unsigned long long)s->max_live_bytes);
+}
+
+/* Measured times (they vary from run to run, unlike the counters). */
+static void json_lifetimes(FILE *f, const struct ht_stats *s)
+{
+	fprintf(f, "\"freed_lifetime_s\": %.3f, \"avg_lifetime_s\": ",
+		(double)s->freed_lifetime_ms / 1e3);
+	if (s->frees)
+		fprintf(f, "%.6f", (double)s->freed_lifetime_ms / 1e3 / (double)s->frees);
+	else
+		fputs("null", f);
+}
+
+/* Memory over time (heap__timeline()), then the report's moment. */
+static void json_timeline(FILE *f, const struct ht_report_input *in,
+			  const struct ht_heap_totals *t, uint64_t now)
+{
+	const struct ht_timeline_point *p;
+	uint64_t interval;
+	size_t n = heap__timeline(in->heap, &p, &interval);
+
+	fprintf(f, "  \"timeline\": { \"interval_s\": %.3f, "
+		"\"columns\": [\"t_s\", \"live_bytes\", \"allocs\", \"frees\"], \"points\": [",
+		(double)interval / 1e3);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s[%.3f, %llu, %llu, %llu]", i ? ", " : "", (double)p[i].t_ms / 1e3,
+			(unsigned long long)p[i].live_bytes, (unsigned long long)p[i].allocs,
+			(unsigned long long)p[i].frees);
+	if (!n || now > p[n - 1].t_ms)
+		fprintf(f, "%s[%.3f, %llu, %llu, %llu]", n ? ", " : "", (double)now / 1e3,
+			(unsigned long long)t->s.live_bytes, (unsigned long long)t->s.allocs,
+			(unsigned long long)t->s.frees);
+	fputs("] },\n", f);
+}
+
+/* The age of the stack's oldest live block at the report's moment. */
+static void json_oldest(FILE *f, const struct ht_live_age *a, uint64_t now)
+{
+	if (a->oldest_ms == UINT64_MAX)
+		fputs(", \"oldest_age_s\": null", f);
+	else
+		fprintf(f, ", \"oldest_age_s\": %.3f",
+			(double)(now > a->oldest_ms ? now - a->oldest_ms : 0) / 1e3);
 }
 
 /* The churn of the current interval (heap__interval_stats()). */
@@ -52,17 +97,21 @@ int report__json(FILE *f, const struct ht_report_input *in)
 {
 	const struct ht_loss *l = &in->loss;
 	struct ht_report_stack st = { 0 };
-	struct ht_report_row *rows;
+	struct ht_live_age *ages = NULL;
+	struct ht_report_row *rows = NULL;
 	struct ht_heap_totals t;
 	struct ht_stats iv;
 	struct report_bounds bd;
+	uint64_t now = report__now_ms(in);
 	size_t n;
 	int err;
 
 	report__bounds(l, &bd);
 	err = report__rows(in, &rows, &n);
+	if (!err)
+		err = report__ages(in, &ages);
 	if (err)
-		return err;
+		goto out;
 	heap__totals(in->heap, &t);
 	fprintf(f, "{ \"version\": 1,\n  \"target\": { \"pid\": %d, \"command\": ", in->target.pid);
 	report__json_str(f, in->target.command);
@@ -94,6 +143,9 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	}
 	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
 		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
+	fprintf(f, "  \"times\": { \"peak_time_s\": %.3f, ", (double)t.peak_ms / 1e3);
+	json_lifetimes(f, &t.s);
+	fputs(" },\n", f);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
 		"\"ringbuf_full_execs\": %llu, \"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
@@ -113,6 +165,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		(unsigned long long)l->unsampled, (unsigned long long)l->windows_dropped,
 		l->lost_events ? "true" : "false", (unsigned long long)bd.allocs_missing,
 		(unsigned long long)bd.frees_missing);
+	json_timeline(f, in, &t, now);
 	report__unseen_json(f, in, &t);
 	fprintf(f, "  \"unwind\": { \"stacks_cut_short\": %llu, \"cut_short\": { \"depth\": %llu, "
 		"\"unreadable\": %llu, \"no_mapping\": %llu, \"no_table\": %llu, "
@@ -136,6 +189,9 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
+		fputs(", ", f);
+		json_lifetimes(f, &rows[i].s);
+		json_oldest(f, &ages[rows[i].stack], now);
 		if (in->interval) {
 			heap__interval_stats(in->heap, rows[i].stack, &iv);
 			json_interval(f, &iv);
@@ -146,6 +202,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	err = ferror(f) ? -EIO : 0;
 out:
 	report__stack_free(&st);
+	free(ages);
 	free(rows);
 	return err;
 }

@@ -55,9 +55,17 @@ static int print_stack(FILE *f, const struct ht_report_input *in, uint32_t id,
 	return 0;
 }
 
+/* What the rows need beyond their statistics. */
+struct text_ctx {
+	struct ht_report_stack st;
+	const struct ht_live_age *ages;  /* per stack */
+	uint64_t now_ms;
+};
+
 static int print_row(FILE *f, const struct ht_report_input *in, size_t rank,
-		     const struct ht_report_row *r, size_t off, struct ht_report_stack *st)
+		     const struct ht_report_row *r, size_t off, struct text_ctx *cx)
 {
+	const struct ht_live_age *age = &cx->ages[r->stack];
 	char a[32], b[32], c[32];
 
 	fprintf(f, "#%zu ", rank);
@@ -76,22 +84,29 @@ static int print_row(FILE *f, const struct ht_report_input *in, size_t rank,
 			(unsigned long long)r->s.temporary, (unsigned long long)r->s.allocs,
 			r->s.allocs == 1 ? "allocation" : "allocations",
 			human_bytes(r->s.alloc_bytes, c, sizeof(c)));
+	if (off == offsetof(struct ht_stats, live_bytes) && age->oldest_ms != UINT64_MAX)
+		fprintf(f, ", the oldest %.1f s old",
+			(double)(cx->now_ms > age->oldest_ms ? cx->now_ms - age->oldest_ms : 0) /
+				1e3);
 	fputc('\n', f);
-	return print_stack(f, in, r->stack, st);
+	return print_stack(f, in, r->stack, &cx->st);
 }
 
 static int print_table(FILE *f, const struct ht_report_input *in, struct ht_report_row *rows,
-		       size_t n, const struct table *t, struct ht_report_stack *st)
+		       size_t n, const struct table *t, struct text_ctx *cx)
 {
 	size_t shown = 0;
 	int err;
 
-	fprintf(f, "\n== %s ==\n", t->title);
+	fprintf(f, "\n== %s", t->title);
+	if (t->field == offsetof(struct ht_stats, live_bytes) && in->older_than_s > 0)
+		fprintf(f, " (only blocks at least %g s old)", in->older_than_s);
+	fputs(" ==\n", f);
 	qsort_r(rows, n, sizeof(*rows), cmp_rows, (void *)&t->field);
 	for (size_t i = 0; i < n && shown < in->top_n; i++) {
 		if (!field(&rows[i].s, t->field))
 			break;
-		err = print_row(f, in, ++shown, &rows[i], t->field, st);
+		err = print_row(f, in, ++shown, &rows[i], t->field, cx);
 		if (err)
 			return err;
 	}
@@ -100,6 +115,16 @@ static int print_table(FILE *f, const struct ht_report_input *in, struct ht_repo
 	else if (shown < n && field(&rows[shown].s, t->field))
 		fprintf(f, "... more stacks not shown (-n to show more)\n");
 	return 0;
+}
+
+/* --older-than: the live values of each row become those of its blocks
+ * that old (the tables after Live do not show live values). */
+static void older_only(struct ht_report_row *rows, size_t n, const struct ht_live_age *ages)
+{
+	for (size_t i = 0; i < n; i++) {
+		rows[i].s.live_blocks = ages[rows[i].stack].old_blocks;
+		rows[i].s.live_bytes = ages[rows[i].stack].old_bytes;
+	}
 }
 
 static void print_summary(FILE *f, const struct ht_report_input *in)
@@ -206,7 +231,8 @@ int report__text(FILE *f, const struct ht_report_input *in)
 		{ "Temporary: blocks freed by their thread before its next allocation",
 		  "no temporary allocations", offsetof(struct ht_stats, temporary) },
 	};
-	struct ht_report_stack st = { 0 };
+	struct text_ctx cx = { .now_ms = report__now_ms(in) };
+	struct ht_live_age *ages = NULL;
 	struct ht_report_row *rows;
 	size_t n;
 	int err;
@@ -214,10 +240,19 @@ int report__text(FILE *f, const struct ht_report_input *in)
 	err = report__rows(in, &rows, &n);
 	if (err)
 		return err;
+	err = report__ages(in, &ages);
+	if (err)
+		goto out;
+	cx.ages = ages;
 	print_summary(f, in);
-	for (size_t i = 0; i < ARRAY_SIZE(tables) && !err; i++)
-		err = print_table(f, in, rows, n, &tables[i], &st);
-	report__stack_free(&st);
+	for (size_t i = 0; i < ARRAY_SIZE(tables) && !err; i++) {
+		if (tables[i].field == offsetof(struct ht_stats, live_bytes) && in->older_than_s > 0)
+			older_only(rows, n, ages);
+		err = print_table(f, in, rows, n, &tables[i], &cx);
+	}
+out:
+	report__stack_free(&cx.st);
+	free(ages);
 	free(rows);
 	return err ? err : ferror(f) ? -EIO : 0;
 }

@@ -26,6 +26,10 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 		fprintf(f, "  anon memory   %12s  RssAnon%s; traced live %s: %s\n",
 			human_bytes(in->rss_anon, a, sizeof(a)), in->target.exited ? " at exit" : "",
 			human_bytes(t->s.live_bytes, b, sizeof(b)), gap_note);
+	if (in->late_unknown_frees)
+		fprintf(f, "  %llu of the unknown frees are of allocators traced late (mapped while "
+			   "tracing): their blocks came before the probes\n",
+			(unsigned long long)in->late_unknown_frees);
 	if (no_calls(t))
 		fprintf(f, "\nWARNING: no call to the traced entry points was seen: the program "
 			   "allocates through something else (malloc is defined by: %s)\n",
@@ -42,9 +46,9 @@ void report__unseen_json(FILE *f, const struct ht_report_input *in,
 		fprintf(f, "%llu", (unsigned long long)in->rss_anon);
 	else
 		fputs("null", f);
-	fprintf(f, ", \"traced_live_bytes\": %llu, \"no_traced_calls\": %s, "
-		   "\"malloc_defined_by\": [",
-		(unsigned long long)t->s.live_bytes,
+	fprintf(f, ", \"traced_live_bytes\": %llu, \"late_allocator_unknown_frees\": %llu, "
+		   "\"no_traced_calls\": %s, \"malloc_defined_by\": [",
+		(unsigned long long)t->s.live_bytes, (unsigned long long)in->late_unknown_frees,
 		no_calls(t) ? "true" : "false");
 	for (bool first = true; *p; first = false) {
 		size_t n = strcspn(p, ",");

@@ -43,8 +43,9 @@ static uint64_t wall_ns(void)
  * Allocator discovery after open, its one trigger: probe the allocators of
  * objects mapped since the last look (dlopen, or the launched command's
  * own objects the prediction missed). ht_session_poll runs it, never the
- * event path: once a second (reread: the maps are read again first), and
- * after a drain whose stacks brought new objects into the module table.
+ * event path: when the dynamic linker announced a link-map change and
+ * once a second (reread: the maps are read again first), and after a
+ * drain whose stacks brought new objects into the module table.
  */
 static void discover_new_objects(struct ht_session *s, bool reread)
 {
@@ -65,8 +66,10 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 		allocators__truncate(&s->set, n, nfound);
 		return;
 	}
-	pr_info("tracing %s (mapped later)\n",
-		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+	/* Said by default: its calls before now were not seen. */
+	pr_warn("tracing %s from %.3f s (mapped later: its calls before then are not seen)\n",
+		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
+		(double)(now_ns() - s->start_ns) / 1e9);
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
@@ -155,6 +158,26 @@ void session__follow_exec(struct ht_session *s)
 	s->new_objects = true;
 }
 
+/* Has an attached target exited while heaptrace looked at its objects?
+ * A zombie has no exe any more; one still exiting has no mappings left. */
+static bool target_gone(const struct ht_session *s)
+{
+	char path[64], buf[8];
+	bool gone;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", s->target.pid);
+	if (readlink(path, buf, sizeof(buf)) < 0 && errno == ENOENT)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/maps", s->target.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	gone = fgetc(f) == EOF;
+	fclose(f);
+	return gone;
+}
+
 static int open_target(struct ht_session *s, char *msg, size_t len)
 {
 	struct ht_launch_opts lo = { .run_as_root = s->opts.run_as_root };
@@ -230,12 +253,18 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	s->aopts.symbol_prefix = s->opts.symbol_prefix;
 	err = allocators__discover(s->mods, &s->aopts, &s->set, s->alloc_desc,
 				   sizeof(s->alloc_desc));
+	if (err && !s->target.launched && target_gone(s)) {
+		snprintf(msg, len, "PID %d exited while heaptrace was attaching", s->target.pid);
+		err = -ESRCH;
+		goto err;
+	}
 	if (err) {
 		snprintf(msg, len, "PID %d (%s): %s", s->target.pid, s->target.command,
 			 s->alloc_desc);
 		goto err;
 	}
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+	s->npoints_at_start = s->set.n;
 
 	/* Load the BPF programs for this target. */
 	po.pid = s->target.pid;
@@ -286,6 +315,26 @@ err:
 	return NULL;
 }
 
+/* Learn of new objects when the dynamic linker announces them (a uprobe
+ * on its _dl_debug_state), not on the next once-a-second look. */
+static void attach_dl_hook(struct ht_session *s)
+{
+	char path[4200];
+	uint64_t off;
+	size_t mi;
+	int err = allocators__dl_hook(s->mods, &mi, &off);
+
+	if (!err)
+		err = modules__probe_path(s->mods, modules__get(s->mods, mi), path, sizeof(path));
+	if (!err)
+		err = probes__attach_dl_hook(s->probes, path, off);
+	if (err)
+		pr_info("no hook on the dynamic linker (%s): new objects are looked for once a "
+			"second\n", strerror(-err));
+	else
+		pr_debug("link-map hook on _dl_debug_state in '%s'\n", path);
+}
+
 static int session_start(struct ht_session *s, char *msg, size_t len)
 {
 	int err;
@@ -307,6 +356,7 @@ static int session_start(struct ht_session *s, char *msg, size_t len)
 		snprintf(msg, len, "can't attach probes: %s", strerror(-err));
 		return err;
 	}
+	attach_dl_hook(s);
 	s->started = true;
 	s->start_ns = now_ns();
 	s->start_unix_ns = wall_ns();
@@ -352,6 +402,7 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 static int session_poll(struct ht_session *s, int timeout_ms)
 {
 	struct pollfd p;
+	bool announced;
 	uint64_t now;
 	int n;
 
@@ -368,11 +419,15 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 		return n;
 	/* Tables for objects the drain's stacks brought in. */
 	session__cfi_sync(s);
-	/* A dlopen'd allocator calls nothing traced yet: look once a second,
+	/* A dlopen'd allocator calls nothing traced yet: look when the
+	 * dynamic linker announces a change of its link map, once a second,
 	 * and at once when stacks pointed into new objects. */
 	now = now_ns();
-	if (!s->target.exited && (s->new_objects || now >= s->next_maps_check)) {
-		bool reread = now >= s->next_maps_check;
+	announced = s->probes && probes__dl_changes(s->probes) != s->dl_changes;
+	if (announced)
+		s->dl_changes = probes__dl_changes(s->probes);
+	if (!s->target.exited && (s->new_objects || announced || now >= s->next_maps_check)) {
+		bool reread = announced || now >= s->next_maps_check;
 
 		if (reread)
 			s->next_maps_check = now + 1000000000ULL;
@@ -414,7 +469,7 @@ static void session_stop(struct ht_session *s)
 		modules__refresh(s->mods);
 	s->end_ns = now_ns();
 	s->stopped = true;
-	if (!traced_calls(s)) {
+	if (s->started && !traced_calls(s)) {
 		char defs[256];
 
 		pr_warn("no call to the traced entry points was seen (malloc is defined by: %s)\n",
@@ -586,6 +641,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	ht_session_loss(s, &in.loss);
 	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
+	in.late_unknown_frees = s->late_unknown_frees;
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
 	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
@@ -595,6 +651,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.keep_alloc_frames = o.keep_alloc_frames;
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
+	in.older_than_s = o.older_than_s;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;

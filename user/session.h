@@ -60,6 +60,9 @@ struct ht_session {
 	char alloc_desc[512];           /* what is traced, for people */
 	uint64_t next_maps_check;       /* when to look for new objects */
 	struct ht_alloc_watch watch;    /* RssAnon, traced calls seen */
+	uint64_t dl_changes;            /* link-map announcements handled */
+	size_t npoints_at_start;        /* points found before tracing began */
+	uint64_t late_unknown_frees;    /* unknown frees through points found later */
 };
 
 /*

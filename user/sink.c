@@ -4,6 +4,7 @@
  * and the heap model here - one allocation, free or exec at a time - and
  * on to the caller's observer.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "heap.h"
@@ -25,6 +26,8 @@ static double next_unit(uint64_t *state)
 	return (double)((x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
 }
 
+enum placed { NOT_PLACED, PLACED, PLACED_NOW /* by reading the maps again */ };
+
 /*
  * Is pc in the module table? A library loaded since the last look sends
  * us back to /proc/PID/maps - and tells the session's discovery trigger
@@ -32,46 +35,79 @@ static double next_unit(uint64_t *state)
  * event path never probes). Pages found in no file (JIT code, a stack gone
  * bad) are remembered so they don't cost a re-read each time.
  */
-static bool ensure_mapped(struct ht_session *s, uint64_t pc)
+static enum placed ensure_mapped(struct ht_session *s, uint64_t pc)
 {
 	uint64_t page = pc >> 12;
 	size_t before = modules__count(s->mods);
 
 	if (modules__find(s->mods, pc))
-		return true;
+		return PLACED;
 	for (size_t i = 0; i < s->nunmapped; i++)
 		if (s->unmapped_pages[i] == page)
-			return false;
+			return NOT_PLACED;
 	if (session__maps_replaced(s))
-		return false;  /* its program is gone: unknown, never misnamed */
+		return NOT_PLACED;  /* its program is gone: unknown, never misnamed */
 	modules__refresh(s->mods);
 	if (modules__count(s->mods) != before)
 		s->new_objects = true;
 	if (modules__find(s->mods, pc))
-		return true;
+		return PLACED_NOW;
 	if (s->nunmapped >= 4096)
 		s->nunmapped = 0;
 	if (!grow_array((void **)&s->unmapped_pages, &s->cap_unmapped, s->nunmapped + 1,
 			sizeof(*s->unmapped_pages)))
 		s->unmapped_pages[s->nunmapped++] = page;
-	return false;
+	return NOT_PLACED;
 }
 
 /*
- * Make sure the module table covers the frames BPF walked, before the
- * unwinder looks for their CFI. Most stacks repeat: a frame placed lately
+ * ensure_mapped() for one frame. Most stacks repeat: a frame placed lately
  * is remembered (by hash, one slot each) and not looked up again - a
  * placed frame stays placed, the table only grows.
  */
-static void place_frames(struct ht_session *s, const struct ht_alloc_event *e)
+static enum placed place(struct ht_session *s, uint64_t pc)
 {
-	for (uint32_t i = 0; i < e->nr_ips; i++) {
-		uint64_t pc = e->ips[i];
-		uint64_t *slot = &s->placed[hash_u64(pc) & (ARRAY_SIZE(s->placed) - 1)];
+	uint64_t *slot = &s->placed[hash_u64(pc) & (ARRAY_SIZE(s->placed) - 1)];
+	enum placed r;
 
-		if (*slot != pc && ensure_mapped(s, pc))
-			*slot = pc;
-	}
+	if (*slot == pc)
+		return PLACED;
+	r = ensure_mapped(s, pc);
+	if (r != NOT_PLACED)
+		*slot = pc;
+	return r;
+}
+
+/*
+ * Unwind e into s->frames. The frames BPF walked are placed first, for
+ * the unwinder to find their CFI. A frame CFI reaches beyond them can lie
+ * in an object mapped since the table was read (a launched command's
+ * libraries while the loader maps them, a dlopen): the unwinder stops
+ * there, at the last frame. If placing that frame takes a new read of the
+ * maps, the unwind runs again with a fresh unwinder (the old one keeps
+ * "no module" for that address).
+ */
+static uint32_t unwind(struct ht_session *s, const struct ht_alloc_event *e)
+{
+	struct ht_unwinder *u;
+	uint32_t n;
+
+	for (uint32_t i = 0; i < e->nr_ips; i++)
+		place(s, e->ips[i]);
+	if (e->flags & HT_AF_NO_TABLE)
+		/* the in-kernel unwind stopped in an object without a table:
+		 * the next poll loads one (session__cfi_sync) for the stacks
+		 * after it */
+		place(s, e->stop_pc);
+	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
+	if (!n || place(s, s->frames[n - 1]) != PLACED_NOW)
+		return n;
+	u = unwinder__new(s->mods, s->opts.unwind);
+	if (!u)
+		return n;
+	unwinder__free(s->unwinder);
+	s->unwinder = u;
+	return unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
 }
 
 static const char *func_name(const struct ht_session *s, uint32_t func)
@@ -90,6 +126,12 @@ static void notify(struct ht_session *s, const struct ht_event *ev)
 		s->observer_err = err;
 }
 
+/* The model's clock follows the events: block ages and lifetimes. */
+static void set_time(struct ht_session *s, uint64_t ts)
+{
+	heap__set_time(s->heap, ts > s->start_ns ? ts - s->start_ns : 0);
+}
+
 static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 {
 	struct ht_session *s = ctx;
@@ -99,12 +141,7 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 
 	if (s->execed)
 		return 0;  /* the program exec'd into: not the traced one */
-	place_frames(s, e);
-	if (e->flags & HT_AF_NO_TABLE)
-		/* the unwind stopped in an object without a table: the next
-		 * poll loads one (session__cfi_sync) for the stacks after it */
-		ensure_mapped(s, e->stop_pc);
-	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
+	n = unwind(s, e);
 	if (e->sample_thr) {
 		/* A sample stands for 1/p allocations of its size. */
 		double w = 4294967296.0 / (double)e->sample_thr;
@@ -116,6 +153,7 @@ static int on_alloc(void *ctx, const struct ht_alloc_event *e)
 			count++;
 		bytes = (uint64_t)((double)e->size * w + 0.5);
 	}
+	set_time(s, e->hdr.ts);
 	if (stacks__intern(s->stacks, s->frames, n, &id) ||
 	    heap__realloc_weighted(s->heap, e->old_addr, e->addr, bytes, count, id,
 				   e->hdr.tid)) {
@@ -146,7 +184,11 @@ static int on_free(void *ctx, const struct ht_free_event *e)
 		return 0;
 	if (s->observer)
 		heap__lookup(s->heap, e->addr, &ev.size, &ev.stack_id);
-	heap__free_block(s->heap, e->addr, e->hdr.tid);
+	set_time(s, e->hdr.ts);
+	/* A block of an allocator traced late was allocated before its probes */
+	if (heap__free_block(s->heap, e->addr, e->hdr.tid) == -ENOENT &&
+	    e->func >= s->npoints_at_start)
+		s->late_unknown_frees++;
 	notify(s, &ev);
 	return 0;
 }

@@ -167,16 +167,16 @@ SITE void *storm_leaf(void)
 	return p;
 }
 
-#define STORM_LEVEL(name, next) \
-	SITE void *name(void); \
-	SITE void *name(void) \
-	{ \
-		volatile char pad[24]; \
-		void *p; \
-		pad[0] = 1; \
-		p = next(); \
+#define STORM_LEVEL(name, next)          \
+	SITE void *name(void);           \
+	SITE void *name(void)            \
+	{                                \
+		volatile char pad[24];   \
+		void *p;                 \
+		pad[0] = 1;              \
+		p = next();              \
 		touch(pad, sizeof(pad)); \
-		return p; \
+		return p;                \
 	}
 STORM_LEVEL(storm_3, storm_leaf)
 STORM_LEVEL(storm_2, storm_3)
@@ -223,8 +223,11 @@ int main(int argc, char **argv)
 		const char *name;
 		void (*run)(void);
 	} modes[] = {
-		{ "recurse", run_recurse }, { "signal", run_signal }, { "codedata", run_codedata },
-		{ "storm", run_storm }, { "dlopen", run_dlopen },
+		{ "recurse", run_recurse },
+		{ "signal", run_signal },
+		{ "codedata", run_codedata },
+		{ "storm", run_storm },
+		{ "dlopen", run_dlopen },
 	};
 
 	if (argc != 2)
@@ -232,7 +235,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		if (strcmp(argv[1], modes[i].name) == 0) {
 			modes[i].run();
-			touch(done, sizeof(done));  /* main stays on every stack */
+			touch(done, sizeof(done)); /* main stays on every stack */
 			return 0;
 		}
 	}
