@@ -208,7 +208,7 @@ struct uw_shared_slot {
 };
 
 static struct uw_shared_slot uw_shared[UW_SHARED];
-static __u64 uw_shared_next;  /* slots are filled in turn */
+static __u64 uw_shared_next; /* slots are filled in turn */
 
 static __always_inline void uw_remember(struct uw *u)
 {
