@@ -28,7 +28,7 @@
 #endif
 #define UW_SEARCH_STEPS 24 /* binary search over up to 16M rows */
 #define UW_URETPROBES 16   /* pending uretprobes searched per trampoline */
-#define UW_BUSY_TRIES 4    /* bpf_find_vma tries while the mmap_lock is taken */
+#define UW_BUSY_TRIES 64   /* bpf_find_vma tries while the mmap_lock is taken */
 
 const volatile __u8 unwind_cfi = 0;
 
@@ -151,6 +151,46 @@ static __always_inline __u64 uw_xol(struct uw *u)
 	return u->xol;
 }
 
+/* Every code mapping the caches ever held (append-only; when full, any
+ * unmap counts): what an unmap must miss when the maps can't be read. */
+#define UW_CODE_RANGES 64
+static __u64 uw_code_lo[UW_CODE_RANGES], uw_code_hi[UW_CODE_RANGES];
+static __u64 uw_code_n;
+
+static __always_inline void uw_note_code(__u64 lo, __u64 hi)
+{
+	__u64 n = *(volatile __u64 *)&uw_code_n, i;
+
+	for (i = 0; i < UW_CODE_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (uw_code_lo[i] == lo && uw_code_hi[i] == hi)
+			return;
+	}
+	i = __sync_fetch_and_add(&uw_code_n, 1);
+
+	if (i < UW_CODE_RANGES) {
+		uw_code_hi[i] = hi;
+		uw_code_lo[i] = lo;
+	}
+}
+
+/* Might [addr, addr + len) touch a code mapping some cache holds? */
+static __always_inline int uw_code_overlaps(__u64 addr, __u64 len)
+{
+	__u64 n = *(volatile __u64 *)&uw_code_n;
+
+	if (n > UW_CODE_RANGES || addr + len < addr)
+		return 1;
+	for (int i = 0; i < UW_CODE_RANGES; i++) {
+		if ((__u64)i >= n)
+			break;
+		if (addr < uw_code_hi[i] && addr + len > uw_code_lo[i])
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * The same, shared by the process's threads (a new thread's first walks
  * would otherwise all need bpf_find_vma, while its siblings' mmaps hold
@@ -168,13 +208,16 @@ struct uw_shared_slot {
 };
 
 static struct uw_shared_slot uw_shared[UW_SHARED];
+static __u64 uw_shared_next; /* slots are filled in turn */
 
 static __always_inline void uw_remember(struct uw *u)
 {
-	struct uw_shared_slot *e = &uw_shared[(u->cur.lo >> 12) & (UW_SHARED - 1)];
+	__u64 slot = __sync_fetch_and_add(&uw_shared_next, 1);
+	struct uw_shared_slot *e = &uw_shared[slot & (UW_SHARED - 1)];
 	__u64 seq = e->seq;
 
 	u->cache[u->next++ & (UW_CACHE - 1)] = u->cur;
+	uw_note_code(u->cur.lo, u->cur.hi);
 	if ((seq & 1) || __sync_val_compare_and_swap(&e->seq, seq, seq + 1) != seq)
 		return;
 	e->gen = u->gen;
@@ -237,9 +280,22 @@ int BPF_PROG(ht_maps_change, struct pt_regs *regs, long id)
 	 * trimming a heap, a thread stack going) changes no cached mapping. */
 	addr = BPF_CORE_READ(regs, di);
 	len = id == NR_SHMDT ? 0 : BPF_CORE_READ(regs, si);
-	if (len && !uw_find_vma(addr, &v) && addr + len <= v.end && addr + len > addr &&
-	    !(v.exec && v.file))
-		return 0;
+	if (!len)
+		goto bump;
+	switch (uw_find_vma(addr, &v)) {
+	case 0:
+		if (addr + len <= v.end && addr + len > addr && !(v.exec && v.file))
+			return 0;
+		break;
+	case HT_AF_VMA_BUSY:
+		/* the maps are being changed: at least miss what is cached */
+		if (!uw_code_overlaps(addr, len))
+			return 0;
+		break;
+	default:
+		break;
+	}
+bump:
 	__sync_fetch_and_add(&maps_gen, 1);
 	return 0;
 }
