@@ -1486,7 +1486,7 @@ static void test_dhat_churn_has_lifetimes_and_peak_time_of_json(void **state)
 	struct run_files *rf = run_formats("json,dhat", known_bin, "churn");
 	char *path = final_path(rf, "dhat.json");
 	json_object *dhat = load_json(path), *pp = dhat_pp(dhat, "churn_malloc");
-	json_object *totals = get(rf->report, "totals"), *st = NULL;
+	json_object *times = get(rf->report, "times"), *st = NULL;
 	json_object *stacks = get(rf->report, "stacks");
 	int64_t tl = get_int(pp, "tl");
 
@@ -1505,10 +1505,10 @@ static void test_dhat_churn_has_lifetimes_and_peak_time_of_json(void **state)
 	/* One block of 64 bytes at a time: its high-water mark. */
 	assert_int_equal(get_int(pp, "mb"), 64);
 	assert_int_equal(get_int(pp, "mbk"), 1);
-	if (get_int(dhat, "tg") != llround(get_num(totals, "peak_time_s") * 1e6) ||
+	if (get_int(dhat, "tg") != llround(get_num(times, "peak_time_s") * 1e6) ||
 	    get_int(dhat, "tg") > get_int(dhat, "te"))
 		fail_msg("DHAT t-gmax %lld us, JSON peak_time_s %.3f, t-end %lld us",
-			 (long long)get_int(dhat, "tg"), get_num(totals, "peak_time_s"),
+			 (long long)get_int(dhat, "tg"), get_num(times, "peak_time_s"),
 			 (long long)get_int(dhat, "te"));
 	json_object_put(dhat);
 	free(path);

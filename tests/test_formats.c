@@ -344,9 +344,10 @@ static void test_svg_has_one_frame_group_per_tree_node(void **state)
 	const char *prev = out;
 
 	/* Seven nodes (A and B merged into one path), each one rect; one more
-	 * rect is the background. Nodes come in preorder, children by name. */
+	 * rect is the background, three the legend's. Nodes come in preorder,
+	 * children by name. */
 	assert_int_equal(count(out, "<g class=\"frame\""), 7);
-	assert_int_equal(count(out, "<rect "), 8);
+	assert_int_equal(count(out, "<rect "), 11);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		const char *p = strstr(out, nodes[i]);
 
@@ -355,6 +356,73 @@ static void test_svg_has_one_frame_group_per_tree_node(void **state)
 		prev = p;
 	}
 	free(out);
+}
+
+static void test_svg_colours_say_whose_code(void **state)
+{
+	char *out = run_metric(report__svg, *state, HT_M_LIVE_BYTES, NULL);
+
+	/* This test binary is a PIE program; unmapped frames are unknown. */
+	assert_non_null(strstr(out, "data-name=\"ht_test_mid\" data-o=\"12\" data-v=\"80\" "
+				   "data-d=\"2\" data-code=\"program\""));
+	assert_non_null(strstr(out, "data-name=\"[unknown]+0x1000\" data-o=\"0\" data-v=\"7\" "
+				   "data-d=\"2\" data-code=\"unknown\""));
+	/* Program frames are warm (red >= 205, blue < 56). */
+	{
+		const char *g = strstr(out, "data-name=\"ht_test_mid\"");
+		unsigned int r, gr, b;
+
+		assert_int_equal(sscanf(strstr(g, "fill=\"rgb(") + 10, "%u,%u,%u", &r, &gr, &b), 3);
+		assert_true(r >= 205 && b < 56);
+	}
+	free(out);
+}
+
+static void test_strdup_frame_kept_is_a_green_allocator_frame(void **state)
+{
+	struct fixture *fx = *state;
+	const uint64_t ips[] = { RET(strdup, 4), RET(ht_test_mid, 1), RET(ht_test_main, 1) };
+	const char *g;
+	unsigned int r, gr, b;
+	uint32_t id;
+	char *out;
+
+	assert_int_equal(stacks__intern(fx->stacks, ips, 3, &id), 0);
+	assert_int_equal(heap__alloc(fx->heap, 0x60000, 64, id, 9), 0);
+	fx->in.keep_alloc_frames = true;
+	out = run_metric(report__svg, fx, HT_M_LIVE_BYTES, NULL);
+	g = strstr(out, "data-name=\"__GI___strdup\"");
+	assert_non_null(g);
+	assert_non_null(strstr(g, "data-code=\"allocator\""));
+	assert_int_equal(sscanf(strstr(g, "fill=\"rgb(") + 10, "%u,%u,%u", &r, &gr, &b), 3);
+	assert_true(gr >= 190 && r < 116 && b < 107);
+	free(out);
+}
+
+static void test_short_name_collapses_template_arguments(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "std::vector<long, std::allocator<long> >::push_back(long&&)",
+		  "std::vector<>::push_back(long&&)" },
+		{ "std::map<int, std::__cxx11::basic_string<char, std::char_traits<char>, "
+		  "std::allocator<char> > >::operator[](int const&)",
+		  "std::map<>::operator[](int const&)" },
+		{ "bool operator< <int>(A<int> const&, A<int> const&)",
+		  "bool operator< <>(A<> const&, A<> const&)" },
+		{ "std::ostream::operator<<(int)", "std::ostream::operator<<(int)" },
+		{ "int* app::make_array<int>(unsigned long)", "int* app::make_array<>(unsigned long)" },
+		{ "p->q(int)", "p->q(int)" },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		report__short_name(cases[i][0], buf, sizeof(buf));
+		assert_string_equal(buf, cases[i][1]);
+	}
+	/* Cut at the buffer, never past it. */
+	report__short_name(cases[0][0], buf, 8);
+	assert_string_equal(buf, "std::ve");
+	(void)state;
 }
 
 static void test_svg_titles_say_function_module_value_and_percent(void **state)
@@ -996,12 +1064,15 @@ static int64_t json_ms(json_object *o, const char *key)
 static void test_json_lifetimes_ages_and_peak_time(void **state)
 {
 	struct fixture *fx = *state;
-	json_object *r = json_report(fx), *totals = json_object_object_get(r, "totals");
+	json_object *r = json_report(fx), *times = json_object_object_get(r, "times");
 	json_object *stacks = json_object_object_get(r, "stacks");
 	json_object *a = json_object_array_get_idx(stacks, fx->id[ST_A]);
 	json_object *c = json_object_array_get_idx(stacks, fx->id[ST_C]);
 
-	assert_int_equal(json_ms(totals, "peak_time_s"), 400);
+	assert_int_equal(json_ms(times, "peak_time_s"), 400);
+	/* 600 + 200 ms over 2 frees. */
+	assert_int_equal(json_ms(times, "freed_lifetime_s"), 800);
+	assert_int_equal(json_ms(times, "avg_lifetime_s"), 400);
 	/* A: one block freed after 600 ms; the other live since 200 ms. */
 	assert_int_equal(json_object_get_int64(json_object_object_get(a, "max_live_bytes")), 150);
 	assert_int_equal(json_ms(a, "freed_lifetime_s"), 600);
@@ -1119,6 +1190,9 @@ int main(void)
 		T_EMPTY(test_folded_of_an_empty_profile_is_empty),
 		T(test_svg_has_one_frame_group_per_tree_node),
 		T(test_svg_titles_say_function_module_value_and_percent),
+		T(test_svg_colours_say_whose_code),
+		T(test_strdup_frame_kept_is_a_green_allocator_frame),
+		cmocka_unit_test(test_short_name_collapses_template_arguments),
 		T(test_svg_heading_names_metric_pid_command_and_duration),
 		T(test_svg_is_self_contained_and_scripted),
 		T(test_svg_colours_depend_only_on_the_name),

@@ -215,13 +215,53 @@ void report__named_stacks_free(struct ht_named_stacks *ns)
 	free(ns->v);
 	free(ns->names);
 	free(ns->modules);
+	free(ns->kinds);
 	memset(ns, 0, sizeof(*ns));
+}
+
+/* Modules seen so far and whether each is the program (few: a list). */
+struct code_cache {
+	const char **mods;
+	bool *program;
+	size_t n, cap, cap_program;
+};
+
+static int frame_code(const struct ht_report_input *in, struct code_cache *cc,
+		      const struct ht_report_frame *f, uint8_t *out)
+{
+	struct ht_object obj;
+	size_t i;
+
+	if (f->alloc && in->keep_alloc_frames) {
+		*out = REPORT_CODE_ALLOCATOR;
+		return 0;
+	}
+	if (!f->fr.module) {
+		*out = REPORT_CODE_UNKNOWN;
+		return 0;
+	}
+	for (i = 0; i < cc->n && cc->mods[i] != f->fr.module; i++)
+		;
+	if (i == cc->n) {
+		if (grow_array((void **)&cc->mods, &cc->cap, cc->n + 1, sizeof(*cc->mods)) ||
+		    grow_array((void **)&cc->program, &cc->cap_program, cc->n + 1,
+			       sizeof(*cc->program)))
+			return -ENOMEM;
+		if (symbolizer__object(in->sym, f->fr.address, &obj))
+			obj.program = false;
+		cc->mods[i] = f->fr.module;
+		cc->program[i] = obj.program;
+		cc->n++;
+	}
+	*out = cc->program[i] ? REPORT_CODE_PROGRAM : REPORT_CODE_LIBRARY;
+	return 0;
 }
 
 int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
 			 struct ht_named_stacks *out)
 {
-	size_t n, nframes = 0, cap_v = 0, cap_names = 0, cap_mods = 0;
+	size_t n, nframes = 0, cap_v = 0, cap_names = 0, cap_mods = 0, cap_kinds = 0;
+	struct code_cache cc = { 0 };
 	struct ht_report_stack st = { 0 };
 	struct ht_report_row *rows;
 	int err;
@@ -247,7 +287,9 @@ int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
 		    grow_array((void **)&out->names, &cap_names, nframes + shown,
 			       sizeof(*out->names)) ||
 		    grow_array((void **)&out->modules, &cap_mods, nframes + shown,
-			       sizeof(*out->modules))) {
+			       sizeof(*out->modules)) ||
+		    grow_array((void **)&out->kinds, &cap_kinds, nframes + shown,
+			       sizeof(*out->kinds))) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -259,11 +301,17 @@ int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
 		if (!st.n) {
 			out->names[nframes] = "[no stack]";
 			out->modules[nframes] = NULL;
+			out->kinds[nframes] = REPORT_CODE_UNKNOWN;
 		}
 		/* Innermost first in the walk, outermost first here. */
 		for (uint32_t j = st.first; j < st.n; j++) {
-			out->names[nframes + st.n - 1 - j] = st.v[j].fr.function;
-			out->modules[nframes + st.n - 1 - j] = st.v[j].fr.module;
+			size_t k = nframes + st.n - 1 - j;
+
+			out->names[k] = st.v[j].fr.function;
+			out->modules[k] = st.v[j].fr.module;
+			err = frame_code(in, &cc, &st.v[j], &out->kinds[k]);
+			if (err)
+				goto out;
 		}
 		nframes += shown;
 	}
@@ -272,8 +320,11 @@ int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
 
 		out->v[i].names = &out->names[off];
 		out->v[i].modules = &out->modules[off];
+		out->v[i].kinds = &out->kinds[off];
 	}
 out:
+	free(cc.mods);
+	free(cc.program);
 	report__stack_free(&st);
 	free(rows);
 	if (err)
@@ -388,16 +439,51 @@ void report__xml_put(FILE *f, const char *s, size_t max)
 	}
 }
 
+/* Does s[0, i) end with "operator" (then '<' is no template list)? */
+static bool after_operator(const char *s, size_t i)
+{
+	while (i && s[i - 1] == '<')
+		i--;
+	return i >= 8 && !strncmp(s + i - 8, "operator", 8);
+}
+
+void report__short_name(const char *s, char *buf, size_t len)
+{
+	size_t k = 0, depth = 0;
+
+	if (!len)
+		return;
+	for (size_t i = 0; s[i] && k + 1 < len; i++) {
+		if (s[i] == '<' && (depth || !after_operator(s, i))) {
+			if (!depth++)
+				buf[k++] = '<';
+			continue;
+		}
+		if (s[i] == '>' && depth) {
+			if (!--depth && k + 1 < len)
+				buf[k++] = '>';
+			continue;
+		}
+		if (!depth)
+			buf[k++] = s[i];
+	}
+	buf[k] = '\0';
+}
+
+size_t report__utf8_len_at(const char *s)
+{
+	size_t n = utf8_len(s);
+
+	return n ? n : 1;
+}
+
 /* Characters (not bytes) in s, an invalid byte counting as one. */
 size_t report__utf8_chars(const char *s)
 {
-	size_t n = 0, len;
+	size_t n = 0;
 
-	for (; *s; s += len, n++) {
-		len = utf8_len(s);
-		if (!len)
-			len = 1;
-	}
+	for (; *s; s += report__utf8_len_at(s))
+		n++;
 	return n;
 }
 

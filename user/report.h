@@ -117,8 +117,17 @@ int report__ages(const struct ht_report_input *in, struct ht_live_age **ages);
 struct ht_named_stack {
 	const char **names;
 	const char **modules;   /* per frame; NULL entries when unmapped */
+	const uint8_t *kinds;   /* per frame: enum report_code */
 	uint32_t nr;            /* >= 1: a stack never captured is "[no stack]" */
 	uint64_t value;
+};
+
+/* Whose code a frame is, for colours. */
+enum report_code {
+	REPORT_CODE_UNKNOWN,    /* unmapped (JIT code without a perf map, junk) */
+	REPORT_CODE_PROGRAM,    /* the executable: the program's own code */
+	REPORT_CODE_LIBRARY,    /* a shared library */
+	REPORT_CODE_ALLOCATOR,  /* an allocator frame, when they are kept */
 };
 
 struct ht_named_stacks {
@@ -126,6 +135,7 @@ struct ht_named_stacks {
 	size_t n;
 	const char **names;     /* storage behind every v[i].names */
 	const char **modules;
+	uint8_t *kinds;
 };
 
 /* Every stack whose metric m is non-zero, in stack id order. 0 or -errno;
@@ -172,7 +182,16 @@ void report__json_chars(FILE *f, const char *s);
  * markup escaped, invalid UTF-8 and control characters as '?'. */
 void report__xml_put(FILE *f, const char *s, size_t max);
 
+/*
+ * A name for a label: s with every template argument list collapsed
+ * ("std::vector<long, std::allocator<long> >::push_back(long&&)" gives
+ * "std::vector<>::push_back(long&&)"), into buf (cut at len - 1).
+ */
+void report__short_name(const char *s, char *buf, size_t len);
+
 /* Characters (not bytes) in s: labels are cut by what fits on screen. */
 size_t report__utf8_chars(const char *s);
+/* Bytes of the character at s (1 for a byte that starts none). */
+size_t report__utf8_len_at(const char *s);
 
 #endif

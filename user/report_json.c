@@ -14,9 +14,14 @@ static void json_stats(FILE *f, const struct ht_stats *s)
 		(unsigned long long)s->live_blocks, (unsigned long long)s->live_bytes,
 		(unsigned long long)s->peak_blocks, (unsigned long long)s->peak_bytes,
 		(unsigned long long)s->temporary);
-	fprintf(f, ", \"max_live_blocks\": %llu, \"max_live_bytes\": %llu, "
-		"\"freed_lifetime_s\": %.3f, \"avg_lifetime_s\": ",
-		(unsigned long long)s->max_live_blocks, (unsigned long long)s->max_live_bytes,
+	fprintf(f, ", \"max_live_blocks\": %llu, \"max_live_bytes\": %llu",
+		(unsigned long long)s->max_live_blocks, (unsigned long long)s->max_live_bytes);
+}
+
+/* Measured times (they vary from run to run, unlike the counters). */
+static void json_lifetimes(FILE *f, const struct ht_stats *s)
+{
+	fprintf(f, "\"freed_lifetime_s\": %.3f, \"avg_lifetime_s\": ",
 		(double)s->freed_lifetime_ms / 1e3);
 	if (s->frees)
 		fprintf(f, "%.6f", (double)s->freed_lifetime_ms / 1e3 / (double)s->frees);
@@ -136,9 +141,11 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		heap__interval_totals(in->heap, &iv);
 		json_interval(f, &iv);
 	}
-	fprintf(f, ", \"peak_time_s\": %.3f, \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
-		(double)t.peak_ms / 1e3, (unsigned long long)t.unknown_frees,
-		(unsigned long long)l->lost_events);
+	fprintf(f, ", \"unknown_frees\": %llu, \"lost_events\": %llu },\n",
+		(unsigned long long)t.unknown_frees, (unsigned long long)l->lost_events);
+	fprintf(f, "  \"times\": { \"peak_time_s\": %.3f, ", (double)t.peak_ms / 1e3);
+	json_lifetimes(f, &t.s);
+	fputs(" },\n", f);
 	fprintf(f, "  \"loss\": { \"ringbuf_full_allocs\": %llu, \"ringbuf_full_frees\": %llu, "
 		"\"ringbuf_full_execs\": %llu, \"no_thread_state\": %llu, \"unreadable_results\": %llu, \"bad_records\": %llu, "
 		"\"model_errors\": %llu, \"stale_calls\": %llu, \"stacks_truncated\": %llu, "
@@ -182,6 +189,8 @@ int report__json(FILE *f, const struct ht_report_input *in)
 		json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
+		fputs(", ", f);
+		json_lifetimes(f, &rows[i].s);
 		json_oldest(f, &ages[rows[i].stack], now);
 		if (in->interval) {
 			heap__interval_stats(in->heap, rows[i].stack, &iv);

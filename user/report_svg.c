@@ -25,6 +25,7 @@
 struct node {
 	const char *name;
 	const char *module;          /* of the first stack that reached it */
+	uint8_t kind;                /* enum report_code, the same way */
 	uint64_t value;
 	uint64_t off;                /* left edge, in metric units */
 	uint64_t next;               /* left edge of the next child placed */
@@ -53,8 +54,8 @@ static int cmp_frames(const void *a, const void *b)
 	return x->nr < y->nr ? -1 : x->nr > y->nr;
 }
 
-static int add_node(struct tree *t, const char *name, const char *module, uint32_t parent,
-		    uint32_t depth)
+static int add_node(struct tree *t, const char *name, const char *module, uint8_t kind,
+		    uint32_t parent, uint32_t depth)
 {
 	struct node *nd;
 
@@ -66,6 +67,7 @@ static int add_node(struct tree *t, const char *name, const char *module, uint32
 	memset(nd, 0, sizeof(*nd));
 	nd->name = name;
 	nd->module = module;
+	nd->kind = kind;
 	nd->parent = parent;
 	nd->depth = depth;
 	if (depth > t->max_depth)
@@ -89,7 +91,7 @@ static int build(struct tree *t, struct ht_named_stacks *ns)
 	path = calloc((size_t)max_nr + 1, sizeof(*path));
 	if (!path)
 		return -ENOMEM;
-	err = add_node(t, "all", NULL, 0, 0);
+	err = add_node(t, "all", NULL, REPORT_CODE_UNKNOWN, 0, 0);
 	if (err)
 		goto out;
 	qsort(ns->v, ns->n, sizeof(*ns->v), cmp_frames);
@@ -107,7 +109,7 @@ static int build(struct tree *t, struct ht_named_stacks *ns)
 				continue;
 			}
 			shared = false;
-			err = add_node(t, st->names[d], st->modules[d], cur, d + 1);
+			err = add_node(t, st->names[d], st->modules[d], st->kinds[d], cur, d + 1);
 			if (err)
 				goto out;
 			t->v[t->n - 1].value = st->value;
@@ -133,20 +135,97 @@ static void xml_str(FILE *f, const char *s)
 	report__xml_put(f, s, SIZE_MAX);
 }
 
-/* A "hot" palette colour that only depends on the name (FNV-1a), so a
- * function keeps its colour across graphs. */
-static void colour(const char *name, char *buf, size_t len)
+/*
+ * A colour from the name (FNV-1a), so that a function keeps its colour
+ * across graphs, in the palette of whose code it is: warm for the
+ * program's own, blue for libraries, green for the allocator, grey for
+ * unmapped code.
+ */
+static void colour(const struct node *nd, char *buf, size_t len)
 {
-	uint64_t h;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned int a, b, c;
 
-	if (name[0] == '[') {
+	if (nd->name[0] == '[' || nd->kind == REPORT_CODE_UNKNOWN) {
 		snprintf(buf, len, "rgb(190,190,190)");
 		return;
 	}
-	h = hash_str(name, strlen(name));
-	snprintf(buf, len, "rgb(%u,%u,%u)", 205 + (unsigned int)(h % 51),
-		 (unsigned int)((h >> 16) % 231), (unsigned int)((h >> 32) % 56));
+	for (const unsigned char *p = (const unsigned char *)nd->name; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h = hash_u64(h);
+	a = (unsigned int)(h % 51);
+	b = (unsigned int)((h >> 16) % 231);
+	c = (unsigned int)((h >> 32) % 56);
+	if (nd->kind == REPORT_CODE_LIBRARY)
+		snprintf(buf, len, "rgb(%u,%u,%u)", 60 + c, 130 + b / 3, 205 + a);
+	else if (nd->kind == REPORT_CODE_ALLOCATOR)
+		snprintf(buf, len, "rgb(%u,%u,%u)", 60 + c, 190 + a, 60 + b / 5);
+	else
+		snprintf(buf, len, "rgb(%u,%u,%u)", 205 + a, b, c);
 }
+
+/* The trailing parameter list of s ("f(int) const"), or NULL. */
+static const char *params(const char *s)
+{
+	const char *close = strrchr(s, ')');
+	int depth = 0;
+
+	if (!close)
+		return NULL;
+	for (const char *p = close; p >= s; p--) {
+		if (*p == ')')
+			depth++;
+		else if (*p == '(' && !--depth)
+			return p > s ? p : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The label of a frame fit chars wide, as fit() in the script below: the
+ * short name if it fits, else without its parameters (and a function
+ * template's "<>"), else its end behind "..": the end holds the
+ * function's own name.
+ */
+static void put_label(FILE *f, const char *name, size_t fit)
+{
+	char buf[1024];
+	const char *p;
+	size_t chars;
+
+	if (fit < 3)
+		return;
+	report__short_name(name, buf, sizeof(buf));
+	if (report__utf8_chars(buf) <= fit) {
+		report__xml_put(f, buf, SIZE_MAX);
+		return;
+	}
+	p = params(buf);
+	if (p)
+		buf[p - buf] = '\0';
+	/* "f<>" of a function template: its name is f. */
+	chars = strlen(buf);
+	if (chars > 2 && !strcmp(buf + chars - 2, "<>"))
+		buf[chars - 2] = '\0';
+	chars = report__utf8_chars(buf);
+	if (chars <= fit) {
+		report__xml_put(f, buf, SIZE_MAX);
+		return;
+	}
+	fputs("..", f);
+	/* Skip to the last fit - 2 characters. */
+	p = buf;
+	for (size_t skip = chars - (fit - 2); skip; skip--)
+		p += report__utf8_len_at(p);
+	report__xml_put(f, p, SIZE_MAX);
+}
+
+static const char *const code_names[] = {
+	[REPORT_CODE_UNKNOWN] = "unknown",
+	[REPORT_CODE_PROGRAM] = "program",
+	[REPORT_CODE_LIBRARY] = "library",
+	[REPORT_CODE_ALLOCATOR] = "allocator",
+};
 
 static const char *metric_title(const struct ht_report_input *in, enum ht_metric m)
 {
@@ -179,16 +258,16 @@ static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum
 	double w = total ? (double)nd->value * scale : FRAME_W;
 	double y = TOP + (double)(t->max_depth - nd->depth) * FRAME_H;
 	size_t fit = w > 6 ? (size_t)((w - 6) / CHAR_W) : 0;
-	size_t chars = report__utf8_chars(nd->name);
 	const char *mod = nd->module ? strrchr(nd->module, '/') : NULL;
 	char val[48], fill[24];
 
 	mod = mod ? mod + 1 : nd->module;
-	colour(nd->name, fill, sizeof(fill));
+	colour(nd, fill, sizeof(fill));
 	fputs("<g class=\"frame\" data-name=\"", f);
 	xml_str(f, nd->name);
-	fprintf(f, "\" data-o=\"%llu\" data-v=\"%llu\" data-d=\"%u\"><title>",
-		(unsigned long long)nd->off, (unsigned long long)nd->value, nd->depth);
+	fprintf(f, "\" data-o=\"%llu\" data-v=\"%llu\" data-d=\"%u\" data-code=\"%s\"><title>",
+		(unsigned long long)nd->off, (unsigned long long)nd->value, nd->depth,
+		code_names[nd->kind]);
 	xml_str(f, nd->name);
 	if (mod) {
 		fputs(" (", f);
@@ -200,13 +279,7 @@ static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum
 	fprintf(f, "<rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" height=\"%d\" rx=\"2\" "
 		"fill=\"%s\"/><text x=\"%.2f\" y=\"%.0f\">", x, y, w, FRAME_H - 1, fill,
 		x + 3, y + FRAME_H - 5);
-	/* The same fitting rule as fit() in the script below. */
-	if (fit >= 3 && chars <= fit) {
-		xml_str(f, nd->name);
-	} else if (fit >= 3) {
-		report__xml_put(f, nd->name, fit - 2);
-		fputs("..", f);
-	}
+	put_label(f, nd->name, fit);
 	fputs("</text></g>\n", f);
 }
 
@@ -218,12 +291,41 @@ static const char script[] =
 	"var details = document.getElementById('details');\n"
 	"var matched = document.getElementById('matched');\n"
 	"var unzoom = document.getElementById('unzoom');\n"
+	"function shortName(s) {\n"
+	"	var out = '', depth = 0;\n"
+	"	for (var i = 0; i < s.length; i++) {\n"
+	"		var c = s[i];\n"
+	"		if (c === '<' && (depth || !/operator<*$/.test(s.substring(0, i)))) {\n"
+	"			if (!depth++)\n"
+	"				out += '<';\n"
+	"		} else if (c === '>' && depth) {\n"
+	"			if (!--depth)\n"
+	"				out += '>';\n"
+	"		} else if (!depth) {\n"
+	"			out += c;\n"
+	"		}\n"
+	"	}\n"
+	"	return out;\n"
+	"}\n"
+	"function noParams(s) {\n"
+	"	var close = s.lastIndexOf(')'), depth = 0;\n"
+	"	for (var i = close; i >= 0; i--) {\n"
+	"		if (s[i] === ')')\n"
+	"			depth++;\n"
+	"		else if (s[i] === '(' && !--depth)\n"
+	"			return i > 0 ? s.substring(0, i) : s;\n"
+	"	}\n"
+	"	return s;\n"
+	"}\n"
 	"function fit(f, x, w) {\n"
-	"	var n = Math.floor((w - 6) / CW), s = f.n;\n"
+	"	var n = Math.floor((w - 6) / CW), s = f.label;\n"
 	"	if (n < 3)\n"
 	"		s = '';\n"
-	"	else if (s.length > n)\n"
-	"		s = s.substring(0, n - 2) + '..';\n"
+	"	else if (s.length > n) {\n"
+	"		s = noParams(s).replace(/(.)<>$/, '$1');\n"
+	"		if (s.length > n)\n"
+	"			s = '..' + s.substring(s.length - (n - 2));\n"
+	"	}\n"
 	"	f.t.textContent = s;\n"
 	"	f.t.setAttribute('x', (x + 3).toFixed(2));\n"
 	"}\n"
@@ -293,6 +395,7 @@ static const char script[] =
 	"		title: g.querySelector('title').textContent,\n"
 	"		n: g.getAttribute('data-name'), o: +g.getAttribute('data-o'),\n"
 	"		v: +g.getAttribute('data-v'), d: +g.getAttribute('data-d') };\n"
+	"	f.label = shortName(f.n);\n"
 	"	g.htFrame = f;\n"
 	"	frames.push(f);\n"
 	"	if (f.d === 0)\n"
@@ -361,6 +464,14 @@ static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric
 	fprintf(f, "<text id=\"unzoom\" class=\"button hide\" x=\"%d\" y=\"42\">Reset Zoom</text>\n"
 		"<text id=\"search\" class=\"button\" x=\"%d\" y=\"42\">Search</text>\n",
 		PAD, IMG_W - PAD);
+	/* What the colours say. */
+	fprintf(f, "<g id=\"legend\"><rect x=\"%d\" y=\"14\" width=\"10\" height=\"10\" "
+		"fill=\"rgb(230,100,30)\"/><text x=\"%d\" y=\"23\">program</text>"
+		"<rect x=\"%d\" y=\"14\" width=\"10\" height=\"10\" fill=\"rgb(85,170,230)\"/>"
+		"<text x=\"%d\" y=\"23\">libraries</text>"
+		"<rect x=\"%d\" y=\"14\" width=\"10\" height=\"10\" fill=\"rgb(85,215,80)\"/>"
+		"<text x=\"%d\" y=\"23\">allocator</text></g>\n",
+		PAD, PAD + 14, PAD + 74, PAD + 88, PAD + 154, PAD + 168);
 	fprintf(f, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n"
 		"<text id=\"matched\" class=\"button\" x=\"%d\" y=\"%d\"></text>\n",
 		PAD, height - 12, IMG_W - PAD, height - 12);

@@ -159,6 +159,26 @@ void session__follow_exec(struct ht_session *s)
 	s->new_objects = true;
 }
 
+/* Has an attached target exited while heaptrace looked at its objects?
+ * A zombie has no exe any more; one still exiting has no mappings left. */
+static bool target_gone(const struct ht_session *s)
+{
+	char path[64], buf[8];
+	bool gone;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", s->target.pid);
+	if (readlink(path, buf, sizeof(buf)) < 0 && errno == ENOENT)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/maps", s->target.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	gone = fgetc(f) == EOF;
+	fclose(f);
+	return gone;
+}
+
 static int open_target(struct ht_session *s, char *msg, size_t len)
 {
 	struct ht_launch_opts lo = { .run_as_root = s->opts.run_as_root };
@@ -193,7 +213,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (!s->opts.ring_bytes)
 		s->opts.ring_bytes = 16 << 20;
 	if (!s->opts.unwind_set)
-		s->opts.unwind = HT_UNWIND_AUTO;
+		s->opts.unwind = HT_UNWIND_CFI;
 	if (!s->opts.stack_bytes)
 		s->opts.stack_bytes = 4096;
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
@@ -234,6 +254,11 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	s->aopts.symbol_prefix = s->opts.symbol_prefix;
 	err = allocators__discover(s->mods, &s->aopts, &s->set, s->alloc_desc,
 				   sizeof(s->alloc_desc));
+	if (err && !s->target.launched && target_gone(s)) {
+		snprintf(msg, len, "PID %d exited while heaptrace was attaching", s->target.pid);
+		err = -ESRCH;
+		goto err;
+	}
 	if (err) {
 		snprintf(msg, len, "PID %d (%s): %s", s->target.pid, s->target.command,
 			 s->alloc_desc);
