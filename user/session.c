@@ -2,8 +2,9 @@
 /*
  * A session's lifecycle: open (target, allocator discovery, BPF load),
  * start (probes in), poll (drain the stream, look for new objects, watch
- * the target), stop (probes out), close; and the accessors and reports
- * of heaptrace.h. The events themselves go through sink.c.
+ * the target), stop (probes out), close. What a session shows - the model,
+ * the target, losses, reports - is session_report.c; the events go
+ * through sink.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,7 +24,7 @@
 #include "unwind.h"
 #include "util.h"
 
-static uint64_t now_ns(void)
+uint64_t session__now_ns(void)
 {
 	struct timespec ts;
 
@@ -76,7 +77,7 @@ static void discover_new_objects(struct ht_session *s, bool reread, bool at_exec
 	/* Said by default: its calls before now were not seen. */
 	pr_warn("tracing %s from %.3f s (mapped later: its calls before then are not seen)\n",
 		allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
-		(double)(now_ns() - s->start_ns) / 1e9);
+		(double)(session__now_ns() - s->start_ns) / 1e9);
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 }
 
@@ -223,7 +224,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (!s->opts.stack_bytes)
 		s->opts.stack_bytes = 4096;
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
-		s->opts.seed = now_ns();
+		s->opts.seed = session__now_ns();
 	s->rng = s->opts.seed | 1;
 	if (s->opts.unwind == HT_UNWIND_FP || s->opts.unwind == HT_UNWIND_CFI)
 		s->opts.stack_bytes = 0;
@@ -365,7 +366,7 @@ static int session_start(struct ht_session *s, char *msg, size_t len)
 	}
 	attach_dl_hook(s);
 	s->started = true;
-	s->start_ns = now_ns();
+	s->start_ns = session__now_ns();
 	s->start_unix_ns = wall_ns();
 	alloc_watch__init(&s->watch, s->target.pid, s->start_ns);
 	if (s->target.launched) {
@@ -459,7 +460,7 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 	/* A dlopen'd allocator calls nothing traced yet: look when the
 	 * dynamic linker announces a change of its link map, once a second,
 	 * and at once when stacks pointed into new objects. */
-	now = now_ns();
+	now = session__now_ns();
 	announced = s->probes && probes__dl_changes(s->probes) != s->dl_changes;
 	if (announced)
 		s->dl_changes = probes__dl_changes(s->probes);
@@ -504,7 +505,7 @@ static void session_stop(struct ht_session *s)
 	s->frozen_record_err = stream__record_error(s->stream);
 	if (!s->target.exited && !session__maps_replaced(s))
 		modules__refresh(s->mods);
-	s->end_ns = now_ns();
+	s->end_ns = session__now_ns();
 	s->stopped = true;
 	if (s->started && !traced_calls(s)) {
 		char defs[256];
@@ -519,197 +520,6 @@ static void session_stop(struct ht_session *s)
 	s->probes = NULL;
 	cfimaps__free(s->cfi);
 	s->cfi = NULL;
-}
-
-static struct ht_symbolizer *symbolizer(struct ht_session *s)
-{
-	struct ht_symbolizer_opts so = { .no_demangle = s->opts.no_demangle };
-
-	if (!s->sym)
-		s->sym = symbolizer__new(s->mods, &so);
-	return s->sym;
-}
-
-static void session_loss(const struct ht_session *s, struct ht_loss *out)
-{
-	uint64_t c[__HT_C_MAX];
-
-	memset(out, 0, sizeof(*out));
-	if (s->probes)
-		probes__counters(s->probes, c);
-	else
-		memcpy(c, s->frozen_counters, sizeof(c));
-	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
-	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
-	out->ringbuf_full_execs = c[HT_C_RINGBUF_FULL_EXEC];
-	out->no_thread_state = c[HT_C_NO_STATE];
-	out->unreadable_results = c[HT_C_OUT_READ_FAIL];
-	out->stale_calls = c[HT_C_STALE_CALL];
-	out->nested_calls = c[HT_C_NESTED];
-	out->stacks_truncated = c[HT_C_STACK_TRUNCATED];
-	out->stacks_broken = c[HT_C_STACK_BROKEN];
-	out->windows_dropped = c[HT_C_WINDOW_DROPPED];
-	out->filtered = c[HT_C_FILTERED];
-	out->sampled_map_full = c[HT_C_SAMPLED_MAP_FULL];
-	out->unsampled = c[HT_C_UNSAMPLED];
-	out->bad_records = s->stream ? stream__bad_records(s->stream) : s->frozen_bad;
-	out->model_errors = s->model_errors;
-	out->stacks_no_mapping = c[HT_C_UW_NO_MAPPING];
-	out->stacks_no_table = c[HT_C_UW_NO_TABLE];
-	out->stacks_bad_rule = c[HT_C_UW_BAD_RULE];
-	out->stacks_fp_invalid = c[HT_C_UW_FP_INVALID];
-	out->stacks_uprobe = c[HT_C_UW_UPROBE];
-	out->stacks_vma_busy = c[HT_C_UW_VMA_BUSY];
-	out->stacks_cut_short = out->stacks_truncated + out->stacks_broken +
-				out->stacks_no_mapping + out->stacks_no_table +
-				out->stacks_bad_rule + out->stacks_fp_invalid +
-				out->stacks_uprobe + out->stacks_vma_busy;
-	out->cfi_objects = s->cfi_tot.objects;
-	out->cfi_fp_only = s->cfi_tot.fp_only;
-	out->cfi_rows = s->cfi_tot.rows;
-	out->cfi_bytes = s->cfi_tot.bytes;
-	out->cfi_build_ns = s->cfi_tot.build_ns;
-	out->lost_events = out->ringbuf_full_allocs + out->ringbuf_full_frees +
-			   out->ringbuf_full_execs +
-			   out->no_thread_state + out->unreadable_results + out->bad_records +
-			   out->model_errors + out->sampled_map_full;
-}
-
-void ht_session_totals(const struct ht_session *s, struct ht_heap_totals *out)
-{
-	heap__totals(s->heap, out);
-}
-
-uint32_t ht_session_nr_stacks(const struct ht_session *s)
-{
-	return heap__nr_stacks(s->heap);
-}
-
-void ht_session_stack_stats(const struct ht_session *s, uint32_t stack, struct ht_stats *out)
-{
-	heap__stack_stats(s->heap, stack, out);
-}
-
-const uint64_t *ht_session_stack_ips(const struct ht_session *s, uint32_t stack,
-				     uint32_t *nr)
-{
-	return stacks__get(s->stacks, stack, nr);
-}
-
-int ht_session_stack_frames(struct ht_session *s, uint32_t stack, struct ht_frame *out,
-			    int max)
-{
-	struct ht_symbolizer *sym = symbolizer(s);
-	const uint64_t *ips;
-	uint32_t nr = 0;
-	int n = 0;
-
-	if (!sym)
-		return -ENOMEM;
-	ips = stacks__get(s->stacks, stack, &nr);
-	if (!ips)
-		return -ENOENT;
-	for (uint32_t i = 0; i < nr && n < max; i++) {
-		int k = symbolizer__resolve_inline(sym, ips[i], out + n, max - n);
-
-		if (k < 0)
-			return k;
-		n += k;
-	}
-	return n;
-}
-
-void ht_session_mark_interval(struct ht_session *s)
-{
-	heap__mark_interval(s->heap);
-}
-
-void ht_session_target_info(const struct ht_session *s, struct ht_target_info *out)
-{
-	uint64_t end = s->end_ns ? s->end_ns : now_ns();
-
-	memset(out, 0, sizeof(*out));
-	out->pid = s->target.pid;
-	out->command = s->target.command;
-	out->launched = s->target.launched;
-	out->exited = s->target.exited;
-	out->execed = s->execed;
-	out->exec_chain = s->exec_chain;
-	out->exit_known = s->target.launched && s->target.exited;
-	out->exit_status = s->target.exit_status;
-	out->duration_s = s->start_ns ? (double)(end - s->start_ns) / 1e9 : 0.0;
-	out->start_unix_ns = s->start_unix_ns;
-	out->sample_bytes = s->opts.sample_bytes;
-	out->min_size = s->opts.min_size;
-	out->max_size = s->opts.max_size;
-	out->nr_probes = s->probes ? probes__nr_probes(s->probes) : 0;
-}
-
-struct keep_adapter {
-	struct ht_session *s;
-	const struct ht_report_opts *opts;
-};
-
-static bool keep_stack(uint32_t stack, void *ctx)
-{
-	struct keep_adapter *k = ctx;
-
-	return k->opts->keep(k->s, stack, k->opts->keep_ctx);
-}
-
-int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
-			    const struct ht_report_opts *opts)
-{
-	struct ht_report_opts o = { .sz = sizeof(o), .top_n = 10, .metric = HT_M_LIVE_BYTES };
-	struct ht_report_input in = {};
-	struct keep_adapter ka;
-	char malloc_defs[256];
-
-	if (opts)
-		memcpy(&o, opts, opts->sz && opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	if (!o.top_n)
-		o.top_n = 10;
-	ht_session_target_info(s, &in.target);
-	in.heap = s->heap;
-	in.stacks = s->stacks;
-	in.sym = symbolizer(s);
-	if (!in.sym)
-		return -ENOMEM;
-	ht_session_loss(s, &in.loss);
-	if (!in.target.exited && !s->stopped)
-		alloc_watch__read(&s->watch);
-	in.late_unknown_frees = s->late_unknown_frees;
-	in.rss_anon_known = s->watch.rss_known;
-	in.rss_anon = s->watch.rss_anon;
-	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
-							 sizeof(malloc_defs));
-	in.top_n = o.top_n;
-	in.interval = o.interval;
-	in.keep_alloc_frames = o.keep_alloc_frames;
-	in.alloc_fns = o.alloc_fns;
-	in.nalloc_fns = o.nalloc_fns;
-	in.older_than_s = o.older_than_s;
-	if (o.keep) {
-		ka.s = s;
-		ka.opts = &o;
-		in.keep = keep_stack;
-		in.keep_ctx = &ka;
-	}
-	switch (fmt) {
-	case HT_FORMAT_TEXT:
-		return report__text(f, &in);
-	case HT_FORMAT_JSON:
-		return report__json(f, &in);
-	case HT_FORMAT_FOLDED:
-		return report__folded(f, &in, o.metric);
-	case HT_FORMAT_SVG:
-		return report__svg(f, &in, o.metric);
-	case HT_FORMAT_PPROF:
-		return report__pprof(f, &in);
-	case HT_FORMAT_DHAT:
-		return report__dhat(f, &in);
-	}
-	return -EINVAL;
 }
 
 /*
@@ -739,14 +549,6 @@ void ht_session_stop(struct ht_session *s)
 	const struct ht_log *prev = ht_log_enter(&s->log);
 
 	session_stop(s);
-	ht_log_leave(prev);
-}
-
-void ht_session_loss(const struct ht_session *s, struct ht_loss *out)
-{
-	const struct ht_log *prev = ht_log_enter(&s->log);
-
-	session_loss(s, out);
 	ht_log_leave(prev);
 }
 

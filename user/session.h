@@ -75,6 +75,9 @@ void session__follow_exec(struct ht_session *s);
  * since the last call. */
 void session__cfi_sync(struct ht_session *s);
 
+/* CLOCK_MONOTONIC in ns (session.c). */
+uint64_t session__now_ns(void);
+
 /* The event sink (sink.c): what the stream calls for each record. */
 extern const struct ht_stream_ops sink__ops;
 
