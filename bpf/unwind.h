@@ -79,15 +79,13 @@ struct uw {
 	__u8 exact; /* pc is not a return address (frame 0, signal) */
 	__u8 bp_ok; /* bp holds the frame's rbp */
 	/*
-	 * Kept from one walk to the next while the process's mappings stay
-	 * as they were: the mm's mmap_lock sequence (odd while a writer
-	 * holds it, bumped by every change) is what it was when they were
-	 * looked up, in the same mm (a task keeps its storage across execve,
-	 * and after it the same addresses may hold other objects). Saves
-	 * bpf_find_vma(), and the mmap_lock it takes.
+	 * Kept from one walk to the next while no mapping of the process was
+	 * removed or moved (maps_gen) and in the same mm (a task keeps its
+	 * storage across execve, and after it the same addresses may hold
+	 * other objects). Saves bpf_find_vma() and the mmap_lock it takes.
 	 */
 	__u64 mm;
-	__u32 seq;
+	__u64 gen;
 	__u32 next;               /* cache slot to fill next */
 	__u64 stack_lo, stack_hi; /* the mapping the stack pointer is in */
 	__u64 xol;                /* the [uprobes] page, 0 until needed */
@@ -153,19 +151,97 @@ static __always_inline __u64 uw_xol(struct uw *u)
 	return u->xol;
 }
 
+/*
+ * The same, shared by the process's threads (a new thread's first walks
+ * would otherwise all need bpf_find_vma, while its siblings' mmaps hold
+ * the lock): slots under a sequence lock - a writer makes the count odd
+ * with a compare-and-swap (or leaves the slot to another writer), a
+ * reader uses a copy only if the count was the same even value before
+ * and after.
+ */
+#define UW_SHARED 16
+
+struct uw_shared_slot {
+	__u64 seq;
+	__u64 gen; /* maps_gen when it was looked up */
+	struct uw_mapping m;
+};
+
+static struct uw_shared_slot uw_shared[UW_SHARED];
+
 static __always_inline void uw_remember(struct uw *u)
 {
+	struct uw_shared_slot *e = &uw_shared[(u->cur.lo >> 12) & (UW_SHARED - 1)];
+	__u64 seq = e->seq;
+
 	u->cache[u->next++ & (UW_CACHE - 1)] = u->cur;
+	if ((seq & 1) || __sync_val_compare_and_swap(&e->seq, seq, seq + 1) != seq)
+		return;
+	e->gen = u->gen;
+	e->m = u->cur;
+	__sync_fetch_and_add(&e->seq, 1);
 }
 
-/* The mm's mmap_lock sequence; 1 (odd: never trusted) where there is none. */
-static __always_inline __u32 uw_maps_seq(void)
+/* A shared slot's copy of the mapping at pc, if it is whole and current. */
+static __always_inline int uw_shared_find(struct uw *u, __u64 pc)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	for (int i = 0; i < UW_SHARED; i++) {
+		struct uw_shared_slot *e = &uw_shared[i];
+		struct uw_mapping m;
+		__u64 seq = *(volatile __u64 *)&e->seq, gen;
 
-	if (!bpf_core_field_exists(task->mm->mm_lock_seq))
+		if (seq & 1)
+			continue;
+		asm volatile("" ::
+				     : "memory");
+		m = e->m;
+		gen = e->gen;
+		asm volatile("" ::
+				     : "memory");
+		if (*(volatile __u64 *)&e->seq != seq || gen != u->gen || pc < m.lo || pc >= m.hi)
+			continue;
+		u->cur = m;
+		u->cache[u->next++ & (UW_CACHE - 1)] = m;
 		return 1;
-	return BPF_CORE_READ(task, mm, mm_lock_seq.sequence);
+	}
+	return 0;
+}
+
+/*
+ * Bumped whenever the target may remove or move a mapping (munmap, mremap,
+ * mmap over existing ones, shmdt): only then can an address stop meaning
+ * the same file and offset. mprotect and plain mmaps change no address's
+ * file and offset, so they keep the per-thread caches.
+ */
+__u64 maps_gen = 0;
+
+#define NR_MMAP 9
+#define NR_MUNMAP 11
+#define NR_MREMAP 25
+#define NR_SHMDT 67
+#define MAP_FIXED 0x10
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ht_maps_change, struct pt_regs *regs, long id)
+{
+	struct uw_vma v;
+	__u64 addr, len;
+
+	if (id != NR_MUNMAP && id != NR_MREMAP && id != NR_SHMDT && id != NR_MMAP)
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) != target_tgid)
+		return 0;
+	if (id == NR_MMAP && !(BPF_CORE_READ(regs, r10) & MAP_FIXED))
+		return 0;
+	/* A range inside one mapping that is not file-backed code (malloc
+	 * trimming a heap, a thread stack going) changes no cached mapping. */
+	addr = BPF_CORE_READ(regs, di);
+	len = id == NR_SHMDT ? 0 : BPF_CORE_READ(regs, si);
+	if (len && !uw_find_vma(addr, &v) && addr + len <= v.end && addr + len > addr &&
+	    !(v.exec && v.file))
+		return 0;
+	__sync_fetch_and_add(&maps_gen, 1);
+	return 0;
 }
 
 /*
@@ -191,6 +267,8 @@ static __always_inline __u16 uw_code_at(struct uw *u, __u64 pc)
 			return 0;
 		}
 	}
+	if (uw_shared_find(u, pc))
+		return 0;
 	err = uw_find_vma(pc, &v);
 	if (err)
 		return err;
@@ -270,8 +348,8 @@ static __always_inline void uw_row(struct uw *u, __u64 pc, struct ht_cfi_row *ou
 		*out = *r;
 }
 
-/* Keep [stack_lo, stack_hi) the mapping of sp (a signal handler may run
- * on its alternate stack). */
+/* Keep [stack_lo, stack_hi) the mapping of sp, for frame-pointer steps
+ * (a signal handler may run on its alternate stack). */
 static __always_inline __u16 uw_stack_at(struct uw *u, __u64 sp)
 {
 	struct uw_vma v;
@@ -349,6 +427,9 @@ static long uw_step(__u32 i, void *data)
 		__u64 frame[2];
 
 		/* frame pointers, only while the chain stays in the stack */
+		err = uw_stack_at(u, u->sp);
+		if (err)
+			return uw_stop(u, err);
 		if (!u->bp_ok || u->bp < u->sp || u->bp + 16 > u->stack_hi || (u->bp & 7))
 			return uw_stop(u, HT_AF_FP_INVALID);
 		if (bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp))
@@ -384,15 +465,11 @@ static long uw_step(__u32 i, void *data)
 		}
 		break;
 	}
-	if (signal) {
-		/* the interrupted code's stack: maybe not the handler's */
-		err = uw_stack_at(u, cfa);
-		if (err)
-			return uw_stop(u, err);
-	} else if (cfa <= u->sp || cfa > u->stack_hi) {
-		/* a caller's frame lies above its callee's, in the same stack */
+	/* A caller's frame lies above its callee's (a signal handler may
+	 * have run on another stack). CFI needs no stack bounds - what it
+	 * reads is read or counted - frame pointers do (uw_stack_at). */
+	if (!signal && cfa <= u->sp)
 		return uw_stop(u, HT_AF_STACK_BROKEN);
-	}
 	if (!ra)
 		return 1;
 	err = uw_code_at(u, ra);
@@ -447,8 +524,7 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 {
 	struct uw_ctx c = { .ev = ev };
 	struct uw *u;
-	__u64 mm;
-	__u32 seq;
+	__u64 mm, gen;
 	__u16 err;
 
 	/* Frame 0 is where the allocator returned to: code, for certain. */
@@ -461,12 +537,12 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 		return 1;
 	}
 	__builtin_memset(u, 0, offsetof(struct uw, mm));
-	seq = uw_maps_seq();
+	gen = *(volatile __u64 *)&maps_gen;
 	mm = (__u64)bpf_get_current_task_btf()->mm;
-	if ((seq & 1) || seq != u->seq || mm != u->mm) {
-		/* the mappings may have changed since the last walk */
+	if (gen != u->gen || mm != u->mm) {
+		/* mappings may have gone or moved since the last walk */
 		__builtin_memset(&u->mm, 0, sizeof(*u) - offsetof(struct uw, mm));
-		u->seq = seq;
+		u->gen = gen;
 		u->mm = mm;
 	}
 	u->pc = PT_REGS_IP(ctx);
@@ -477,9 +553,7 @@ static __always_inline __u32 unwind_cfi_stack(struct pt_regs *ctx, struct ht_all
 	u->limit = max_depth < HT_MAX_FRAMES ? max_depth : HT_MAX_FRAMES;
 	u->n = 1;
 	c.u = u;
-	err = uw_stack_at(u, u->sp);
-	if (!err)
-		err = uw_code_at(u, u->pc);
+	err = uw_code_at(u, u->pc);
 	if (!err && u->cur.code == UW_CODE_UPROBES)
 		err = HT_AF_UPROBE;
 	if (!err) {

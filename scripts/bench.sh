@@ -21,7 +21,7 @@ run() {  # config -> ns per pair (the workload measures its own loop)
 	case "$1" in
 	untraced) "$OUT/bench_loop" "$PAIRS" ;;
 	bpftrace) bpftrace -q -e "$BT_PROG" -c "$OUT/bench_loop $PAIRS" 2>/dev/null | sed -n 1p ;;
-	heaptrace-auto) ./heaptrace -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
+	heaptrace-auto) ./heaptrace --unwind auto -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
 	heaptrace-fp) ./heaptrace --unwind fp -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
 	heaptrace-cfi) ./heaptrace --unwind cfi -- "$OUT/bench_loop" "$PAIRS" | sed -n 1p ;;
 	deep30-fp) ./heaptrace --unwind fp -- "$OUT/bench_deep" "$PAIRS" | sed -n 1p ;;

@@ -27,9 +27,21 @@ BT=$!
 # wait for bpftrace's probes
 for _ in $(seq 60); do grep -q Attaching "$OUT/bpftrace.txt" && break; sleep 0.5; done
 sleep 2
-HOME="$OUT" "$HT" --ring-size 256M --json "$OUT/report.json" -- "$FF" --headless --screenshot "$OUT/shot.png" \
-	about:blank >"$OUT/heaptrace.txt" 2>"$OUT/heaptrace.err" || true
+# A fresh profile whose shutdown watchdog waits longer: traced, the
+# shutdown is slow enough here for Firefox to crash itself on purpose
+# ("RunWatchdog: Mainthread nested event loops during hang").
+mkdir -p "$OUT/profile"
+echo 'user_pref("toolkit.asyncshutdown.crash_timeout", 600000);' >"$OUT/profile/user.js"
+HOME="$OUT" "$HT" --ring-size 256M --json "$OUT/report.json" -- "$FF" --headless \
+	--profile "$OUT/profile" --screenshot "$OUT/shot.png" about:blank \
+	>"$OUT/heaptrace.txt" 2>"$OUT/heaptrace.err" || true
+# bpftrace prints its counts on SIGINT (one was seen lost here: ask again)
 kill -INT "$BT"
+for _ in $(seq 12); do
+	sleep 10
+	kill -0 "$BT" 2>/dev/null || break
+	kill -INT "$BT" 2>/dev/null || true
+done
 wait "$BT" || true
 PID=$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' "$OUT/report.json" | head -1)
 echo "heaptrace (PID $PID):"
@@ -37,4 +49,5 @@ grep -aE '^heaptrace: (tracing|warning)' "$OUT/heaptrace.err" || true
 grep -E '^  (allocations|frees|unknown frees|lost events|anon memory)' "$OUT/heaptrace.txt"
 echo "bpftrace, the same run, PID $PID:"
 grep -E "^@[a-z_]*\[$PID\]" "$OUT/bpftrace.txt" || true
+grep -a "RunWatchdog" "$OUT/heaptrace.err" || true
 echo "(outputs in $OUT)"

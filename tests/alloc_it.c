@@ -917,6 +917,39 @@ static void test_preloaded_unknown_allocator_attach(void **state)
 	(void)state;
 }
 
+/*
+ * Launch mode through exec wrappers (a script, sh, env) that set
+ * LD_PRELOAD for the program they run: held at each exec, heaptrace puts
+ * the probes of the new program's objects - found with its environment -
+ * in place before it runs, so the preloaded allocator's first call is
+ * seen: the profile is the preloaded one's, exactly.
+ */
+static void test_exec_wrapper_preload_traced_from_first_call(void **state)
+{
+	char script[PATH_MAX];
+	struct buf err;
+	json_object *r;
+	FILE *f;
+
+	snprintf(script, sizeof(script), "%s/preload-wrapper.sh", tmpdir);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nexec /usr/bin/env LD_PRELOAD=%s %s\n", workload("libbump.so"),
+		workload("std_glibc"));
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(script, 0755), 0);
+	r = keep_report(trace(NULL, NULL, script, NULL, &err));
+	/* glibc's malloc is traced for sh and env, which call it */
+	expect_stderr(&err, "tracing malloc family in libbump.so (allocator not recognised: "
+		      "standard entry points) in the program exec'd into");
+	expect_profile(r, std_sites, ARRAY_SIZE(std_sites), "run_std", FRAME0_SITE);
+	if (!strstr(json_object_get_string(get(get(r, "target"), "run_by")), "/usr/bin/env"))
+		fail_msg("target.run_by does not name env: %s",
+			 json_object_get_string(get(get(r, "target"), "run_by")));
+	assert_int_equal(get_int(get(r, "totals"), "unknown_frees"), 0);
+	(void)state;
+}
+
 /* --allocator generic: jemalloc's standard entry points only. */
 static void test_allocator_generic_traces_standard_entry_points(void **state)
 {
@@ -1117,6 +1150,7 @@ int main(int argc, char **argv)
 		T(test_own_malloc_in_executable_attach),
 		T(test_preloaded_unknown_allocator),
 		T(test_preloaded_unknown_allocator_attach),
+		T(test_exec_wrapper_preload_traced_from_first_call),
 		T(test_allocator_generic_traces_standard_entry_points),
 		T(test_allocator_generic_path),
 		T(test_allocator_generic_path_not_mapped),

@@ -47,7 +47,7 @@ static struct list *objects(char *const argv[], int *err)
 	static struct list l;
 
 	memset(&l, 0, sizeof(l));
-	*err = ldso__command_objects(argv, collect, &l);
+	*err = ldso__command_objects(argv, NULL, collect, &l);
 	return &l;
 }
 

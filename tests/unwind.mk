@@ -1,6 +1,9 @@
 # Unwinding tests: workloads built WITHOUT frame pointers (C at -O2
 # -fomit-frame-pointer, C++ at -O2 through Debian's libstdc++) traced by
-# heaptrace in every --unwind mode and compared with gdb's backtraces.
+# heaptrace in every --unwind mode and compared with gdb's backtraces;
+# workloads for the in-kernel unwinder (tests/workloads/unwind_cfi.c and
+# the dlopen'ed unwind_lib.c); real Debian programs under heaptrace and
+# under Debian's heaptrack.
 # The suite is tests/unwind_it.c.
 #
 #   make unwind-tests                         build all, run as root (sudo if needed)
@@ -47,8 +50,14 @@ $(UNWIND_CXX_BIN): tests/workloads/unwind_cxx.cc
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) $(UNWIND_CXX_FLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $<
 
+# The differential tests' reference and programs.
+UNWIND_PKGS_STAMP := $(OUTPUT)/.unwind-deps-ok
+$(UNWIND_PKGS_STAMP): scripts/install-deps.sh
+	$(Q)scripts/install-deps.sh heaptrack sqlite3 jq perl python3.11
+	$(Q)mkdir -p $(@D) && touch $@
+
 .PHONY: unwind-tests
-unwind-tests: $(UNWIND_DEPS)
+unwind-tests: $(UNWIND_DEPS) | $(UNWIND_PKGS_STAMP)
 	$(call msg,TEST,$@)
 	$(Q)$(TEST_SUDO) env HEAPTRACE=$(abspath heaptrace) \
 		HEAPTRACE_UNWIND_C=$(abspath $(UNWIND_C_BIN)) \

@@ -789,9 +789,9 @@ static int add_command_cb(const char *path, void *ctx)
 	return err == -ENOMEM ? err : 0;
 }
 
-int allocators__add_command(struct ht_modules *ms, char *const argv[])
+int allocators__add_command(struct ht_modules *ms, char *const argv[], char *const envp[])
 {
-	return ldso__command_objects(argv, add_command_cb, ms);
+	return ldso__command_objects(argv, envp, add_command_cb, ms);
 }
 
 const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_probe_set *set,

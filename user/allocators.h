@@ -102,10 +102,11 @@ const char *allocators__describe(struct ht_modules *ms, const struct ht_probe_se
  * Launch mode: add to ms the objects `argv` will map once it runs - its
  * executable (looked up in PATH), the libraries of LD_PRELOAD and
  * /etc/ld.so.preload, and its DT_NEEDED closure as the dynamic loader
- * resolves it - so that probes are in place before its first call.
+ * resolves it - so that probes are in place before its first call. envp
+ * is the command's environment (NULL: ours).
  * Returns 0, or -ENOENT when the executable can't be found.
  */
-int allocators__add_command(struct ht_modules *ms, char *const argv[]);
+int allocators__add_command(struct ht_modules *ms, char *const argv[], char *const envp[]);
 
 /*
  * The objects of ms that define malloc, for people: "firefox-esr,

@@ -62,7 +62,7 @@ struct ht_session_opts {
 	uint64_t ring_bytes;     /* ring buffer size (power of 2); 0 = 16 MiB */
 	bool run_as_root;        /* launch under sudo: keep root for the command */
 	bool no_demangle;        /* keep C++/Rust names mangled */
-	bool unwind_set;         /* unwind below was chosen (else AUTO) */
+	bool unwind_set;         /* unwind below was chosen (else CFI) */
 	enum ht_unwind_mode unwind;
 	uint32_t stack_bytes;    /* stack window for CFI, <= 8192; 0 = 4096 */
 	int record_fd;           /* > 0: append every raw event record here

@@ -32,7 +32,21 @@ struct ldso {
 	size_t n, cap;
 	char **dirs;     /* ld.so.conf, then the defaults */
 	size_t ndirs, cap_dirs;
+	char *const *envp;  /* the command's environment (NULL: ours) */
 };
+
+/* name's value in the command's environment. */
+static const char *env_get(const struct ldso *l, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!l->envp)
+		return getenv(name);
+	for (char *const *e = l->envp; *e; e++)
+		if (!strncmp(*e, name, len) && (*e)[len] == '=')
+			return *e + len + 1;
+	return NULL;
+}
 
 static const char *const default_dirs[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
@@ -197,7 +211,7 @@ static char *resolve(struct ldso *l, const char *name, const struct obj *req)
 			found = search_list(exe->rpath, name, exe_origin);
 	}
 	if (!found)
-		found = search_list(getenv("LD_LIBRARY_PATH"), name, exe_origin);
+		found = search_list(env_get(l, "LD_LIBRARY_PATH"), name, exe_origin);
 	if (!found && req && req->runpath) {
 		origin_of(req, origin, sizeof(origin));
 		found = search_list(req->runpath, name, origin);
@@ -295,14 +309,14 @@ static void read_conf(struct ldso *l, const char *path, int depth)
 }
 
 /* The file execvp would run for argv0; through up to 4 #! lines. */
-static char *find_executable(const char *argv0)
+static char *find_executable(const struct ldso *l, const char *argv0)
 {
 	char path[PATH_MAX];
 
 	if (strchr(argv0, '/')) {
 		snprintf(path, sizeof(path), "%s", argv0);
 	} else {
-		const char *list = getenv("PATH");
+		const char *list = env_get(l, "PATH");
 		bool found = false;
 
 		if (!list)
@@ -380,16 +394,16 @@ static char *read_text_file(const char *path)
 	return buf;
 }
 
-int ldso__command_objects(char *const argv[], int (*cb)(const char *path, void *ctx),
-			  void *ctx)
+int ldso__command_objects(char *const argv[], char *const envp[],
+			  int (*cb)(const char *path, void *ctx), void *ctx)
 {
-	struct ldso l = {};
+	struct ldso l = { .envp = envp };
 	char interp[PATH_MAX], *exe, *preload;
 	int err = 0;
 
 	if (!argv || !argv[0] || elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOENT;
-	exe = find_executable(argv[0]);
+	exe = find_executable(&l, argv[0]);
 	if (!exe)
 		return -ENOENT;
 	err = add_obj(&l, exe, NULL, interp, sizeof(interp));
@@ -406,7 +420,7 @@ int ldso__command_objects(char *const argv[], int (*cb)(const char *path, void *
 		read_conf(&l, "/etc/ld.so.conf", 0);
 		for (size_t i = 0; i < ARRAY_SIZE(default_dirs); i++)
 			add_dir(&l, default_dirs[i]);
-		err = add_preloads(&l, getenv("LD_PRELOAD"));
+		err = add_preloads(&l, env_get(&l, "LD_PRELOAD"));
 		preload = read_text_file("/etc/ld.so.preload");
 		if (!err && preload)
 			err = add_preloads(&l, preload);

@@ -18,11 +18,13 @@
 struct ht_modules;
 
 /*
- * Call cb with the real path of each object, executable first. Returns 0,
- * -ENOENT when the executable can't be found, or cb's non-zero return.
+ * Call cb with the real path of each object, executable first, for a
+ * command run with environment envp (PATH, LD_LIBRARY_PATH, LD_PRELOAD;
+ * NULL: ours). Returns 0, -ENOENT when the executable can't be found, or
+ * cb's non-zero return.
  */
-int ldso__command_objects(char *const argv[], int (*cb)(const char *path, void *ctx),
-			  void *ctx);
+int ldso__command_objects(char *const argv[], char *const envp[],
+			  int (*cb)(const char *path, void *ctx), void *ctx);
 
 /*
  * The objects of ms in the order the dynamic linker looks a symbol up in

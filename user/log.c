@@ -46,3 +46,15 @@ void ht_log(enum ht_log_level level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 }
+
+void ht_log_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (HT_LOG_WARN > ht_log_get_level())
+		return;
+	fputs("heaptrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}

@@ -30,6 +30,10 @@ enum ht_log_level ht_log_get_level(void);
 void ht_log(enum ht_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Something a user should know, said whenever warnings are (no prefix). */
+void ht_log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define pr_note(...) ht_log_note(__VA_ARGS__)
 #define pr_err(...) ht_log(HT_LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) ht_log(HT_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) ht_log(HT_LOG_INFO, __VA_ARGS__)

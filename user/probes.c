@@ -58,7 +58,7 @@ struct ht_probes {
 	struct ht_link *links;
 	size_t nlinks, cap;
 	size_t nprobes;       /* probe points attached (entries and returns) */
-	struct bpf_link *dl_hook;   /* on _dl_debug_state, or NULL */
+	bool dl_hook;         /* a link on _dl_debug_state is among links */
 };
 
 static int uprobe_multi_create(int prog_fd, uint32_t type, const char *path,
@@ -200,6 +200,7 @@ static struct heaptrace_bpf *open_load(const struct ht_probes_opts *opts, enum h
 		err = bpf_map__set_max_entries(skel->maps.sampled, opts->sampled_max);
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_bytes);
+	bpf_program__set_autoload(skel->progs.ht_maps_change, opts->cfi_rows > 0);
 	if (!err && opts->cfi_rows) {
 		skel->rodata->unwind_cfi = 1;
 		err = bpf_map__set_max_entries(skel->maps.cfi_rows, opts->cfi_rows);
@@ -554,13 +555,21 @@ uint64_t probes__exec_count(const struct ht_probes *p)
 int probes__attach_dl_hook(struct ht_probes *p, const char *path, uint64_t offset)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	struct bpf_link *link;
 
 	if (p->dl_hook)
 		return -EEXIST;
-	p->dl_hook = bpf_program__attach_uprobe_opts(p->skel->progs.ht_dl_change,
-						     (int)p->skel->rodata->target_tgid, path,
-						     offset, &uo);
-	return p->dl_hook ? 0 : -errno;
+	link = bpf_program__attach_uprobe_opts(p->skel->progs.ht_dl_change,
+					       (int)p->skel->rodata->target_tgid, path, offset, &uo);
+	if (!link)
+		return -errno;
+	/* detached with the others, in parallel */
+	if (add_link(p, link, -1)) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	p->dl_hook = true;
+	return 0;
 }
 
 uint64_t probes__dl_changes(const struct ht_probes *p)
@@ -579,7 +588,6 @@ void probes__destroy(struct ht_probes *p)
 		return;
 	destroy_links(p->links, p->nlinks);
 	free(p->links);
-	bpf_link__destroy(p->dl_hook);
 	heaptrace_bpf__destroy(p->skel);
 	free(p);
 }

@@ -47,7 +47,7 @@ static uint64_t wall_ns(void)
  * once a second (reread: the maps are read again first), and after a
  * drain whose stacks brought new objects into the module table.
  */
-static void discover_new_objects(struct ht_session *s, bool reread)
+static void discover_new_objects(struct ht_session *s, bool reread, bool at_exec)
 {
 	size_t n = s->set.n, nfound = s->set.nfound;
 	char desc[512];
@@ -64,6 +64,13 @@ static void discover_new_objects(struct ht_session *s, bool reread)
 			allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)),
 			strerror(-err));
 		allocators__truncate(&s->set, n, nfound);
+		return;
+	}
+	if (at_exec) {
+		/* In place before the program exec'd into runs: nothing missed. */
+		pr_note("tracing %s in the program exec'd into\n",
+			allocators__describe(s->mods, &s->set, nfound, desc, sizeof(desc)));
+		allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
 		return;
 	}
 	/* Said by default: its calls before now were not seen. */
@@ -158,6 +165,26 @@ void session__follow_exec(struct ht_session *s)
 	s->new_objects = true;
 }
 
+/* Has an attached target exited while heaptrace looked at its objects?
+ * A zombie has no exe any more; one still exiting has no mappings left. */
+static bool target_gone(const struct ht_session *s)
+{
+	char path[64], buf[8];
+	bool gone;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", s->target.pid);
+	if (readlink(path, buf, sizeof(buf)) < 0 && errno == ENOENT)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/maps", s->target.pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	gone = fgetc(f) == EOF;
+	fclose(f);
+	return gone;
+}
+
 static int open_target(struct ht_session *s, char *msg, size_t len)
 {
 	struct ht_launch_opts lo = { .run_as_root = s->opts.run_as_root };
@@ -192,7 +219,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	if (!s->opts.ring_bytes)
 		s->opts.ring_bytes = 16 << 20;
 	if (!s->opts.unwind_set)
-		s->opts.unwind = HT_UNWIND_AUTO;
+		s->opts.unwind = HT_UNWIND_CFI;
 	if (!s->opts.stack_bytes)
 		s->opts.stack_bytes = 4096;
 	if (s->opts.sample_bytes && !s->opts.seed && getrandom(&s->opts.seed, sizeof(s->opts.seed), 0) < 0)
@@ -222,7 +249,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	}
 	/* A launched command has not mapped its objects yet: find them as
 	 * the loader will (if the program can't be found, exec will say). */
-	if (!s->target.launched || allocators__add_command(s->mods, s->opts.argv))
+	if (!s->target.launched || allocators__add_command(s->mods, s->opts.argv, NULL))
 		err = modules__refresh(s->mods);
 	if (err) {
 		snprintf(msg, len, "can't read the memory map of PID %d: %s", s->target.pid,
@@ -233,6 +260,11 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	s->aopts.symbol_prefix = s->opts.symbol_prefix;
 	err = allocators__discover(s->mods, &s->aopts, &s->set, s->alloc_desc,
 				   sizeof(s->alloc_desc));
+	if (err && !s->target.launched && target_gone(s)) {
+		snprintf(msg, len, "PID %d exited while heaptrace was attaching", s->target.pid);
+		err = -ESRCH;
+		goto err;
+	}
 	if (err) {
 		snprintf(msg, len, "PID %d (%s): %s", s->target.pid, s->target.command,
 			 s->alloc_desc);
@@ -356,6 +388,34 @@ int ht_session_fd(const struct ht_session *s)
 
 /* At the launched child's exit stop: everything it did is in the ring
  * and its maps still exist. */
+/*
+ * The launched command has exec'd (env, nice, sh -c 'exec ...') and is
+ * held before the new program's first instruction: read up to its exec
+ * record (the model starts afresh: session__follow_exec), then put in the
+ * probes of the objects the new program will map, found as the dynamic
+ * linker will find them with the new program's environment.
+ */
+static void at_target_exec(void *ctx)
+{
+	struct ht_session *s = ctx;
+	char link[64], exe[4096], *argv[2] = { exe, NULL }, **envp;
+	ssize_t n;
+
+	stream__drain(s->stream);
+	if (session__maps_replaced(s))
+		return;  /* its exec record is not read (lost?): nothing is known */
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->target.pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	envp = target__environ(&s->target);
+	if (!allocators__add_command(s->mods, argv, envp))
+		discover_new_objects(s, false, true);
+	free(envp);
+	session__cfi_sync(s);
+}
+
 static void at_target_exit(void *ctx)
 {
 	struct ht_session *s = ctx;
@@ -376,6 +436,8 @@ int ht_session_set_observer(struct ht_session *s, ht_observer_fn fn, void *ctx)
 
 static int session_poll(struct ht_session *s, int timeout_ms)
 {
+	static const struct target_hooks hooks = { .at_exit = at_target_exit,
+						    .at_exec = at_target_exec };
 	struct pollfd p;
 	bool announced;
 	uint64_t now;
@@ -407,12 +469,12 @@ static int session_poll(struct ht_session *s, int timeout_ms)
 		if (reread)
 			s->next_maps_check = now + 1000000000ULL;
 		s->new_objects = false;
-		discover_new_objects(s, reread);
+		discover_new_objects(s, reread, false);
 		session__cfi_sync(s);
 		if (reread)
 			watch_calls(s, now);
 	}
-	if (!s->target.exited && target__check_exit(&s->target, at_target_exit, s))
+	if (!s->target.exited && target__check_exit(&s->target, &hooks, s))
 		stream__drain(s->stream);
 	return s->observer_err;
 }

@@ -207,9 +207,11 @@ int target__launch(struct ht_target *t, char *const argv[],
 	close(errp[1]);
 	close(ready[1]);
 	t->pid = pid;
-	/* Hold the child at its exit, to read its maps after its last call.
-	 * No EXITKILL: if heaptrace dies, the child runs on. */
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT))
+	/* Hold the child at its exit, to read its maps after its last call,
+	 * and at each exec, to put the probes of the program it runs in place
+	 * before that program's first instruction. No EXITKILL: if heaptrace
+	 * dies, the child runs on. */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC))
 		t->seized = false;
 	else
 		t->seized = true;
@@ -271,7 +273,7 @@ int target__start(struct ht_target *t, char *msg, size_t len)
 }
 
 /* Handle the seized child's ptrace stops; true once it has exited. */
-static bool reap_child(struct ht_target *t, void (*at_exit)(void *ctx), void *ctx)
+static bool reap_child(struct ht_target *t, const struct target_hooks *h, void *ctx)
 {
 	int st, sig;
 
@@ -290,10 +292,16 @@ static bool reap_child(struct ht_target *t, void (*at_exit)(void *ctx), void *ct
 		sig = WSTOPSIG(st);
 		switch (st >> 16) {
 		case PTRACE_EVENT_EXIT:
-			if (at_exit)
-				at_exit(ctx);
+			if (h && h->at_exit)
+				h->at_exit(ctx);
 			ptrace(PTRACE_DETACH, t->pid, 0, 0);
 			t->seized = false;
+			break;
+		case PTRACE_EVENT_EXEC:
+			/* The new program, before its first instruction. */
+			if (h && h->at_exec)
+				h->at_exec(ctx);
+			ptrace(PTRACE_CONT, t->pid, 0, 0);
 			break;
 		case PTRACE_EVENT_STOP:
 			/* A group stop (SIGSTOP, SIGTSTP...): stay stopped. */
@@ -310,18 +318,65 @@ static bool reap_child(struct ht_target *t, void (*at_exit)(void *ctx), void *ct
 	}
 }
 
-bool target__check_exit(struct ht_target *t, void (*at_exit)(void *ctx), void *ctx)
+bool target__check_exit(struct ht_target *t, const struct target_hooks *h, void *ctx)
 {
 	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
 
 	if (t->exited)
 		return true;
 	if (t->launched)
-		return reap_child(t, at_exit, ctx);
+		return reap_child(t, h, ctx);
 	if (t->pidfd < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP)))
 		return false;
 	t->exited = true;
 	return true;
+}
+
+char **target__environ(const struct ht_target *t)
+{
+	char path[64], *buf = NULL, **v;
+	size_t len = 0, cap = 0, n = 0, k = 0;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	do {
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r > 0)
+			len += (size_t)r;
+	} while (r > 0 || (r < 0 && errno == EINTR));
+	close(fd);
+	if (!buf)
+		return NULL;
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		n += !buf[i];
+	/* One block: the pointers, then the strings. */
+	v = malloc((n + 2) * sizeof(*v) + len + 1);
+	if (v) {
+		char *str = (char *)(v + n + 2);
+
+		memcpy(str, buf, len + 1);
+		for (size_t i = 0; i < len; i += strlen(str + i) + 1)
+			v[k++] = str + i;
+		v[k] = NULL;
+	}
+	free(buf);
+	return v;
 }
 
 int target__signal(struct ht_target *t, int sig)

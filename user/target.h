@@ -42,17 +42,28 @@ int target__launch(struct ht_target *t, char *const argv[],
 /* Let the launched child exec; -errno (with msg) when exec failed. */
 int target__start(struct ht_target *t, char *msg, size_t len);
 
+/* What runs while a launched child is held (NULL: nothing). */
+struct target_hooks {
+	void (*at_exit)(void *ctx);  /* its exit stop: its memory map still exists */
+	void (*at_exec)(void *ctx);  /* it has exec'd: the new program has not run yet */
+};
+
 /*
  * Has the process exited? Non-blocking; fills exited/exit_status.
  *
  * A launched child is held at its exit (ptrace's exit stop, while its
  * memory map still exists) so that its modules can be read after its last
- * allocation: at_exit(ctx) runs there, then the child finishes exiting.
+ * allocation: h->at_exit(ctx) runs there, then the child finishes exiting;
+ * and after each execve, before the new program runs: h->at_exec(ctx).
  * Signals the child receives are passed on unchanged.
  */
-bool target__check_exit(struct ht_target *t, void (*at_exit)(void *ctx), void *ctx);
+bool target__check_exit(struct ht_target *t, const struct target_hooks *h, void *ctx);
 
 /* Stop waiting for the child (if it never ran) and close fds. */
+/* The process's environment now (/proc/PID/environ), NULL-terminated, in
+ * one malloc'd block (free() it); NULL if unreadable. */
+char **target__environ(const struct ht_target *t);
+
 /* Send sig to a launched command that still runs. 0 or -errno (-ESRCH:
  * not launched, or gone). */
 int target__signal(struct ht_target *t, int sig);

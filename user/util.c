@@ -32,80 +32,40 @@ uint64_t hash_str(const char *s, size_t len)
 
 /* --- u64 -> u64 table ------------------------------------------------- */
 
-static size_t map_slot(const struct ht_u64map *m, uint64_t key)
-{
-	size_t mask = m->nslots - 1, i = hash_u64(key) & mask;
-
-	while (m->keys[i] && m->keys[i] != key)
-		i = (i + 1) & mask;
-	return i;
-}
-
-uint64_t *u64map__find(const struct ht_u64map *m, uint64_t key)
-{
-	size_t i;
-
-	if (!key)
-		return m->has_zero ? (uint64_t *)&m->zero_val : NULL;
-	if (!m->nslots)
-		return NULL;
-	i = map_slot(m, key);
-	return m->keys[i] ? &m->vals[i] : NULL;
-}
-
 static int map_grow(struct ht_u64map *m)
 {
-	struct ht_u64map old = *m;
+	size_t n = m->nslots ? m->nslots * 2 : 64;
+	struct ht_u64slot *old = m->slots;
+	size_t nold = m->nslots;
 
-	m->nslots = old.nslots ? old.nslots * 2 : 64;
-	m->keys = calloc(m->nslots, sizeof(*m->keys));
-	m->vals = malloc(m->nslots * sizeof(*m->vals));
-	if (!m->keys || !m->vals) {
-		free(m->keys);
-		free(m->vals);
-		*m = old;
+	m->slots = calloc(n, sizeof(*m->slots));
+	if (!m->slots) {
+		m->slots = old;
 		return -ENOMEM;
 	}
-	for (size_t j = 0; j < old.nslots; j++) {
-		size_t i;
-
-		if (!old.keys[j])
-			continue;
-		i = map_slot(m, old.keys[j]);
-		m->keys[i] = old.keys[j];
-		m->vals[i] = old.vals[j];
-	}
-	free(old.keys);
-	free(old.vals);
+	m->nslots = n;
+	for (size_t j = 0; j < nold; j++)
+		if (old[j].key)
+			*u64map__probe(m, old[j].key) = old[j];
+	free(old);
 	return 0;
 }
 
-uint64_t *u64map__insert(struct ht_u64map *m, uint64_t key, bool *added)
+uint64_t *u64map__insert_slow(struct ht_u64map *m, uint64_t key, bool *added)
 {
-	bool dummy;
-	size_t i;
-
-	if (!added)
-		added = &dummy;
-	*added = false;
-	if (!key) {
-		if (!m->has_zero) {
-			m->has_zero = *added = true;
-			m->zero_val = 0;
-			m->n++;
-		}
-		return &m->zero_val;
+	if (key) {
+		if (map_grow(m))
+			return NULL;
+		return u64map__insert(m, key, added);
 	}
-	if ((m->n + 1) * 2 > m->nslots && map_grow(m))
-		return NULL;
-	i = map_slot(m, key);
-	if (!m->keys[i]) {
-		m->keys[i] = key;
-		m->vals[i] = 0;
+	if (added)
+		*added = !m->has_zero;
+	if (!m->has_zero) {
+		m->has_zero = true;
+		m->zero_val = 0;
 		m->n++;
-		*added = true;
 	}
-	return &m->vals[i];
+	return &m->zero_val;
 }
 
 size_t u64map__count(const struct ht_u64map *m)
@@ -115,21 +75,20 @@ size_t u64map__count(const struct ht_u64map *m)
 
 size_t u64map__mem_bytes(const struct ht_u64map *m)
 {
-	return m->nslots * (sizeof(*m->keys) + sizeof(*m->vals));
+	return m->nslots * sizeof(*m->slots);
 }
 
 void u64map__clear(struct ht_u64map *m)
 {
 	if (m->nslots)
-		memset(m->keys, 0, m->nslots * sizeof(*m->keys));
+		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
 	m->has_zero = false;
 	m->n = 0;
 }
 
 void u64map__free(struct ht_u64map *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 

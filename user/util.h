@@ -33,20 +33,61 @@ uint64_t hash_str(const char *s, size_t len);
  * probing over a power of two of slots, at most half full). Every key is
  * allowed, 0 too. A zeroed struct is an empty table; u64map__free() it.
  */
+struct ht_u64slot {
+	uint64_t key, val;
+};
+
 struct ht_u64map {
-	uint64_t *keys, *vals; /* key 0 marks a free slot ... */
+	struct ht_u64slot *slots; /* key 0 marks a free slot ... */
 	size_t nslots, n;
 	bool has_zero; /* ... so key 0 lives here */
 	uint64_t zero_val;
 };
 
+/* Where key is, or the free slot it would go to (nslots > 0, key != 0). */
+static inline struct ht_u64slot *u64map__probe(const struct ht_u64map *m, uint64_t key)
+{
+	size_t mask = m->nslots - 1, i = hash_u64(key) & mask;
+
+	while (m->slots[i].key && m->slots[i].key != key)
+		i = (i + 1) & mask;
+	return &m->slots[i];
+}
+
 /* The value of key, or NULL. Valid until the next insert. */
-uint64_t *u64map__find(const struct ht_u64map *m, uint64_t key);
+static inline uint64_t *u64map__find(const struct ht_u64map *m, uint64_t key)
+{
+	struct ht_u64slot *sl;
+
+	if (!key)
+		return m->has_zero ? (uint64_t *)&m->zero_val : NULL;
+	if (!m->nslots)
+		return NULL;
+	sl = u64map__probe(m, key);
+	return sl->key ? &sl->val : NULL;
+}
+
+/* u64map__insert() for key 0 and when the table must grow first. */
+uint64_t *u64map__insert_slow(struct ht_u64map *m, uint64_t key, bool *added);
 
 /* The value of key, added as 0 (then *added is set, if added is not
  * NULL) when it was not there; NULL when out of memory. Valid until the
  * next insert. */
-uint64_t *u64map__insert(struct ht_u64map *m, uint64_t key, bool *added);
+static inline uint64_t *u64map__insert(struct ht_u64map *m, uint64_t key, bool *added)
+{
+	struct ht_u64slot *sl;
+
+	if (!key || (m->n + 1) * 2 > m->nslots)
+		return u64map__insert_slow(m, key, added);
+	sl = u64map__probe(m, key);
+	if (added)
+		*added = !sl->key;
+	if (!sl->key) {
+		*sl = (struct ht_u64slot){ key, 0 };
+		m->n++;
+	}
+	return &sl->val;
+}
 
 size_t u64map__count(const struct ht_u64map *m);
 size_t u64map__mem_bytes(const struct ht_u64map *m);
