@@ -610,7 +610,7 @@ struct run_files {
 	bool failed;
 };
 
-static struct run_files runs[8];
+static struct run_files runs[16];
 
 /* The PID in the names of the heaptrace-PID-* files in dir (one PID only). */
 static int files_pid(const char *dir)
@@ -1405,6 +1405,41 @@ static void test_cxx_pprof_disasm_from_another_directory(void **state)
 		fail_msg("pprof -disasm from / does not annotate make_array:\n%s", r.out);
 	result_free(&r);
 	free(pb);
+	(void)state;
+}
+
+/* --short-names: folded lines with template arguments collapsed (merged
+ * by those names); JSON keeps the full names. */
+static void test_cxx_short_names_in_folded_not_in_json(void **state)
+{
+	static const char *const vec =
+		";main;app::grow_vector(int);std::vector<>::push_back(long&&);"
+		"long& std::vector<>::emplace_back<>(long&&);"
+		"void std::vector<>::_M_realloc_insert<>(__gnu_cxx::__normal_iterator<>, long&&);"
+		"std::_Vector_base<>::_M_allocate(unsigned long);"
+		"std::allocator_traits<>::allocate(std::allocator<>&, unsigned long);"
+		"std::__new_allocator<>::allocate(unsigned long, void const*) 16376\n";
+	struct run_files *rf = run_formats_opt("--short-names", "json,folded", cpp_bin, NULL);
+	char *path = final_path(rf, "alloc_bytes.folded");
+	json_object *stacks = get(rf->report, "stacks");
+	bool full = false;
+	struct folded f;
+
+	folded_load(path, &f);
+	if (!strstr(f.text, vec))
+		fail_msg("--short-names: no short std::vector stack of 16376 bytes:\n%s", f.text);
+	if (strstr(f.text, "std::allocator<long>"))
+		fail_msg("--short-names: template arguments left in:\n%s", f.text);
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *fr = get(json_object_array_get_idx(stacks, i), "frames");
+
+		for (size_t k = 0; k < json_object_array_length(fr); k++)
+			full |= !strcmp(get_str(json_object_array_get_idx(fr, k), "function"),
+					"std::vector<long, std::allocator<long> >::push_back(long&&)");
+	}
+	assert_true(full);
+	folded_free(&f);
+	free(path);
 	(void)state;
 }
 
@@ -2576,6 +2611,7 @@ int main(int argc, char **argv)
 		T(test_cxx_pprof_list_from_another_directory),
 		T(test_cxx_pprof_disasm_from_another_directory),
 		T(test_cxx_folded_svg_no_operator_new_unless_kept),
+		T(test_cxx_short_names_in_folded_not_in_json),
 		T(test_dhat_churn_has_lifetimes_and_peak_time_of_json),
 		T(test_grow_timeline_steps_and_older_than_leaks),
 		T(test_svg_xmllint_accepts_every_file),

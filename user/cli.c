@@ -95,6 +95,8 @@ static const char usage_text[] =
 "                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
 "      --older-than SECS  the text report's Live/Leaks table counts only blocks\n"
 "                         allocated at least SECS seconds before the report\n"
+"      --short-names      collapse template arguments in every report but JSON\n"
+"                         (std::vector<>::push_back); SVG labels always do\n"
 "\n"
 "Tracing:\n"
 "      --max-depth N      frames per stack, 1-127 (default 64)\n"
@@ -204,7 +206,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 	enum { OPT_JSON = 256, OPT_MAX_DEPTH, OPT_RING, OPT_NO_DEMANGLE, OPT_AS_ROOT,
 	       OPT_UNWIND, OPT_STACK_BYTES, OPT_KEEP, OPT_RECORD, OPT_SAMPLE, OPT_SEED,
 	       OPT_ALLOCATOR, OPT_SYMBOL_PREFIX, OPT_MIN_SIZE, OPT_MAX_SIZE, OPT_KEEP_ALLOC_FRAMES,
-	       OPT_ALLOC_FN, OPT_OLDER_THAN };
+	       OPT_ALLOC_FN, OPT_OLDER_THAN, OPT_SHORT_NAMES };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -220,6 +222,7 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 		{ "keep-alloc-frames", no_argument, NULL, OPT_KEEP_ALLOC_FRAMES },
 		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
 		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
+		{ "short-names", no_argument, NULL, OPT_SHORT_NAMES },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -356,6 +359,9 @@ static int parse_args(int argc, char **argv, struct config *cfg)
 				return usage_error("out of memory for --alloc-fn '%s'", optarg);
 			cfg->alloc_fns[cfg->report.nalloc_fns++] = optarg;
 			cfg->report.alloc_fns = cfg->alloc_fns;
+			break;
+		case OPT_SHORT_NAMES:
+			cfg->report.short_names = true;
 			break;
 		case OPT_OLDER_THAN:
 			if (parse_seconds(optarg, &cfg->report.older_than_s))

@@ -310,6 +310,9 @@ struct ht_report_opts {
 	/* Text: the Live/Leaks table counts only blocks at least this many
 	 * seconds old (0: all) - the leak signal of a server that never exits. */
 	double older_than_s;
+	/* Every format but JSON: C++/Rust template arguments collapsed
+	 * ("std::vector<>::push_back(long&&)"). SVG labels always are. */
+	bool short_names;
 };
 
 /*

@@ -196,6 +196,14 @@ int report__stack(const struct ht_report_input *in, uint32_t id, struct ht_repor
 			f->fr = fr[j];
 			f->fr.address = ips[i];
 			f->src = src[j];
+			if (in->short_names && fr[j].known) {
+				char buf[1024];
+
+				report__short_name(fr[j].function, buf, sizeof(buf));
+				f->fr.function = symbolizer__intern(in->sym, buf);
+				if (!f->fr.function)
+					return -ENOMEM;
+			}
 			f->pos = (uint32_t)j;
 			f->alloc = false;
 		}

@@ -42,6 +42,7 @@ struct ht_report_input {
 	void *keep_ctx;
 	bool interval;        /* JSON: churn since the heap's interval mark too */
 	double older_than_s;  /* text Live/Leaks: only blocks at least this old (0: all) */
+	bool short_names;     /* template arguments collapsed (not in JSON) */
 	/* Allocator frames: see report__stack(). */
 	bool keep_alloc_frames;
 	const char *const *alloc_fns;       /* the program's own wrappers (globs) */
@@ -160,7 +161,9 @@ struct ht_report_frame {
  * frames in an allocator library, and in->alloc_fns) is marked alloc;
  * frames [first, n) are what the exporters show: all of them with
  * in->keep_alloc_frames, else all but that run (at least one frame is
- * always shown). n is 0 for a stack that was never captured.
+ * always shown). n is 0 for a stack that was never captured. With
+ * in->short_names, function names have their template arguments
+ * collapsed (report__short_name()).
  */
 struct ht_report_stack {
 	struct ht_report_frame *v;

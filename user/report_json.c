@@ -93,8 +93,11 @@ static void json_frames(FILE *f, const struct ht_report_stack *st)
 	fputs("]", f);
 }
 
-int report__json(FILE *f, const struct ht_report_input *in)
+int report__json(FILE *f, const struct ht_report_input *opts)
 {
+	/* Scripts get the names as the symbolizer gives them. */
+	struct ht_report_input full = *opts;
+	const struct ht_report_input *in = &full;
 	const struct ht_loss *l = &in->loss;
 	struct ht_report_stack st = { 0 };
 	struct ht_live_age *ages = NULL;
@@ -106,6 +109,7 @@ int report__json(FILE *f, const struct ht_report_input *in)
 	size_t n;
 	int err;
 
+	full.short_names = false;
 	report__bounds(l, &bd);
 	err = report__rows(in, &rows, &n);
 	if (!err)

@@ -21,6 +21,7 @@
 #define FONT_PX    11
 #define CHAR_W     6.6           /* monospace advance at FONT_PX, estimated */
 #define MIN_W      0.1           /* narrower frames are left out, as flamegraph.pl */
+#define LEGEND_X   (IMG_W - PAD - 300)
 
 struct node {
 	const char *name;
@@ -464,14 +465,15 @@ static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric
 	fprintf(f, "<text id=\"unzoom\" class=\"button hide\" x=\"%d\" y=\"42\">Reset Zoom</text>\n"
 		"<text id=\"search\" class=\"button\" x=\"%d\" y=\"42\">Search</text>\n",
 		PAD, IMG_W - PAD);
-	/* What the colours say. */
-	fprintf(f, "<g id=\"legend\"><rect x=\"%d\" y=\"14\" width=\"10\" height=\"10\" "
-		"fill=\"rgb(230,100,30)\"/><text x=\"%d\" y=\"23\">program</text>"
-		"<rect x=\"%d\" y=\"14\" width=\"10\" height=\"10\" fill=\"rgb(85,170,230)\"/>"
-		"<text x=\"%d\" y=\"23\">libraries</text>"
-		"<rect x=\"%d\" y=\"14\" width=\"10\" height=\"10\" fill=\"rgb(85,215,80)\"/>"
-		"<text x=\"%d\" y=\"23\">allocator</text></g>\n",
-		PAD, PAD + 14, PAD + 74, PAD + 88, PAD + 154, PAD + 168);
+	/* What the colours say: left of Search, on the subtitle's line. */
+	fprintf(f, "<g id=\"legend\"><rect x=\"%d\" y=\"33\" width=\"10\" height=\"10\" "
+		"fill=\"rgb(230,100,30)\"/><text x=\"%d\" y=\"42\">program</text>"
+		"<rect x=\"%d\" y=\"33\" width=\"10\" height=\"10\" fill=\"rgb(85,170,230)\"/>"
+		"<text x=\"%d\" y=\"42\">libraries</text>"
+		"<rect x=\"%d\" y=\"33\" width=\"10\" height=\"10\" fill=\"rgb(85,215,80)\"/>"
+		"<text x=\"%d\" y=\"42\">allocator</text></g>\n",
+		LEGEND_X, LEGEND_X + 14, LEGEND_X + 74, LEGEND_X + 88, LEGEND_X + 160,
+		LEGEND_X + 174);
 	fprintf(f, "<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n"
 		"<text id=\"matched\" class=\"button\" x=\"%d\" y=\"%d\"></text>\n",
 		PAD, height - 12, IMG_W - PAD, height - 12);

@@ -191,6 +191,7 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.alloc_fns = o.alloc_fns;
 	in.nalloc_fns = o.nalloc_fns;
 	in.older_than_s = o.older_than_s;
+	in.short_names = o.short_names;
 	if (o.keep) {
 		ka.s = s;
 		ka.opts = &o;

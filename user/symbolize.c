@@ -700,3 +700,8 @@ int symbolizer__object(struct ht_symbolizer *s, uint64_t addr, struct ht_object 
 	out->program = elf && is_program(elf);
 	return 0;
 }
+
+const char *symbolizer__intern(struct ht_symbolizer *s, const char *str)
+{
+	return intern(s, str);
+}

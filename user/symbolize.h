@@ -50,6 +50,10 @@ struct ht_frame_src {
 int symbolizer__resolve_src(struct ht_symbolizer *s, uint64_t addr, struct ht_frame *out,
 			    struct ht_frame_src *src, int max);
 
+/* str kept as long as the symbolizer (one copy per distinct string), or
+ * NULL (ENOMEM). */
+const char *symbolizer__intern(struct ht_symbolizer *s, const char *str);
+
 /* The object a return address is in, as pprof's Mapping describes it. */
 struct ht_object {
 	const char *path;      /* as the target sees it */
