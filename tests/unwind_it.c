@@ -1547,6 +1547,8 @@ static void expect_like_heaptrack(const char *name, char *const cmd[], int64_t m
 	argv[n++] = (char *)heaptrace_bin;
 	argv[n++] = "--unwind";
 	argv[n++] = "cfi";
+	/* heaptrack shows the allocator's wrappers (strdup...): so do we */
+	argv[n++] = "--keep-alloc-frames";
 	argv[n++] = "-f";
 	argv[n++] = "folded";
 	argv[n++] = "-o";
