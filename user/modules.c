@@ -195,7 +195,11 @@ static int add_range(struct ht_modules *ms, const struct ht_map *m, size_t mod)
 	if (grow_array((void **)&ms->ranges, &ms->cap_ranges, ms->nranges + 1,
 		       sizeof(*ms->ranges)))
 		return -ENOMEM;
-	/* A new mapping replaces any older one over the same addresses. */
+	/* A new mapping replaces any older one over the same addresses: one
+	 * that starts below it and reaches into it too (ld.so.cache, unmapped
+	 * since, where a dlopen'ed library now sits). */
+	if (i > 0 && ms->ranges[i - 1].end > m->start)
+		i--;
 	while (i < ms->nranges && ms->ranges[i].start < m->end) {
 		memmove(&ms->ranges[i], &ms->ranges[i + 1],
 			(ms->nranges - i - 1) * sizeof(*ms->ranges));
