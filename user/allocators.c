@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "allocators.h"
+#include "allocators_detect.h"
 #include "allocators_table.h"
 #include "allocators_version.h"
 #include "elfsym.h"
@@ -52,136 +53,6 @@
 #include "modules.h"
 #include "placement.h"
 #include "util.h"
-
-/* ------------------------------------------------------------------ */
-/* One object's symbols                                                */
-/* ------------------------------------------------------------------ */
-
-static bool has_func(const struct ht_elf_symidx *ix, const char *name)
-{
-	const struct ht_elf_sym *s = ht_elf_symidx__find(ix, name);
-
-	return s && s->func;
-}
-
-static const struct ht_elf_sym *prefixed_func(const struct ht_elf_symidx *ix,
-					      const char *prefix, const char *name)
-{
-	char buf[HT_ALLOC_NAME_MAX];
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s%s", prefix, name) >= sizeof(buf))
-		return NULL;
-	return ht_elf_symidx__func(ix, buf);
-}
-
-/* ------------------------------------------------------------------ */
-/* Recognising families                                                */
-/* ------------------------------------------------------------------ */
-
-#define MAX_PREFIXES 4
-
-struct detected {
-	const struct alloc_family *fam;
-	char prefix[32];
-};
-
-static bool valid_prefix(const char *p, size_t len)
-{
-	if (len >= 32)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-			return false;
-	return true;
-}
-
-/* Does the object define any jemalloc table function under prefix? */
-static bool jemalloc_has_fns(const struct ht_elf_symidx *ix, const char *prefix)
-{
-	for (size_t i = 0; i < alloc_families[FAM_JEMALLOC].nfns; i++)
-		if (prefixed_func(ix, prefix, alloc_families[FAM_JEMALLOC].fns[i].name))
-			return true;
-	return false;
-}
-
-/*
- * jemalloc's prefixes in this object: every P for which P+malloc_conf,
- * P+malloc_message or P+mallctl exists along with P-prefixed table
- * functions. (An application's own `malloc_conf`, set to configure a
- * shared libjemalloc, comes without a malloc: it is not taken.)
- */
-static size_t jemalloc_prefixes(const struct ht_elf_symidx *ix, char out[][32], size_t max)
-{
-	static const char *const markers[] = { "malloc_conf", "malloc_message", "mallctl" };
-	size_t n = 0;
-
-	for (size_t i = 0; i < ix->n && n < max; i++) {
-		const char *name = ix->s[i].name;
-		size_t len = strlen(name);
-
-		for (size_t m = 0; m < ARRAY_SIZE(markers); m++) {
-			size_t ml = strlen(markers[m]), pl;
-			char p[32];
-			bool dup = false;
-
-			if (len < ml || strcmp(name + len - ml, markers[m]))
-				continue;
-			pl = len - ml;
-			if (!valid_prefix(name, pl))
-				continue;
-			memcpy(p, name, pl);
-			p[pl] = '\0';
-			for (size_t k = 0; k < n; k++)
-				dup |= !strcmp(out[k], p);
-			if (dup || !jemalloc_has_fns(ix, p))
-				continue;
-			memcpy(out[n++], p, pl + 1);
-			break;
-		}
-	}
-	return n;
-}
-
-static size_t detect(const struct ht_elf_symidx *ix, const struct ht_alloc_opts *o,
-		     struct detected *out, size_t max)
-{
-	char pfx[MAX_PREFIXES][32];
-	size_t n = 0, np;
-
-	/* jemalloc, under each prefix found (or the one given: then the
-	 * functions are enough - unless it is "", which glibc has too) */
-	if (o->symbol_prefix && !*o->symbol_prefix) {
-		np = jemalloc_prefixes(ix, pfx, MAX_PREFIXES);
-		for (size_t i = 0; i < np && n < max; i++)
-			if (!pfx[i][0])
-				out[n++] = (struct detected){ .fam = &alloc_families[FAM_JEMALLOC] };
-	} else if (o->symbol_prefix) {
-		if (jemalloc_has_fns(ix, o->symbol_prefix) && n < max) {
-			out[n].fam = &alloc_families[FAM_JEMALLOC];
-			snprintf(out[n].prefix, sizeof(out[n].prefix), "%s", o->symbol_prefix);
-			n++;
-		}
-	} else {
-		np = jemalloc_prefixes(ix, pfx, MAX_PREFIXES);
-		for (size_t i = 0; i < np && n < max; i++) {
-			out[n].fam = &alloc_families[FAM_JEMALLOC];
-			memcpy(out[n].prefix, pfx[i], sizeof(pfx[i]));
-			n++;
-		}
-	}
-	if ((ht_elf_symidx__func(ix, "tc_malloc") || ht_elf_symidx__func(ix, "tc_free")) &&
-	    (has_func(ix, "tc_version") || has_func(ix, "TCMallocGetenvSafe")) && n < max)
-		out[n++] = (struct detected){ .fam = &alloc_families[FAM_TCMALLOC] };
-	if ((ht_elf_symidx__func(ix, "mi_malloc") || ht_elf_symidx__func(ix, "mi_free")) && n < max)
-		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MIMALLOC] };
-	if (ht_elf_symidx__func(ix, "moz_arena_malloc") && has_func(ix, "jemalloc_stats_internal") &&
-	    n < max)
-		out[n++] = (struct detected){ .fam = &alloc_families[FAM_MOZJEMALLOC] };
-	if (ht_elf_symidx__func(ix, "malloc") &&
-	    (has_func(ix, "gnu_get_libc_version") || has_func(ix, "_int_malloc")) && n < max)
-		out[n++] = (struct detected){ .fam = &alloc_families[FAM_GLIBC] };
-	return n;
-}
 
 /* ------------------------------------------------------------------ */
 /* Probe points                                                        */
@@ -217,7 +88,7 @@ static int add_cands(struct cands *cs, const struct ht_elf_symidx *ix, size_t de
 {
 	for (size_t i = 0; i < nfns; i++) {
 		struct cand *c;
-		const struct ht_elf_sym *s = prefixed_func(ix, prefix, fns[i].name);
+		const struct ht_elf_sym *s = allocators__prefixed_func(ix, prefix, fns[i].name);
 		uint64_t bit;
 
 		if (!s)
@@ -241,7 +112,7 @@ static int add_cands(struct cands *cs, const struct ht_elf_symidx *ix, size_t de
 
 /* What the forwarder analysis of one object knows. */
 struct fwd_ctx {
-	const struct detected *det;
+	const struct alloc_detected *det;
 	size_t ndet;
 	uint64_t std_probed;  /* standard entry points probed where calls go */
 };
@@ -252,7 +123,7 @@ struct fwd_ctx {
 static bool is_entry_name(const char *name, const struct fwd_ctx *fc, bool frees)
 {
 	const struct alloc_family *je = &alloc_families[FAM_JEMALLOC];
-	const struct detected *det = fc->det;
+	const struct alloc_detected *det = fc->det;
 	size_t ndet = fc->ndet;
 	uint64_t bit = std_bit(name);
 
@@ -381,7 +252,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 			   struct ht_probe_set *set, uint64_t serve, uint64_t std_probed)
 {
 	struct ht_module *mod = modules__get(ms, mi);
-	struct detected det[MAX_PREFIXES + 5];
+	struct alloc_detected det[ALLOC_MAX_PREFIXES + 5];
 	struct cands cs = {};
 	struct ht_elf_symidx ix;
 	struct fwd_ctx fc;
@@ -396,7 +267,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 	err = ht_elf__index_symbols(e, &ix);
 	if (err)
 		return err;
-	ndet = generic_asked(o) ? 0 : detect(&ix, o, det, ARRAY_SIZE(det) - 1);
+	ndet = generic_asked(o) ? 0 : allocators__detect(&ix, o, det, ARRAY_SIZE(det) - 1);
 	for (size_t d = 0; d < ndet && !err; d++) {
 		const struct alloc_family *fam = det[d].fam;
 
@@ -410,7 +281,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 	if (!err && (serve & ~covered & alloc_std__c_mask())) {
 		const struct alloc_family *g = &alloc_families[FAM_GENERIC];
 
-		det[ndet++] = (struct detected){ .fam = g };
+		det[ndet++] = (struct alloc_detected){ .fam = g };
 		err = add_cands(&cs, &ix, ndet - 1, "", g->fns, g->nfns, serve & ~covered);
 		if (!err)
 			err = add_cands(&cs, &ix, ndet - 1, "", alloc_cxx_fns, alloc_ncxx_fns,
@@ -729,7 +600,7 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 
 	known = known || alloc_family__by_name(opts->allocator) || generic_asked(opts);
 	if (opts->symbol_prefix &&
-	    !valid_prefix(opts->symbol_prefix, strlen(opts->symbol_prefix))) {
+	    !allocators__valid_prefix(opts->symbol_prefix, strlen(opts->symbol_prefix))) {
 		snprintf(msg, len, "invalid --symbol-prefix '%s' (jemalloc's symbol prefix, "
 			 "e.g. je_ or _rjem_)", opts->symbol_prefix);
 		return -EINVAL;
@@ -818,50 +689,6 @@ const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_prob
 	if (!at && len)
 		snprintf(buf, len, "none");
 	return buf;
-}
-
-/* The dynamic linker by name: ld-linux-x86-64.so.2 (or its SONAME). */
-static bool is_ldso(struct ht_module *m)
-{
-	const char *base = strrchr(m->path, '/');
-	struct ht_elf *e = modules__elf(m);
-	const char *so = e ? ht_elf__soname(e) : NULL;
-
-	base = base ? base + 1 : m->path;
-	return !strncmp(base, "ld-linux", 8) || (so && !strncmp(so, "ld-linux", 8));
-}
-
-int allocators__dl_hook(struct ht_modules *ms, size_t *module, uint64_t *offset)
-{
-	size_t n = modules__count(ms);
-	size_t order[1];
-	int err = -ENOENT;
-
-	/* the interpreter, else a static program's own */
-	for (size_t pass = 0; pass < 2 && err; pass++) {
-		for (size_t mi = 0; mi < n && err; mi++) {
-			struct ht_module *m = modules__get(ms, mi);
-			const struct ht_elf_sym *sym;
-			struct ht_elf_symidx ix;
-			struct ht_elf *e;
-
-			if (!m->has_exec || m->fd < 0 || !(e = modules__elf(m)))
-				continue;
-			if (pass == 0 ? !is_ldso(m)
-				      : ht_elf__has_interp(e) || ldso__scope(ms, order, 1) != 1 ||
-						order[0] != mi)
-				continue;
-			if (ht_elf__index_symbols(e, &ix))
-				return -ENOMEM;
-			sym = ht_elf_symidx__find(&ix, "_dl_debug_state");
-			if (sym && sym->func && !ht_elf__vaddr_to_offset(e, sym->vaddr, offset)) {
-				*module = mi;
-				err = 0;
-			}
-			ht_elf_symidx__free(&ix);
-		}
-	}
-	return err;
 }
 
 void allocators__free(struct ht_probe_set *set)

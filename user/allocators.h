@@ -115,14 +115,6 @@ int allocators__add_command(struct ht_modules *ms, char *const argv[], char *con
 const char *allocators__malloc_definitions(struct ht_modules *ms, struct ht_probe_set *set,
 					   char *buf, size_t len);
 
-/*
- * Where the dynamic linker announces link-map changes: _dl_debug_state
- * (r_brk of _r_debug) in the program interpreter the process maps, or in
- * a static program itself. *module and *offset (file offset) on 0;
- * -ENOENT when there is none.
- */
-int allocators__dl_hook(struct ht_modules *ms, size_t *module, uint64_t *offset);
-
 void allocators__free(struct ht_probe_set *set);
 
 /* True for the layouts whose probe is a free (entry only). */

@@ -580,3 +580,47 @@ int ldso__scope(struct ht_modules *ms, size_t *order, size_t max)
 	}
 	return (int)sc.n;
 }
+
+/* The dynamic linker by name: ld-linux-x86-64.so.2 (or its SONAME). */
+static bool is_ldso(struct ht_module *m)
+{
+	const char *base = strrchr(m->path, '/');
+	struct ht_elf *e = modules__elf(m);
+	const char *so = e ? ht_elf__soname(e) : NULL;
+
+	base = base ? base + 1 : m->path;
+	return !strncmp(base, "ld-linux", 8) || (so && !strncmp(so, "ld-linux", 8));
+}
+
+int ldso__debug_hook(struct ht_modules *ms, size_t *module, uint64_t *offset)
+{
+	size_t n = modules__count(ms);
+	size_t order[1];
+	int err = -ENOENT;
+
+	/* the interpreter, else a static program's own */
+	for (size_t pass = 0; pass < 2 && err; pass++) {
+		for (size_t mi = 0; mi < n && err; mi++) {
+			struct ht_module *m = modules__get(ms, mi);
+			const struct ht_elf_sym *sym;
+			struct ht_elf_symidx ix;
+			struct ht_elf *e;
+
+			if (!m->has_exec || m->fd < 0 || !(e = modules__elf(m)))
+				continue;
+			if (pass == 0 ? !is_ldso(m)
+				      : ht_elf__has_interp(e) || ldso__scope(ms, order, 1) != 1 ||
+						order[0] != mi)
+				continue;
+			if (ht_elf__index_symbols(e, &ix))
+				return -ENOMEM;
+			sym = ht_elf_symidx__find(&ix, "_dl_debug_state");
+			if (sym && sym->func && !ht_elf__vaddr_to_offset(e, sym->vaddr, offset)) {
+				*module = mi;
+				err = 0;
+			}
+			ht_elf_symidx__free(&ix);
+		}
+	}
+	return err;
+}

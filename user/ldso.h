@@ -14,6 +14,7 @@
 #define HEAPTRACE_LDSO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ht_modules;
 
@@ -38,5 +39,13 @@ int ldso__command_objects(char *const argv[], char *const envp[],
  * empty), or -errno.
  */
 int ldso__scope(struct ht_modules *ms, size_t *order, size_t max);
+
+/*
+ * Where the dynamic linker announces link-map changes: _dl_debug_state
+ * (r_brk of _r_debug) in the program interpreter the process maps, or in
+ * a static program itself. *module and *offset (file offset) on 0;
+ * -ENOENT when there is none.
+ */
+int ldso__debug_hook(struct ht_modules *ms, size_t *module, uint64_t *offset);
 
 #endif

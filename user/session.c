@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "heap.h"
+#include "ldso.h"
 #include "log.h"
 #include "modules.h"
 #include "report.h"
@@ -330,7 +331,7 @@ static void attach_dl_hook(struct ht_session *s)
 	char path[4200];
 	uint64_t off;
 	size_t mi;
-	int err = allocators__dl_hook(s->mods, &mi, &off);
+	int err = ldso__debug_hook(s->mods, &mi, &off);
 
 	if (!err)
 		err = modules__probe_path(s->mods, modules__get(s->mods, mi), path, sizeof(path));
