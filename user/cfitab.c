@@ -501,8 +501,7 @@ static int add_row(struct ht_cfitab *t, const struct ht_cfi_row *r)
 	return 0;
 }
 
-/* A register saved at CFA + *off (DW_CFA_offset and the like). */
-static bool saved_at_cfa(const Dwarf_Op *ops, size_t nops, int64_t *off)
+bool cfitab__saved_at_cfa(const Dwarf_Op *ops, size_t nops, int64_t *off)
 {
 	if (nops == 1 && ops[0].atom == DW_OP_call_frame_cfa) {
 		*off = 0;
@@ -541,7 +540,7 @@ static void frame_to_row(Dwarf_Frame *frame, int ra_reg, bool signal, uint32_t p
 		r->rule = HT_CFI_END;
 		return;
 	}
-	if (!saved_at_cfa(ops, nops, &off) || off != -8)
+	if (!cfitab__saved_at_cfa(ops, nops, &off) || off != -8)
 		return;
 	if (dwarf_frame_cfa(frame, &ops, &nops))
 		return;
@@ -565,7 +564,7 @@ static void frame_to_row(Dwarf_Frame *frame, int ra_reg, bool signal, uint32_t p
 		rbp = HT_RBP_LOST;
 	} else if (nops == 0) {
 		rbp = ops ? HT_RBP_LOST : HT_RBP_SAME;
-	} else if (saved_at_cfa(ops, nops, &off) && !(off & 7) && off / 8 >= INT8_MIN &&
+	} else if (cfitab__saved_at_cfa(ops, nops, &off) && !(off & 7) && off / 8 >= INT8_MIN &&
 		   off / 8 <= INT8_MAX) {
 		rbp = HT_RBP_AT_CFA;
 		r->rbp_off8 = (int8_t)(off / 8);

@@ -11,8 +11,10 @@
 #ifndef HEAPTRACE_CFITAB_H
 #define HEAPTRACE_CFITAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <elfutils/libdw.h>
 #include "events.h"
 
 struct Elf;
@@ -45,5 +47,10 @@ void cfitab__stats(const struct ht_cfitab *t, struct ht_cfitab_stats *out);
 /* The row covering virtual address pc, or NULL before the first row; the
  * same search the BPF side does. */
 const struct ht_cfi_row *cfitab__find(const struct ht_cfitab *t, uint64_t pc);
+
+/* A register saved at CFA + *off (DW_CFA_offset and the like), from the
+ * DWARF location ops libdw gives for it; false for any other rule. Shared
+ * with the user-space unwinder (unwind.c). */
+bool cfitab__saved_at_cfa(const Dwarf_Op *ops, size_t nops, int64_t *off);
 
 #endif

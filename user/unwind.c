@@ -5,6 +5,7 @@
 #include <string.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include "cfitab.h"
 #include "elfsym.h"
 #include "modules.h"
 #include "unwind.h"
@@ -96,21 +97,6 @@ static Dwarf_CFI *module_cfi(struct ht_unwinder *u, struct ht_module *m)
 	return u->cfis[idx].cfi;
 }
 
-/* The address a register is saved at, as CFA + offset; false otherwise. */
-static bool saved_at_cfa(const Dwarf_Op *ops, size_t nops, int64_t *off)
-{
-	if (nops == 1 && ops[0].atom == DW_OP_call_frame_cfa) {
-		*off = 0;
-		return true;
-	}
-	if (nops == 2 && ops[0].atom == DW_OP_call_frame_cfa &&
-	    ops[1].atom == DW_OP_plus_uconst) {
-		*off = (int64_t)ops[1].number;
-		return true;
-	}
-	return false;
-}
-
 static void compute_rule(struct ht_unwinder *u, uint64_t addr, struct rule *r)
 {
 	struct ht_module *m = modules__find(u->ms, addr);
@@ -138,13 +124,13 @@ static void compute_rule(struct ht_unwinder *u, uint64_t addr, struct rule *r)
 		goto out;
 	}
 	if (dwarf_frame_register(frame, REG_RA, mem, &ops, &nops) ||
-	    !saved_at_cfa(ops, nops, &r->ra_off))
+	    !cfitab__saved_at_cfa(ops, nops, &r->ra_off))
 		goto out;
 	if (dwarf_frame_register(frame, REG_RBP, mem, &ops, &nops))
 		goto out;
 	if (nops == 0)
 		r->bp = ops ? BP_UNDEF : BP_SAME;
-	else if (saved_at_cfa(ops, nops, &r->bp_off))
+	else if (cfitab__saved_at_cfa(ops, nops, &r->bp_off))
 		r->bp = BP_AT_CFA;
 	else
 		r->bp = BP_UNDEF;
