@@ -100,7 +100,9 @@ static uint32_t unwind(struct ht_session *s, const struct ht_alloc_event *e)
 		 * after it */
 		place(s, e->stop_pc);
 	n = unwinder__unwind(s->unwinder, e, s->frames, s->opts.max_depth);
-	if (!n || place(s, s->frames[n - 1]) != PLACED_NOW)
+	/* Only user-space CFI over a stack window can have stopped for want
+	 * of a module: the kernel's walk (cfi) and fp arrive complete. */
+	if (!n || !e->stack_len || place(s, s->frames[n - 1]) != PLACED_NOW)
 		return n;
 	u = unwinder__new(s->mods, s->opts.unwind);
 	if (!u)
