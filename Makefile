@@ -82,6 +82,14 @@ $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c | $(DEPS_STAMP)
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 $(OUTPUT)/report_pprof.o: $(OUTPUT)/profile.pb-c.h
 
+# The HTML report's page, compiled in as one C string.
+$(OUTPUT)/report_html_tmpl.h: user/report_html.tmpl.html | $(DEPS_STAMP)
+	$(call msg,GEN,$@)
+	$(Q){ echo 'static const char report_html_tmpl[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+$(OUTPUT)/report_html.o: $(OUTPUT)/report_html_tmpl.h
+
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^

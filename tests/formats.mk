@@ -13,7 +13,8 @@ FORMATS_IT             := $(TEST_OUT)/formats_it
 FORMATS_FILTER         ?=
 FORMATS_FLAMEGRAPH_PNG ?= $(abspath $(TEST_OUT))/demo-flamegraph.png
 FORMATS_DEPS           := heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow \
-			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 $(TEST_OUT)/cpp_alloc_nopie test-deps
+			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 $(TEST_OUT)/cpp_alloc_nopie \
+			  $(TEST_OUT)/phases test-deps
 TEST_PROGRAMS          += $(FORMATS_DEPS)
 
 .PHONY: formats-tests test-deps
@@ -38,5 +39,7 @@ formats-tests: $(FORMATS_DEPS)
 		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
 		HEAPTRACE_CPP_ALLOC_NOPIE=$(abspath $(TEST_OUT)/cpp_alloc_nopie) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
+		HEAPTRACE_PHASES=$(abspath $(TEST_OUT)/phases) \
+		HEAPTRACE_HTML_SCRIPT=$(abspath tests/svg/inspect_html.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

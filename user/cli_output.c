@@ -24,6 +24,7 @@ static const struct format_desc formats[] = {
 	{ "svg", HT_FORMAT_SVG, "svg", true },
 	{ "pprof", HT_FORMAT_PPROF, "pb.gz", false },
 	{ "dhat", HT_FORMAT_DHAT, "dhat.json", false },
+	{ "html", HT_FORMAT_HTML, "html", false },
 };
 
 static const char *const metric_names[] = {

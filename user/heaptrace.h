@@ -269,6 +269,7 @@ enum ht_format {
 	HT_FORMAT_SVG,     /* self-contained interactive flame graph */
 	HT_FORMAT_PPROF,   /* gzip-compressed profile.proto */
 	HT_FORMAT_DHAT,    /* DHAT JSON for Valgrind's dh_view.html */
+	HT_FORMAT_HTML,    /* one self-contained page: chart, flame graphs, tables */
 };
 
 /* What folded files and flame graphs weigh each stack by. */

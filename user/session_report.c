@@ -211,6 +211,8 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 		return report__pprof(f, &in);
 	case HT_FORMAT_DHAT:
 		return report__dhat(f, &in);
+	case HT_FORMAT_HTML:
+		return report__html(f, &in);
 	}
 	return -EINVAL;
 }
