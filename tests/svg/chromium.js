@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Debian's Chromium, headless, through playwright-core, with the flags that
- * work on this machine (no sandbox, no GPU, nothing fetched in the
- * background), in a fresh profile removed afterwards: the launch that
- * inspect.js and inspect_html.js share.
+ * Debian's headless Chromium driven through playwright-core, launched the
+ * same way for every test script here: /usr/bin/chromium (or
+ * $HEAPTRACE_CHROMIUM), no sandbox, no GPU, no network of its own, in a
+ * fresh browser profile that is removed afterwards.
  */
 'use strict';
 
@@ -22,8 +22,8 @@ const FLAGS = [
 	'--no-first-run',
 ];
 
-/* fn(context) in a browser launched for it; closed whatever fn does. */
-async function withChromium(timeout, fn) {
+/* fn(context) in a browser of its own; its result. */
+async function withChromium(fn) {
 	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heaptrace-chromium-'));
 	let context = null;
 
@@ -34,7 +34,6 @@ async function withChromium(timeout, fn) {
 			args: FLAGS,
 			timeout: 30000,
 		});
-		context.setDefaultTimeout(timeout);
 		return await fn(context);
 	} finally {
 		if (context)

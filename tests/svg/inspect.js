@@ -180,12 +180,13 @@ async function inspect(context, file, opts) {
 
 async function main() {
 	const opts = parseArgs(process.argv.slice(2));
-	const results = await withChromium(10000, async (context) => {
-		const out = [];
+	const results = await withChromium(async (context) => {
+		const r = [];
 
+		context.setDefaultTimeout(10000);
 		for (const f of opts.files)
-			out.push(await inspect(context, f, opts));
-		return out;
+			r.push(await inspect(context, f, opts));
+		return r;
 	});
 
 	process.stdout.write(JSON.stringify(results, null, 1) + '\n');

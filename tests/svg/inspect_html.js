@@ -186,7 +186,10 @@ async function inspect(context, opts) {
 
 async function main() {
 	const opts = parseArgs(process.argv.slice(2));
-	const out = await withChromium(30000, (context) => inspect(context, opts));
+	const out = await withChromium((context) => {
+		context.setDefaultTimeout(30000);
+		return inspect(context, opts);
+	});
 
 	process.stdout.write(JSON.stringify(out, null, 1) + '\n');
 }
