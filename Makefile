@@ -41,7 +41,7 @@ EXAMPLES   := $(patsubst user/examples/%.c,$(OUTPUT)/examples/%,$(wildcard user/
 PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
-.PHONY: all deps test unit bench clean install demo examples examples-tests valgrind-tests \
+.PHONY: all deps test unit bench bench-html clean install demo examples examples-tests valgrind-tests \
 	format format-check
 VERSION    := $(shell sed -n 's/^\#define HEAPTRACE_VERSION "\(.*\)"/\1/p' user/heaptrace.h)
 all: heaptrace $(SOLIB) $(EXAMPLES)
@@ -233,6 +233,20 @@ $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(OUTPUT)/bench/bench_html: scripts/bench_html.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The HTML report of 100,000 stacks: its size, the time to write it, and
+# the time headless Chromium takes to load and draw it.
+BENCH_HTML_STACKS ?= 100000
+bench-html: $(OUTPUT)/bench/bench_html test-deps
+	$(Q)$(OUTPUT)/bench/bench_html $(BENCH_HTML_STACKS) $(OUTPUT)/bench/big.html
+	$(Q)mkdir -p $(OUTPUT)/bench/shots
+	$(Q)node tests/svg/inspect_html.js --shots $(OUTPUT)/bench/shots $(OUTPUT)/bench/big.html | \
+		sed -n 's/^ "load_ms": \([0-9]*\),/opened in headless Chromium in \1 ms (load, script, layout)/p'
 
 # The real programs make bench traces, and heaptrack to compare with.
 BENCH_DEPS_STAMP := $(OUTPUT)/.bench-deps-ok
