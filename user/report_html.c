@@ -141,7 +141,8 @@ static int pick_rows(struct html *h, uint32_t out[NTABLES][TABLE_ROWS], size_t n
 	return 0;
 }
 
-/* The embedded stacks: shown frames innermost first, as name ids. */
+/* The embedded stacks: shown frames innermost first, each [function,
+ * module base name, file] as name ids (-1: unknown) and the line (0). */
 static int put_stacks(struct html *h)
 {
 	struct ht_report_stack st = { 0 };
@@ -156,12 +157,16 @@ static int put_stacks(struct html *h)
 		err = report__stack(h->in, r->stack, &st);
 		fprintf(f, "%s\n{\"frames\":[", i ? "," : "");
 		for (uint32_t j = st.first; j < st.n && !err; j++) {
-			long fn = -1, mod = -1;
+			const struct ht_frame *fr = &st.v[j].fr;
+			long fn = -1, mod = -1, file = -1;
 
-			err = name_id(h, st.v[j].fr.function, &fn);
+			err = name_id(h, fr->function, &fn);
 			if (!err)
-				err = name_id(h, base_name(st.v[j].fr.module), &mod);
-			fprintf(f, "%s[%ld,%ld]", j > st.first ? "," : "", fn, mod);
+				err = name_id(h, base_name(fr->module), &mod);
+			if (!err)
+				err = name_id(h, fr->file, &file);
+			fprintf(f, "%s[%ld,%ld,%ld,%d]", j > st.first ? "," : "", fn, mod, file,
+				fr->line);
 		}
 		fputs("],", f);
 		report__json_stats(f, &r->s);
