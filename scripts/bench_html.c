@@ -4,7 +4,7 @@
  *
  *   bench_html STACKS OUT.html
  *
- * fills the heap model with STACKS distinct stacks over 60 s of model
+ * fills the heap model with STACKS distinct stacks over 600 s of model
  * time (two blocks each, one of them freed later; sizes at random) and
  * writes the HTML report to OUT.html; prints the stacks, the file's size
  * and the time the report took. The frames are return addresses spread
@@ -107,20 +107,20 @@ int main(int argc, char **argv)
 		ips[1] = pool[(s / POOL) % POOL];
 		if (stacks__intern(stacks, ips, DEPTH, &id))
 			return 1;
-		heap__set_time(heap, (uint64_t)(s * 60000.0 / n) * 1000000);
+		heap__set_time(heap, (uint64_t)(s * 600000.0 / n) * 1000000);
 		heap__alloc(heap, addr, 16 + mix(s) % 4096, id, 1);
 		heap__alloc(heap, addr + 0x10000000, 16 + mix(s + n) % 65536, id, 1);
 		if (s >= 100)
 			heap__free_block(heap, addr + 0x10000000 - 100 * 0x10, 1);
 		addr += 0x10;
 	}
-	heap__set_time(heap, 60000ULL * 1000000);
+	heap__set_time(heap, 600000ULL * 1000000);
 	in.heap = heap;
 	in.stacks = stacks;
 	in.sym = sym;
 	in.target.pid = getpid();
 	in.target.command = "bench_html";
-	in.target.duration_s = 60;
+	in.target.duration_s = 600;
 	in.top_n = 10;
 	f = fopen(argv[2], "w");
 	if (!f)
