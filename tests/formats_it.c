@@ -31,6 +31,7 @@
  *   HEAPTRACE_PPROF_UI_SCRIPT  tests/svg/pprof_ui.js (the same node_modules)
  *   HEAPTRACE_FLAMEGRAPH_PNG  where to copy the screenshot of the demo's
  *                         flame graph (default: only in the temporary dir)
+ *   HEAPTRACE_HTML_PNG    the same for the HTML report of `phases`
  *   HEAPTRACE_TEST_TIMEOUT  seconds one command may take (60)
  *   HEAPTRACE_TEST_KEEP   set to keep the temporary directory
  * Tools looked up in PATH: go, node, xmllint; /usr/bin/chromium.
@@ -80,7 +81,7 @@
 static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script, *cpp_bin;
 static const char *cpp_nopie_bin, *phases_bin, *html_script;
 static const char *pprof_ui_script;
-static const char *flamegraph_png;
+static const char *flamegraph_png, *html_png;
 static double cmd_timeout;
 static char tmpdir[] = "/tmp/heaptrace-fmt-XXXXXX";
 static int run_seq;
@@ -2746,8 +2747,11 @@ static void test_html_in_chromium_matches_json(void **state)
 	expect_html_table(get(page, "tables"), r, "temporary", temp_cols);
 	expect_html_sorted(page, r);
 	expect_png(get_str(page, "shot"));
-	print_message("formats_it: the HTML report's screenshot: %s (load %lld ms)\n",
-		      get_str(page, "shot"), (long long)get_int(page, "load_ms"));
+	if (html_png && *html_png)
+		copy_file(get_str(page, "shot"), html_png);
+	print_message("formats_it: the HTML report's screenshot: %s (opened in %lld ms)\n",
+		      html_png && *html_png ? html_png : get_str(page, "shot"),
+		      (long long)get_int(page, "load_ms"));
 	json_object_put(page);
 	free(url);
 	free(file);
@@ -3164,6 +3168,7 @@ static int setup_group(void **state)
 	html_script = env_or("HEAPTRACE_HTML_SCRIPT", "tests/svg/inspect_html.js");
 	pprof_ui_script = env_or("HEAPTRACE_PPROF_UI_SCRIPT", "tests/svg/pprof_ui.js");
 	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
+	html_png = getenv("HEAPTRACE_HTML_PNG");
 	cmd_timeout = test_timeout(60);
 
 	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin, cpp_bin,

@@ -296,7 +296,7 @@ struct ht_report_opts {
 	 */
 	bool interval;
 	/*
-	 * Folded, SVG, pprof and DHAT leave out the allocator's frames at the
+	 * Folded, SVG, pprof, DHAT and HTML leave out the allocator's frames at the
 	 * top of each stack (operator new and its variants, strdup-style libc
 	 * wrappers, the malloc family, frames inside an allocator library), so
 	 * that "self" lands on the function that allocated; keep_alloc_frames
