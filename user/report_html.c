@@ -277,8 +277,10 @@ out:
 
 /*
  * One metric's flame graph: nodes in preorder as [name, module, kind,
- * parent, value, left edge] (module -1: none; parent -1: the root); a node narrower than total / FLAME_MIN is left out with
- * its subtree, counted in "pruned" (value) and "pruned_nodes".
+ * parent, value, left edge] (module -1: none; parent -1: the root). A
+ * node narrower than total / FLAME_MIN is left out with its subtree; the
+ * subtrees left out are counted in "pruned" (their value) and
+ * "pruned_frames".
  */
 static int put_flame(struct html *h, enum ht_metric m)
 {
@@ -303,7 +305,7 @@ static int put_flame(struct html *h, enum ht_metric m)
 		long name = -1, mod = -1;
 
 		/* idx: 1 + the node's place in the page; 0: left out */
-		if (i && (!idx[nd->parent] || nd->value * (uint64_t)FLAME_MIN < total)) {
+		if (i && (!idx[nd->parent] || (unsigned __int128)nd->value * FLAME_MIN < total)) {
 			if (idx[nd->parent]) {
 				pruned += nd->value;
 				pruned_nodes++;
