@@ -433,6 +433,63 @@ static void timeline_stacks_log_bound_thins_exactly(void **state)
 	assert_true(n < 400);
 }
 
+/*
+ * More stacks change between two points than the log holds (270,000 >
+ * 256 Ki): the series keeps thinning to its last points, each exact, and
+ * the log stops growing (entries carried from a dropped point are merged,
+ * not piled up).
+ */
+static void timeline_stacks_more_changes_than_the_log_holds(void **state)
+{
+	enum { S = 270000, STEPS = 12 };
+	struct ht_heap *h = *state;
+	const struct ht_timeline_point *p;
+	uint64_t interval, *out;
+	uint32_t *all = calloc(S, sizeof(*all));
+	size_t mem_early = 0, n;
+
+	assert_non_null(all);
+	for (uint32_t s = 0; s < S; s++)
+		all[s] = s;
+
+	for (uint64_t k = 0; k < STEPS; k++) {
+		heap__set_time(h, (k + 1) * 100 * 1000000);
+		for (uint32_t s = 0; s < S; s++) {
+			uint64_t addr = 0x1000 + ((uint64_t)s << 4);
+
+			if (k)
+				assert_int_equal(heap__free_block(h, addr, T1), 0);
+			assert_int_equal(heap__alloc(h, addr, 1 + (s + k) % 7, s, T1), 0);
+		}
+		if (k == 5)
+			mem_early = heap__mem_bytes(h);
+	}
+	heap__set_time(h, (STEPS + 1) * 100 * 1000000);
+	assert_true(heap__mem_bytes(h) <= mem_early);
+	n = heap__timeline(h, &p, &interval);
+	assert_true(n >= 2);
+	out = calloc(n * S, sizeof(*out));
+	assert_non_null(out);
+	assert_int_equal(heap__timeline_stacks(h, all, S, out), 0);
+	for (size_t i = 0; i < n; i++) {
+		/* the point at (k + 1) * 100 ms holds steps 0 .. k - 1 */
+		uint64_t k = p[i].t_ms / 100 - 1, sum = 0;
+
+		for (uint32_t s = 0; s < S; s++) {
+			uint64_t want = k ? 1 + (s + k - 1) % 7 : 0;
+
+			if (out[i * S + s] != want)
+				fail_msg("point %zu: stack %u holds %llu, want %llu", i, s,
+					 (unsigned long long)out[i * S + s],
+					 (unsigned long long)want);
+			sum += want;
+		}
+		assert_int_equal(p[i].live_bytes, sum);
+	}
+	free(out);
+	free(all);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -457,6 +514,7 @@ int main(void)
 		T(interval_counts_churn_since_the_mark),
 		T(timeline_stacks_sum_to_total_through_thinning),
 		T(timeline_stacks_log_bound_thins_exactly),
+		T(timeline_stacks_more_changes_than_the_log_holds),
 	};
 
 	return cmocka_run_group_tests_name("heap model", tests, NULL, NULL);

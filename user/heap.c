@@ -84,8 +84,9 @@ struct ht_heap {
 };
 
 /* The series stays within this many points (32 bytes each), and its
- * per-stack log within this many entries (12 bytes each), except that one
- * point can hold as many as there are stacks. */
+ * per-stack log within this many entries (12 bytes each) - or, when more
+ * stacks than that change between two points, within 3 per stack (a
+ * point, the entries carried from a dropped one, the changes since). */
 #define TIMELINE_MAX 4096
 #define TIMELINE_LOG_MAX (256 * 1024)
 #define TIMELINE_START_MS 100
@@ -402,22 +403,28 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
 }
 
 /*
- * Two neighbouring points' entries as one: point b's, preceded by those of
- * point a for stacks b has not (b's value is the later). The entries of a
- * start at *w or later and b's follow a's, so they are moved down in place.
+ * Two neighbouring points' entries as one, [a_start, b_end): each stack
+ * once, with its last value (b's entries come after a's, and a point's
+ * own entries may name a stack twice when a dropped point's were carried
+ * into it). Moved down to *w <= a_start in place: first the entries that
+ * a later one overrides are marked dead, walking back, then the rest are
+ * moved, walking forward.
  */
-static void log_merge(struct ht_heap *h, size_t a_start, size_t b_start, size_t b_end,
-		      size_t *w)
+static void log_merge(struct ht_heap *h, size_t a_start, size_t b_end, size_t *w)
 {
 	uint32_t g = ++h->merge_gen;
 
-	for (size_t i = b_start; i < b_end; i++)
-		h->stacks[h->tl_log[i].stack].tl_merge = g;
-	for (size_t i = a_start; i < b_start; i++)
-		if (h->stacks[h->tl_log[i].stack].tl_merge != g)
+	for (size_t i = b_end; i-- > a_start;) {
+		struct stack_rec *r = &h->stacks[h->tl_log[i].stack];
+
+		if (r->tl_merge == g)
+			h->tl_log[i].stack = UINT32_MAX;
+		else
+			r->tl_merge = g;
+	}
+	for (size_t i = a_start; i < b_end; i++)
+		if (h->tl_log[i].stack != UINT32_MAX)
 			h->tl_log[(*w)++] = h->tl_log[i];
-	for (size_t i = b_start; i < b_end; i++)
-		h->tl_log[(*w)++] = h->tl_log[i];
 }
 
 /*
@@ -433,13 +440,12 @@ static void timeline_compact(struct ht_heap *h)
 		return;
 	w = h->tl_end[0];
 	for (size_t i = 2; i < h->ntl; i += 2) {
-		log_merge(h, h->tl_end[i - 2], h->tl_end[i - 1], h->tl_end[i], &w);
+		log_merge(h, h->tl_end[i - 2], h->tl_end[i], &w);
 		h->tl[k] = h->tl[i];
 		h->tl_end[k++] = (uint32_t)w;
 	}
 	if (!(h->ntl & 1))
-		log_merge(h, h->tl_end[h->ntl - 2], h->tl_end[h->ntl - 1], h->tl_end[h->ntl - 1],
-			  &w);
+		log_merge(h, h->tl_end[h->ntl - 2], h->tl_end[h->ntl - 1], &w);
 	h->nlog = w;
 	h->ntl = k;
 	h->tl_interval_ms *= 2;

@@ -71,8 +71,8 @@ void heap__set_time(struct ht_heap *h, uint64_t ns);
  * the whole run in bounded memory. A quiet gap gets its first and last
  * boundary (the values held through it). The per-stack log
  * (heap__timeline_stacks()) keeps within 256 Ki entries (3 MiB) the same
- * way, thinning the series sooner when many stacks change between points;
- * a single point can hold one entry per stack.
+ * way, thinning the series sooner when many stacks change between points
+ * (with more than that many stacks changing, within 3 entries a stack).
  */
 struct ht_timeline_point {
 	uint64_t t_ms; /* since tracing began */
