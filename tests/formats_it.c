@@ -2769,6 +2769,31 @@ static void test_html_in_chromium_matches_json(void **state)
 	(void)state;
 }
 
+/* What the text report notes is shown on the page, word for word: stacks
+ * cut at --max-depth 2 (all 180 allocations' stacks are deeper). */
+static void test_html_shows_the_text_reports_notes(void **state)
+{
+	struct run_files *rf = run_formats_opt("--max-depth=2", "json,html", phases_bin, NULL);
+	char *file = final_path(rf, "html"), *line = strstr(rf->out, "\nnote: "), *end;
+	json_object *page = inspect_html(file, "x", "peak:peak_bytes"), *warnings;
+
+	assert_int_equal(get_int(get(rf->report, "loss"), "stacks_truncated"), 180);
+	if (!line)
+		fail_msg("the text report has no note:\n%s", rf->out);
+	line++;
+	end = strchr(line, '\n');
+	assert_non_null(end);
+	*end = '\0';
+	warnings = get(page, "warnings");
+	assert_int_equal(json_object_array_length(warnings), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(warnings, 0)), line);
+	*end = '\n';
+	assert_int_equal(json_object_array_length(get(page, "errors")), 0);
+	json_object_put(page);
+	free(file);
+	(void)state;
+}
+
 /* ------------------------------------------------------------------ */
 /* Snapshots                                                           */
 /* ------------------------------------------------------------------ */
@@ -3270,6 +3295,7 @@ int main(int argc, char **argv)
 		T(test_svg_in_chromium_frames_titles_zoom),
 		T(test_svg_demo_flame_graph_screenshot),
 		T(test_html_in_chromium_matches_json),
+		T(test_html_shows_the_text_reports_notes),
 		T(test_periodic_snapshots_grow_in_steps),
 		T(test_sigusr1_writes_snapshot_within_a_second),
 		T(test_keep_2_leaves_last_two_snapshots),
