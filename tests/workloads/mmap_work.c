@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Anonymous mappings from known stacks, for --mmap (tests/mmap_it.c):
+ *
+ *   map_keep        5 x 1 MiB, kept
+ *   map_churn       3 x 64 KiB, each unmapped at once
+ *   map_hole        16 KiB, its second page unmapped: 12 KiB in 2 ranges
+ *   map_grow        4 KiB, grown by mremap to 16 KiB (attributed here)
+ *   map_fixed_base  8 KiB, of which map_fixed_over maps its second page
+ *                   again (MAP_FIXED): 4 KiB each, 4 KiB replaced
+ *   map_file        4 KiB of a file, unmapped: neither counts (its munmap
+ *                   is an unmap of memory not seen mapped anonymous)
+ *   heap_work       10 x malloc(100) and malloc(300000), kept: the heap
+ *                   totals; glibc maps the large block itself
+ *
+ * With the argument "wait", between handshake_ready() and
+ * handshake_done(); "loop N" instead maps and unmaps 64 KiB N times (the
+ * overhead measurement of make bench).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include "common.h"
+
+#define KIB 1024UL
+#define MIB (1024 * KIB)
+
+static void *keep[32];
+static int nkeep;
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap failed");
+	return p;
+}
+
+/* Each function calls mmap itself: its own frame is the mapping's stack. */
+static NOINLINE void map_keep(void)
+{
+	for (int i = 0; i < 5; i++) {
+		void *p = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			       0);
+
+		if (p == MAP_FAILED)
+			die("mmap failed");
+		keep[nkeep++] = p;
+	}
+}
+
+static NOINLINE void map_churn(void)
+{
+	for (int i = 0; i < 3; i++) {
+		void *p = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED || munmap(p, 64 * KIB))
+			die("mmap/munmap failed");
+	}
+}
+
+static NOINLINE void map_hole(void)
+{
+	char *p = mmap(NULL, 16 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+
+	if (p == MAP_FAILED || munmap(p + 4 * KIB, 4 * KIB))
+		die("mmap/munmap failed");
+	keep[nkeep++] = p;
+}
+
+static NOINLINE void map_grow(void)
+{
+	void *p = mmap(NULL, 4 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap failed");
+	/* grown in place or moved: the model takes either */
+	p = mremap(p, 4 * KIB, 16 * KIB, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		die("mremap failed");
+	keep[nkeep++] = p;
+}
+
+static NOINLINE char *map_fixed_base(void)
+{
+	char *p = mmap(NULL, 8 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap failed");
+	return p;
+}
+
+static NOINLINE void map_fixed_over(char *base)
+{
+	void *p = mmap(base + 4 * KIB, 4 * KIB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+	if (p != base + 4 * KIB)
+		die("mmap MAP_FIXED failed");
+	keep[nkeep++] = base;
+}
+
+static NOINLINE void map_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		die("open failed");
+	p = mmap(NULL, 4 * KIB, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED || munmap(p, 4 * KIB))
+		die("file mmap/munmap failed");
+	close(fd);
+}
+
+static NOINLINE void heap_work(void)
+{
+	for (int i = 0; i < 10; i++)
+		keep[nkeep++] = malloc(100);
+	keep[nkeep++] = malloc(300000);
+}
+
+static void run(const char *self)
+{
+	map_keep();
+	map_churn();
+	map_hole();
+	map_grow();
+	map_fixed_over(map_fixed_base());
+	map_file(self);
+	heap_work();
+}
+
+int main(int argc, char **argv)
+{
+	bool wait = argc > 1 && !strcmp(argv[1], "wait");
+
+	if (argc > 2 && !strcmp(argv[1], "loop")) {
+		long n = atol(argv[2]);
+
+		for (long i = 0; i < n; i++)
+			if (munmap(map_anon(64 * KIB), 64 * KIB))
+				die("munmap failed");
+		return 0;
+	}
+	if (wait && !handshake_ready())
+		return 1;
+	run(argv[0]);
+	return wait && !handshake_done() ? 1 : 0;
+}
