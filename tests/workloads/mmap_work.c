@@ -14,8 +14,7 @@
  *                   totals; glibc maps the large block itself
  *
  * With the argument "wait", between handshake_ready() and
- * handshake_done(); "loop N" instead maps and unmaps 64 KiB N times (the
- * overhead measurement of make bench).
+ * handshake_done().
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -28,15 +27,6 @@
 
 static void *keep[32];
 static int nkeep;
-
-static void *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap failed");
-	return p;
-}
 
 /* Each function calls mmap itself: its own frame is the mapping's stack. */
 static NOINLINE void map_keep(void)
@@ -139,14 +129,6 @@ int main(int argc, char **argv)
 {
 	bool wait = argc > 1 && !strcmp(argv[1], "wait");
 
-	if (argc > 2 && !strcmp(argv[1], "loop")) {
-		long n = atol(argv[2]);
-
-		for (long i = 0; i < n; i++)
-			if (munmap(map_anon(64 * KIB), 64 * KIB))
-				die("munmap failed");
-		return 0;
-	}
 	if (wait && !handshake_ready())
 		return 1;
 	run(argv[0]);
