@@ -383,7 +383,8 @@ void mappings__clear(struct ht_mappings *m)
 {
 	free_tree(m->root);
 	m->root = NULL;
-	memset(m->stacks, 0, m->nstacks * sizeof(*m->stacks));
+	if (m->nstacks)
+		memset(m->stacks, 0, m->nstacks * sizeof(*m->stacks));
 	memset(&m->t, 0, sizeof(m->t));
 	memset(m->pend, 0, sizeof(m->pend));
 }
