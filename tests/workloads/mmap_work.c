@@ -14,7 +14,8 @@
  *                   totals; glibc maps the large block itself
  *
  * With the argument "wait", between handshake_ready() and
- * handshake_done().
+ * handshake_done(). "churn N" instead: N x (mmap 64 KiB; munmap) in
+ * map_many, to overflow a small ring buffer.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -114,6 +115,17 @@ static NOINLINE void heap_work(void)
 	keep[nkeep++] = malloc(300000);
 }
 
+static NOINLINE void map_many(long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *p = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED || munmap(p, 64 * KIB))
+			die("mmap/munmap failed");
+	}
+}
+
 static void run(const char *self)
 {
 	map_keep();
@@ -128,6 +140,11 @@ static void run(const char *self)
 int main(int argc, char **argv)
 {
 	bool wait = argc > 1 && !strcmp(argv[1], "wait");
+
+	if (argc > 2 && !strcmp(argv[1], "churn")) {
+		map_many(atol(argv[2]));
+		return 0;
+	}
 
 	if (wait && !handshake_ready())
 		return 1;
