@@ -445,6 +445,8 @@ static __always_inline int room_for_alloc(__u64 used, __u64 size)
 /*
  * Fill t->ev as a record of type with the stack at ctx and send it; the
  * caller counts the stack's flags. Returns 0, or -1 if the ring had no room.
+ * Allocation records count the stack windows they leave out; mapping
+ * records (type HT_EV_MMAP) keep the heap's counters as they are.
  */
 static __always_inline int send_stacked(struct pt_regs *ctx, struct ht_task *t, __u32 type,
 					__u64 addr, __u64 size, __u64 old, __u32 func, __u32 thr)
@@ -474,7 +476,7 @@ static __always_inline int send_stacked(struct pt_regs *ctx, struct ht_task *t, 
 		if (room_for_alloc(used, HT_ALLOC_EVENT_SIZE(n) + stack_bytes +
 					   ring_bytes * 3 / 8))
 			len = copy_stack(t, ev, n);
-		else
+		else if (type == HT_EV_ALLOC)
 			count(HT_C_WINDOW_DROPPED);
 	}
 	ev->stack_len = len;
