@@ -322,6 +322,16 @@ static const char *const heap_fields[] = {
 	"lost_events",
 };
 
+static const char *const heap_loss[] = {
+	"ringbuf_full_allocs",
+	"ringbuf_full_frees",
+	"no_thread_state",
+	"stacks_truncated",
+	"stacks_broken",
+	"stack_windows_dropped",
+	"model_errors",
+};
+
 static void expect_same_heap(json_object *with, json_object *without)
 {
 	json_object *a = get(with, "totals"), *b = get(without, "totals");
@@ -342,6 +352,12 @@ static void expect_same_heap(json_object *with, json_object *without)
 			assert_int_equal(get_int(json_object_array_get_idx(sa, i), heap_fields[f]),
 					 get_int(json_object_array_get_idx(sb, i), heap_fields[f]));
 	assert_true(json_object_is_type(get(without, "mappings"), json_type_null));
+	/* and what the heap side counts as lost or cut short */
+	for (size_t i = 0; i < ARRAY_SIZE(heap_loss); i++)
+		assert_int_equal(get_int(get(with, "loss"), heap_loss[i]),
+				 get_int(get(without, "loss"), heap_loss[i]));
+	assert_int_equal(get_int(get(with, "unwind"), "stacks_cut_short"),
+			 get_int(get(without, "unwind"), "stacks_cut_short"));
 }
 
 /* ------------------------------------------------------------------ */
