@@ -15,10 +15,14 @@
  *
  * With the argument "wait", between handshake_ready() and
  * handshake_done(). "churn N" instead: N x (mmap 64 KiB; munmap) in
- * map_many, to overflow a small ring buffer.
+ * map_many, to overflow a small ring buffer; "threads T N": T threads
+ * each N x (mmap 64 KiB; mremap it to 128 KiB; munmap) in map_race, at
+ * once - the addresses one thread unmaps are what the next mmap of
+ * another gets.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include "common.h"
@@ -126,6 +130,43 @@ static NOINLINE void map_many(long n)
 	}
 }
 
+static pthread_barrier_t race_start;
+
+static NOINLINE void map_race(long n)
+{
+	for (long i = 0; i < n; i++) {
+		void *p = mmap(NULL, 64 * KIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (p == MAP_FAILED)
+			die("mmap failed");
+		p = mremap(p, 64 * KIB, 128 * KIB, MREMAP_MAYMOVE);
+		if (p == MAP_FAILED || munmap(p, 128 * KIB))
+			die("mremap/munmap failed");
+	}
+}
+
+static void *race_thread(void *arg)
+{
+	pthread_barrier_wait(&race_start);
+	map_race(*(long *)arg);
+	return NULL;
+}
+
+static int race(int t, long n)
+{
+	pthread_t tid[16];
+
+	if (t < 1 || t > 16 || pthread_barrier_init(&race_start, NULL, (unsigned)t))
+		return 1;
+	for (int i = 0; i < t; i++)
+		if (pthread_create(&tid[i], NULL, race_thread, &n))
+			return 1;
+	for (int i = 0; i < t; i++)
+		pthread_join(tid[i], NULL);
+	return 0;
+}
+
 static void run(const char *self)
 {
 	map_keep();
@@ -145,6 +186,8 @@ int main(int argc, char **argv)
 		map_many(atol(argv[2]));
 		return 0;
 	}
+	if (argc > 3 && !strcmp(argv[1], "threads"))
+		return race(atoi(argv[2]), atol(argv[3]));
 
 	if (wait && !handshake_ready())
 		return 1;
