@@ -17,6 +17,7 @@
 #include "heaptrace.h"
 #include "symbolize.h"
 
+struct ht_alloc_refused;
 struct ht_stacks;
 struct ht_symbolizer;
 
@@ -36,6 +37,9 @@ struct ht_report_input {
 	uint64_t rss_anon;
 	const char *malloc_defs;
 	uint64_t late_unknown_frees;  /* unknown frees by allocators traced late */
+	/* Allocators found but not traced (pymalloc inlined into python3.11) */
+	const struct ht_alloc_refused *untraced;
+	size_t nuntraced;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * What heaptrace cannot see, in the text and JSON reports: the process's
- * anonymous memory next to the traced live bytes, and a run in which the
- * traced entry points saw no call at all.
+ * anonymous memory next to the traced live bytes, the allocators found
+ * but not traced (and why), and a run in which the traced entry points
+ * saw no call at all.
  */
 #include <string.h>
+#include "allocators.h"
 #include "report.h"
 #include "util.h"
 
@@ -30,6 +32,12 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 		fprintf(f, "  %llu of the unknown frees are of allocators traced late (mapped while "
 			   "tracing): their blocks came before the probes\n",
 			(unsigned long long)in->late_unknown_frees);
+	for (size_t i = 0; i < in->nuntraced; i++) {
+		const struct ht_alloc_refused *r = &in->untraced[i];
+
+		fprintf(f, "  not traced    %s in %s: %s; workaround: %s\n", r->family, r->object,
+			r->why, r->workaround);
+	}
 	if (no_calls(t))
 		fprintf(f, "\nWARNING: no call to the traced entry points was seen: the program "
 			   "allocates through something else (malloc is defined by: %s)\n",
@@ -59,6 +67,20 @@ void report__unseen_json(FILE *f, const struct ht_report_input *in,
 		report__json_str(f, name);
 		p += n;
 		p += strspn(p, ", ");
+	}
+	fputs("], \"untraced_allocators\": [", f);
+	for (size_t i = 0; i < in->nuntraced; i++) {
+		const struct ht_alloc_refused *r = &in->untraced[i];
+
+		fputs(i ? ", { \"family\": " : "{ \"family\": ", f);
+		report__json_str(f, r->family);
+		fputs(", \"object\": ", f);
+		report__json_str(f, r->object);
+		fputs(", \"reason\": ", f);
+		report__json_str(f, r->why);
+		fputs(", \"workaround\": ", f);
+		report__json_str(f, r->workaround);
+		fputs(" }", f);
 	}
 	fprintf(f, "], \"note\": \"%s\" },\n", gap_note);
 }

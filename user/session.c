@@ -41,6 +41,15 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Say which allocators found since refused[from] are not traced, and why. */
+static void warn_refused(const struct ht_session *s, size_t from)
+{
+	char line[1024];
+
+	for (size_t i = from; i < s->set.nrefused; i++)
+		pr_warn("%s\n", allocators__refusal(&s->set.refused[i], line, sizeof(line)));
+}
+
 /*
  * Allocator discovery after open, its one trigger: probe the allocators of
  * objects mapped since the last look (dlopen, or the launched command's
@@ -51,14 +60,16 @@ static uint64_t wall_ns(void)
  */
 static void discover_new_objects(struct ht_session *s, bool reread, bool at_exec)
 {
-	size_t n = s->set.n, nfound = s->set.nfound;
+	size_t n = s->set.n, nfound = s->set.nfound, nrefused = s->set.nrefused;
 	char desc[512];
-	int err;
+	int err, added;
 
 	if (!s->probes || !s->started || s->stopped || session__maps_replaced(s) ||
 	    (reread && modules__refresh(s->mods)))
 		return;
-	if (allocators__discover_new(s->mods, &s->aopts, &s->set) <= 0)
+	added = allocators__discover_new(s->mods, &s->aopts, &s->set);
+	warn_refused(s, nrefused);
+	if (added <= 0)
 		return;
 	err = probes__attach_from(s->probes, s->mods, &s->set, n);
 	if (err) {
@@ -273,6 +284,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 	}
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+	warn_refused(s, 0);
 	s->npoints_at_start = s->set.n;
 
 	/* Load the BPF programs for this target. */

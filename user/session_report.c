@@ -181,6 +181,8 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
 	in.late_unknown_frees = s->late_unknown_frees;
+	in.untraced = s->set.refused;
+	in.nuntraced = s->set.nrefused;
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
 	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,
