@@ -1,5 +1,6 @@
 # Integration tests of the report files (-f, -o, -i, --keep, SIGUSR1):
-# pprof read back by `go tool pprof`, folded parsed back, SVG checked by
+# pprof read back by `go tool pprof` (its web UI in headless Chromium,
+# tests/svg/pprof_ui.js), folded parsed back, SVG checked by
 # xmllint and driven in headless Chromium (tests/svg), snapshots, symlinks,
 # read-only and full output directories (tests/formats_it.c).
 #
@@ -38,5 +39,6 @@ formats-tests: $(FORMATS_DEPS)
 		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
 		HEAPTRACE_CPP_ALLOC_NOPIE=$(abspath $(TEST_OUT)/cpp_alloc_nopie) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
+		HEAPTRACE_PPROF_UI_SCRIPT=$(abspath tests/svg/pprof_ui.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

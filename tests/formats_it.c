@@ -4,7 +4,9 @@
  * --keep, SIGUSR1): every export is read back by the tool it is made for
  * and compared with the JSON report of the same run, exactly.
  *
- *   pprof   `go tool pprof` (Debian's golang-go) reads the profile
+ *   pprof   `go tool pprof` (Debian's golang-go) reads the profile; its
+ *           web UI (-http) is read in headless Chromium by
+ *           tests/svg/pprof_ui.js
  *   folded  parsed back line by line
  *   svg     xmllint accepts it; Debian's headless Chromium, driven by
  *           tests/svg/inspect.js (playwright-core), shows one frame per
@@ -21,6 +23,7 @@
  *   HEAPTRACE_CPP_ALLOC   C++ sites, -O2 (.output/tests/cpp_alloc_O2)
  *   HEAPTRACE_CPP_ALLOC_NOPIE  the same, not PIE (.output/tests/cpp_alloc_nopie)
  *   HEAPTRACE_SVG_SCRIPT  tests/svg/inspect.js, with node_modules beside it
+ *   HEAPTRACE_PPROF_UI_SCRIPT  tests/svg/pprof_ui.js (the same node_modules)
  *   HEAPTRACE_FLAMEGRAPH_PNG  where to copy the screenshot of the demo's
  *                         flame graph (default: only in the temporary dir)
  *   HEAPTRACE_TEST_TIMEOUT  seconds one command may take (60)
@@ -45,7 +48,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +73,7 @@
 #define GROW_STEPS      6
 
 static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script, *cpp_bin;
+static const char *pprof_ui_script;
 static const char *cpp_nopie_bin;
 static const char *flamegraph_png;
 static double cmd_timeout;
@@ -709,14 +716,10 @@ static struct run_files *run_formats(const char *formats, const char *program, c
 
 static char *go_env[8];
 
-/* `go tool pprof -symbolize=none ARGS... FILE` with a throw-away Go home:
- * nothing is fetched, nothing outside tmpdir is written. In directory
- * dir (NULL: ours). */
-static struct result pprof_in(const char *dir, const char *const args[], const char *file)
+/* The environment of a throw-away Go home (NULL-ended): nothing is
+ * fetched, nothing outside tmpdir is written. */
+static const char *const *go_home_env(void)
 {
-	const char *argv[20];
-	size_t n = 0;
-
 	if (!go_env[0]) {
 		char *home = new_dir("gohome");
 
@@ -729,6 +732,16 @@ static struct result pprof_in(const char *dir, const char *const args[], const c
 		go_env[6] = xasprintf("GOTELEMETRY=off");
 		free(home);
 	}
+	return (const char *const *)go_env;
+}
+
+/* `go tool pprof -symbolize=none ARGS... FILE` in go_home_env(), in
+ * directory dir (NULL: ours). */
+static struct result pprof_in(const char *dir, const char *const args[], const char *file)
+{
+	const char *argv[20];
+	size_t n = 0;
+
 	if (dir) {
 		argv[n++] = "env";
 		argv[n++] = "-C";
@@ -742,7 +755,7 @@ static struct result pprof_in(const char *dir, const char *const args[], const c
 		argv[n++] = *args;
 	argv[n++] = file;
 	argv[n] = NULL;
-	return run_ok(argv, (const char *const *)go_env);
+	return run_ok(argv, go_home_env());
 }
 
 static struct result pprof(const char *const args[], const char *file)
@@ -1405,6 +1418,290 @@ static void test_cxx_pprof_disasm_from_another_directory(void **state)
 		fail_msg("pprof -disasm from / does not annotate make_array:\n%s", r.out);
 	result_free(&r);
 	free(pb);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
+/* pprof's web UI in Chromium                                          */
+/* ------------------------------------------------------------------ */
+
+#define CPP_MAKE_ARRAY "int* app::make_array<int>(unsigned long)"
+
+/* `pprof -http` serving a profile: the pprof executable itself (a killed
+ * `go tool` would leave its pprof child running). */
+struct pprof_http {
+	pid_t pid;
+	int err_fd;
+	struct buf *err;       /* its stderr */
+	char url[64];          /* http://127.0.0.1:PORT */
+};
+
+/* The pprof executable that `go tool pprof` runs. */
+static char *pprof_tool(void)
+{
+	static const char *const argv[] = { "go", "tool", "-n", "pprof", NULL };
+	struct result r = run_ok(argv, go_home_env());
+	char *tool = strndup(r.out, strcspn(r.out, "\n"));
+
+	assert_non_null(tool);
+	if (tool[0] != '/' || access(tool, X_OK))
+		fail_msg("`go tool -n pprof` names no executable: \"%s\"", tool);
+	result_free(&r);
+	return tool;
+}
+
+/* Whether something accepts a TCP connection on 127.0.0.1:port. */
+static bool tcp_answers(int port)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	assert_true(fd >= 0);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Serve file with `pprof -no_browser -http=127.0.0.1:` (pprof picks a free
+ * port and prints it) from directory dir, on one Go thread (GOMAXPROCS=1:
+ * an idle server, small CPU use). Returns once the server answers.
+ */
+static void pprof_http_start(struct pprof_http *h, const char *dir, const char *file)
+{
+	static const char needle[] = "Serving web UI on http://127.0.0.1:";
+	const char *env[ARRAY_SIZE(go_env) + 1];
+	const char *const *home = go_home_env();
+	char *tool = pprof_tool();
+	const char *const argv[] = { "env", "-C", dir, tool, "-symbolize=none", "-no_browser",
+				     "-http=127.0.0.1:", file, NULL };
+	double deadline = now() + cmd_timeout;
+	const char *hit;
+	size_t n = 0;
+	int errp[2], port;
+
+	for (; *home && n < ARRAY_SIZE(env) - 2; home++)
+		env[n++] = *home;
+	env[n++] = "GOMAXPROCS=1";
+	env[n] = NULL;
+	h->err = calloc(1, sizeof(*h->err));
+	assert_non_null(h->err);
+	assert_int_equal(pipe_nonblock(errp), 0);
+	h->pid = spawn_env(argv, env, -1, -1, errp[1]);
+	h->err_fd = errp[0];
+	close(errp[1]);
+	/* The address comes on one line, before pprof listens. */
+	for (;;) {
+		struct pollfd p = { .fd = h->err_fd, .events = POLLIN };
+		bool open = poll(&p, 1, 100) <= 0 || drain(h->err_fd, h->err);
+
+		hit = strstr(h->err->data, needle);
+		if (hit && strchr(hit, '\n'))
+			break;
+		if (!open || now() > deadline)
+			fail_msg("`%s -http` printed no address; stderr:\n%s", tool, h->err->data);
+	}
+	port = atoi(hit + strlen(needle));
+	snprintf(h->url, sizeof(h->url), "http://127.0.0.1:%d", port);
+	while (!tcp_answers(port)) {
+		if (waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+			untrack_child(h->pid);
+			drain(h->err_fd, h->err);
+			fail_msg("`%s -http` exited; stderr:\n%s", tool, h->err->data);
+		}
+		if (now() > deadline)
+			fail_msg("%s does not answer within %.0f s", h->url, cmd_timeout);
+		sleep_s(0.05);
+	}
+	free(tool);
+}
+
+/* Kill the server (the test's teardown kills it if the test failed). */
+static void pprof_http_stop(struct pprof_http *h)
+{
+	kill(h->pid, SIGKILL);
+	wait_for(h->pid, cmd_timeout, -1, NULL);
+	close_fd(&h->err_fd);
+	free(h->err);
+	memset(h, 0, sizeof(*h));
+	h->err_fd = -1;
+}
+
+/* tests/svg/pprof_ui.js on the server at url; its parsed output. */
+static json_object *inspect_pprof_ui(const char *url, const char *fn, const char *si,
+				     const char *shots)
+{
+	const char *const argv[] = { "node", pprof_ui_script, "--shots", shots, "--url", url,
+				     "--fn", fn, "--si", si, NULL };
+	struct result r = run_ok(argv, NULL);
+	json_object *out = json_tokener_parse(r.out);
+
+	if (!out || !json_object_is_type(out, json_type_object))
+		fail_msg("pprof_ui.js printed no JSON object:\n%.2000s\nstderr:\n%s", r.out,
+			 r.err);
+	result_free(&r);
+	return out;
+}
+
+/* A view pprof_ui.js read: HTTP 200, no script, console or request error. */
+static void expect_clean_view(json_object *view)
+{
+	static const char *const lists[] = { "errors", "failed", "bad_responses" };
+
+	if (get_int(view, "status") != 200)
+		fail_msg("%s: HTTP status %lld", get_str(view, "url"),
+			 (long long)get_int(view, "status"));
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		if (json_object_array_length(get(view, lists[i])))
+			fail_msg("%s: %s %s", get_str(view, "url"), lists[i],
+				 json_object_to_json_string(get(view, lists[i])));
+	}
+	if (!is_regular(get_str(view, "shot")))
+		fail_msg("%s: no screenshot %s", get_str(view, "url"), get_str(view, "shot"));
+}
+
+/* The shown leaf function with the most alloc_bytes in report r. */
+static const char *json_top_function(json_object *r, int64_t *bytes)
+{
+	json_object *stacks = get(r, "stacks");
+	const char *top = NULL;
+
+	*bytes = -1;
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		const char *fn = shown_leaf_function(json_object_array_get_idx(stacks, i));
+		int64_t sum = 0;
+
+		for (size_t k = 0; k < json_object_array_length(stacks); k++) {
+			json_object *s = json_object_array_get_idx(stacks, k);
+
+			if (!strcmp(shown_leaf_function(s), fn))
+				sum += get_int(s, "alloc_bytes");
+		}
+		if (sum > *bytes) {
+			*bytes = sum;
+			top = fn;
+		}
+	}
+	assert_non_null(top);
+	return top;
+}
+
+/*
+ * The Source view (/ui/source?f=make_array) lists make_array's file by
+ * its absolute name with line 45 and its 1000 bytes, from /; the Top
+ * view's first row is the function with the most bytes in the JSON
+ * report, and no row is operator new.
+ *
+ * The executable is a copy, removed before pprof starts: the Source view
+ * then reads what heaptrace wrote (Functions with absolute file names,
+ * Lines), as on another machine. With the executable there, Debian 12's
+ * pprof (Go 1.19) disassembles it instead and finds nothing for a C++
+ * function: it does not relocate PIE addresses (its ObjAddr is the
+ * identity) and names code by DW_AT_name only ("" for make_array's
+ * out-of-line DIE), never the profile's function name; -list and the
+ * tests above cover the binary-present case.
+ */
+static void test_cxx_pprof_web_ui_source_and_top_from_another_directory(void **state)
+{
+	char *bin_dir = new_dir("gone"), *exe = xasprintf("%s/cpp_alloc_O2", bin_dir);
+	char *shots = new_dir("pprof-ui"), *pb, *want_bytes, *cwd, *want_file;
+	json_object *stacks, *ui, *fns, *fn = NULL, *lines, *rows, *row0;
+	const char *file = NULL, *top_fn, *shown;
+	int64_t bytes = 0, top_bytes, line = 0;
+	struct run_files *rf;
+	struct pprof_http h;
+	bool found = false;
+
+	copy_file(cpp_bin, exe);
+	assert_int_equal(chmod(exe, 0755), 0);
+	rf = run_formats("json,pprof", exe, NULL);
+	if (unlink(exe))
+		fail_msg("unlink %s: %s", exe, strerror(errno));
+
+	/* make_array in the JSON report: its bytes, file and line. */
+	stacks = get(rf->report, "stacks");
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *st = json_object_array_get_idx(stacks, i);
+		json_object *frames = get(st, "frames");
+		json_object *leaf = json_object_array_get_idx(frames, shown_index(frames));
+
+		if (strcmp(shown_leaf_function(st), CPP_MAKE_ARRAY))
+			continue;
+		bytes += get_int(st, "alloc_bytes");
+		file = get_str(leaf, "file");
+		line = get_int(leaf, "line");
+	}
+	if (bytes != CPP_MAKE_ARRAY_BYTES || !file || line != 45)
+		fail_msg("the JSON report has make_array with %lld bytes at %s:%lld", (long long)bytes,
+			 file ? file : "?", (long long)line);
+	cwd = getcwd(NULL, 0);
+	assert_non_null(cwd);
+	want_file = file[0] == '/' ? xasprintf("%s", file) : xasprintf("%s/%s", cwd, file);
+	want_bytes = xasprintf("%lldB", (long long)bytes);
+
+	pb = final_path(rf, "pb.gz");
+	pprof_http_start(&h, "/", pb);
+	ui = inspect_pprof_ui(h.url, "make_array", "alloc_space", shots);
+	pprof_http_stop(&h);
+
+	expect_clean_view(get(ui, "source"));
+	fns = get(get(ui, "source"), "functions");
+	for (size_t i = 0; i < json_object_array_length(fns); i++) {
+		if (!strcmp(get_str(json_object_array_get_idx(fns, i), "name"), CPP_MAKE_ARRAY))
+			fn = json_object_array_get_idx(fns, i);
+	}
+	if (!fn)
+		fail_msg("the Source view lists no %s: %s", CPP_MAKE_ARRAY,
+			 json_object_to_json_string(fns));
+	if (strcmp(get_str(fn, "file"), want_file) || !is_regular(get_str(fn, "file")))
+		fail_msg("the Source view names make_array's file %s, not %s", get_str(fn, "file"),
+			 want_file);
+	lines = get(fn, "lines");
+	for (size_t i = 0; i < json_object_array_length(lines); i++) {
+		json_object *l = json_object_array_get_idx(lines, i);
+
+		found |= get_int(l, "line") == line && !strcmp(get_str(l, "flat"), want_bytes) &&
+			 !strcmp(get_str(l, "cum"), want_bytes) &&
+			 strstr(get_str(l, "text"), "new T[n]; // @make_array");
+	}
+	if (!found)
+		fail_msg("the Source view has no line %lld of %s with %s: %s", (long long)line,
+			 CPP_MAKE_ARRAY, want_bytes, json_object_to_json_string(lines));
+
+	expect_clean_view(get(ui, "top"));
+	rows = get(get(ui, "top"), "rows");
+	top_fn = json_top_function(rf->report, &top_bytes);
+	free(want_bytes);
+	want_bytes = xasprintf("%lldB", (long long)top_bytes);
+	row0 = json_object_array_length(rows) ? json_object_array_get_idx(rows, 0) : NULL;
+	if (!row0 || strcmp(get_str(row0, "name"), top_fn) ||
+	    strcmp(get_str(row0, "flat"), want_bytes))
+		fail_msg("the Top view's first row is not %s with %s: %s", top_fn, want_bytes,
+			 json_object_to_json_string(rows));
+	found = false;
+	for (size_t i = 0; i < json_object_array_length(rows); i++) {
+		shown = get_str(json_object_array_get_idx(rows, i), "name");
+		if (strstr(shown, "operator new"))
+			fail_msg("the Top view lists %s", shown);
+		found |= !strcmp(shown, CPP_MAKE_ARRAY) &&
+			 !strcmp(get_str(json_object_array_get_idx(rows, i), "flat"), "1000B");
+	}
+	if (!found)
+		fail_msg("the Top view has no row %s with 1000B: %s", CPP_MAKE_ARRAY,
+			 json_object_to_json_string(rows));
+	json_object_put(ui);
+	free(want_bytes);
+	free(want_file);
+	free(cwd);
+	free(pb);
+	free(shots);
+	free(exe);
+	free(bin_dir);
 	(void)state;
 }
 
@@ -2529,6 +2826,7 @@ static int setup_group(void **state)
 	cpp_bin = env_or("HEAPTRACE_CPP_ALLOC", ".output/tests/cpp_alloc_O2");
 	cpp_nopie_bin = env_or("HEAPTRACE_CPP_ALLOC_NOPIE", ".output/tests/cpp_alloc_nopie");
 	svg_script = env_or("HEAPTRACE_SVG_SCRIPT", "tests/svg/inspect.js");
+	pprof_ui_script = env_or("HEAPTRACE_PPROF_UI_SCRIPT", "tests/svg/pprof_ui.js");
 	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
 	cmd_timeout = test_timeout(60);
 
@@ -2556,8 +2854,9 @@ static int setup_group(void **state)
 				    (int)(strrchr(svg_script, '/') - svg_script), svg_script);
 	else
 		modules = xasprintf("node_modules/playwright-core");
-	if (access(svg_script, R_OK) || access(modules, R_OK)) {
-		fprintf(stderr, "formats_it: %s or %s is missing\n", svg_script, modules);
+	if (access(svg_script, R_OK) || access(pprof_ui_script, R_OK) || access(modules, R_OK)) {
+		fprintf(stderr, "formats_it: %s, %s or %s is missing\n", svg_script,
+			pprof_ui_script, modules);
 		ok = false;
 	}
 	free(modules);
@@ -2610,6 +2909,7 @@ int main(int argc, char **argv)
 		T(test_cxx_pprof_raw_has_inlined_frames),
 		T(test_cxx_pprof_list_from_another_directory),
 		T(test_cxx_pprof_disasm_from_another_directory),
+		T(test_cxx_pprof_web_ui_source_and_top_from_another_directory),
 		T(test_cxx_folded_svg_no_operator_new_unless_kept),
 		T(test_cxx_short_names_in_folded_not_in_json),
 		T(test_dhat_churn_has_lifetimes_and_peak_time_of_json),

@@ -26,21 +26,9 @@
  */
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { pathToFileURL } = require('url');
-const { chromium } = require('playwright-core');
-
-const CHROMIUM = process.env.HEAPTRACE_CHROMIUM || '/usr/bin/chromium';
-const FLAGS = [
-	'--headless',
-	'--no-sandbox',
-	'--disable-gpu',
-	'--disable-background-networking',
-	'--disable-component-update',
-	'--no-first-run',
-];
+const { withChromium } = require('./chromium');
 
 function usage() {
 	process.stderr.write('usage: inspect.js --shots DIR [--click NAME]... [--search TERM] ' +
@@ -192,27 +180,16 @@ async function inspect(context, file, opts) {
 
 async function main() {
 	const opts = parseArgs(process.argv.slice(2));
-	const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'heaptrace-chromium-'));
-	let context = null;
+	const results = await withChromium(async (context) => {
+		const r = [];
 
-	try {
-		context = await chromium.launchPersistentContext(profile, {
-			executablePath: CHROMIUM,
-			headless: true,
-			args: FLAGS,
-			timeout: 30000,
-		});
 		context.setDefaultTimeout(10000);
-		const results = [];
-
 		for (const f of opts.files)
-			results.push(await inspect(context, f, opts));
-		process.stdout.write(JSON.stringify(results, null, 1) + '\n');
-	} finally {
-		if (context)
-			await context.close();
-		fs.rmSync(profile, { recursive: true, force: true });
-	}
+			r.push(await inspect(context, f, opts));
+		return r;
+	});
+
+	process.stdout.write(JSON.stringify(results, null, 1) + '\n');
 }
 
 main().catch((e) => {
