@@ -1294,6 +1294,18 @@ static void test_pymalloc_static_python_refused(void **state)
 	(void)state;
 }
 
+/* --allocator pymalloc where it is refused: an error that says why. */
+static void test_allocator_pymalloc_refused_is_an_error(void **state)
+{
+	static const char *const opts[] = { "--allocator", "pymalloc", NULL };
+	struct buf err;
+
+	trace_fails(opts, "/usr/bin/python3.11", &err);
+	expect_stderr(&err, "no pymalloc found; found: glibc 2.36 malloc in libc.so.6; not tracing "
+		      "pymalloc (CPython's object allocator) in /usr/bin/python3.11: ");
+	(void)state;
+}
+
 /* ------------------------------------------------------------------ */
 /* Choosing and errors                                                 */
 /* ------------------------------------------------------------------ */
@@ -1422,6 +1434,7 @@ int main(int argc, char **argv)
 		T(test_pymalloc_in_libpython_attach),
 		T(test_pymalloc_gdb_python_objects),
 		T(test_pymalloc_static_python_refused),
+		T(test_allocator_pymalloc_refused_is_an_error),
 		T(test_allocator_option_restricts_tracing),
 		T(test_unknown_allocator_lists_what_was_found),
 		T(test_allocator_not_found_lists_what_was_found),
