@@ -29,7 +29,7 @@ RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
 ALLOC_STD        := std_je std_jes std_tc std_mi std_static std_glibc
 ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi \
-		    own libbump.so quiet dlje py)
+		    own libbump.so quiet dlje py libpyfake.so libpyfake_nsi.so pyfake pyfake_nsi)
 ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
 TEST_PROGRAMS    += $(ALLOC_DEPS)
 
@@ -79,6 +79,22 @@ $(ALLOC_OUT)/libbump.so: tests/workloads/alloc_bump.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared $(TEST_WARN) -x c -o $@ $<
+
+# CPython's allocator shape (alloc_pyfake.h), with and without semantic
+# interposition, and a program on each.
+$(ALLOC_OUT)/libpyfake.so: PYFAKE_CFLAGS :=
+$(ALLOC_OUT)/libpyfake_nsi.so: PYFAKE_CFLAGS := -fno-semantic-interposition
+$(ALLOC_OUT)/libpyfake.so $(ALLOC_OUT)/libpyfake_nsi.so: tests/workloads/alloc_pyfake.h \
+		| $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared $(PYFAKE_CFLAGS) $(TEST_WARN) \
+		-Wl,-soname,$(@F) -x c -o $@ $<
+
+$(ALLOC_OUT)/pyfake $(ALLOC_OUT)/pyfake_nsi: $(ALLOC_OUT)/%: tests/workloads/alloc_pyfake.c \
+		tests/workloads/common.h $(ALLOC_OUT)/lib%.so | $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< -L$(ALLOC_OUT) -l$* -Wl,-rpath,$(abspath $(ALLOC_OUT))
 
 $(ALLOC_OUT)/cxx $(ALLOC_OUT)/cxx_tc $(ALLOC_OUT)/cxx_mi: tests/workloads/alloc_cxx.cc \
 		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)

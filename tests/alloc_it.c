@@ -23,7 +23,8 @@
  *     running a Python script, against bpftrace's counts on libpython's
  *     symbols; Debian's python3.11 executable, where pymalloc is inlined,
  *     refused (said everywhere), and traced as malloc blocks under
- *     PYTHONMALLOC=malloc;
+ *     PYTHONMALLOC=malloc; a library of CPython's shape, traced, and
+ *     refused when built with -fno-semantic-interposition;
  *   - --allocator (also generic, generic:PATH) and --symbol-prefix, and
  *     their errors.
  *
@@ -1294,6 +1295,37 @@ static void test_pymalloc_static_python_refused(void **state)
 	(void)state;
 }
 
+/* libpyfake's sites, whichever probes see them */
+static const struct site pyfake_sites[] = {
+	KEPT("pf_keep", 100, 6400),
+	TEMP("pf_tmp", 50, 2400, 0, 0),
+	KEPT("pf_new", 50, 1600),
+};
+
+/*
+ * CPython's allocator shape in a library (alloc_pyfake.h): with thunks
+ * only, traced through its entry points alone (--allocator pymalloc:
+ * exact); built with -fno-semantic-interposition, whose fake_new has the
+ * thunk inlined, refused - its blocks are then glibc's, still exact.
+ */
+static void test_pymalloc_inlined_thunk_refused(void **state)
+{
+	static const char *const only_py[] = { "--allocator", "pymalloc", NULL };
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, only_py, workload("pyfake"), NULL, &err));
+
+	expect_stderr(&err, "tracing pymalloc in libpyfake.so\n");
+	expect_profile(r, pyfake_sites, ARRAY_SIZE(pyfake_sites), "run_pyfake", FRAME0_ANY);
+
+	r = keep_report(trace(NULL, NULL, workload("pyfake_nsi"), NULL, &err));
+	expect_stderr(&err, "not tracing pymalloc (CPython's object allocator) in ");
+	expect_stderr(&err, "/libpyfake_nsi.so: code outside its allocator functions uses the "
+		      "allocator table (1 place, the first at 0x");
+	expect_stderr(&err, "tracing glibc 2.36 malloc in libc.so.6\n");
+	expect_profile(r, pyfake_sites, ARRAY_SIZE(pyfake_sites), "run_pyfake", FRAME0_ANY);
+	(void)state;
+}
+
 /* --allocator pymalloc where it is refused: an error that says why. */
 static void test_allocator_pymalloc_refused_is_an_error(void **state)
 {
@@ -1434,6 +1466,7 @@ int main(int argc, char **argv)
 		T(test_pymalloc_in_libpython_attach),
 		T(test_pymalloc_gdb_python_objects),
 		T(test_pymalloc_static_python_refused),
+		T(test_pymalloc_inlined_thunk_refused),
 		T(test_allocator_pymalloc_refused_is_an_error),
 		T(test_allocator_option_restricts_tracing),
 		T(test_unknown_allocator_lists_what_was_found),

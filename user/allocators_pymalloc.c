@@ -156,10 +156,11 @@ bool allocators__pymalloc_traceable(struct ht_elf *e, const struct ht_elf_symidx
 	pr_debug("pymalloc: %zu table slots, %zu references outside the allocator functions\n",
 		 sc.nslots, sc.outside);
 	if (sc.outside) {
-		snprintf(why, len, "%zu places outside its allocator functions use the allocator "
-				   "table (the first at 0x%llx): its entry points are inlined into callers, "
-				   "where no probe sees their calls",
-			 sc.outside, (unsigned long long)sc.first);
+		snprintf(why, len, "code outside its allocator functions uses the allocator table "
+				   "(%zu place%s, the first at 0x%llx): its entry points are inlined into "
+				   "callers, where no probe sees their calls",
+			 sc.outside,
+			 sc.outside == 1 ? "" : "s", (unsigned long long)sc.first);
 		return false;
 	}
 	return true;
