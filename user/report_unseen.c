@@ -14,9 +14,11 @@ static const char gap_note[] =
 	"the gap can be runtime heaps in mmap'd memory, blocks from before attach, "
 	"allocator overhead";
 
-static bool no_calls(const struct ht_heap_totals *t)
+/* Not one call, recorded or left out by a size filter or sampling. */
+static bool no_calls(const struct ht_report_input *in, const struct ht_heap_totals *t)
 {
-	return !t->s.allocs && !t->s.frees && !t->unknown_frees;
+	return !t->s.allocs && !t->s.frees && !t->unknown_frees && !in->loss.filtered &&
+	       !in->loss.unsampled;
 }
 
 void report__unseen_text(FILE *f, const struct ht_report_input *in,
@@ -38,7 +40,7 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 		fprintf(f, "  not traced    %s in %s: %s; workaround: %s\n", r->family, r->object,
 			r->why, r->workaround);
 	}
-	if (no_calls(t))
+	if (no_calls(in, t))
 		fprintf(f, "\nWARNING: no call to the traced entry points was seen: the program "
 			   "allocates through something else (malloc is defined by: %s)\n",
 			in->malloc_defs ? in->malloc_defs : "unknown");
@@ -57,7 +59,7 @@ void report__unseen_json(FILE *f, const struct ht_report_input *in,
 	fprintf(f, ", \"traced_live_bytes\": %llu, \"late_allocator_unknown_frees\": %llu, "
 		   "\"no_traced_calls\": %s, \"malloc_defined_by\": [",
 		(unsigned long long)t->s.live_bytes, (unsigned long long)in->late_unknown_frees,
-		no_calls(t) ? "true" : "false");
+		no_calls(in, t) ? "true" : "false");
 	for (bool first = true; *p; first = false) {
 		size_t n = strcspn(p, ",");
 		char name[256];

@@ -108,13 +108,17 @@ void session__cfi_sync(struct ht_session *s)
 	cfimaps__totals(s->cfi, &s->cfi_tot);
 }
 
-/* The traced calls so far: allocations, frees, unknown frees. */
+/* The traced calls so far: allocations, frees, unknown frees, and the
+ * calls a size filter or sampling left out in the kernel (calls too). */
 static uint64_t traced_calls(const struct ht_session *s)
 {
+	uint64_t c[__HT_C_MAX] = {};
 	struct ht_heap_totals t;
 
 	heap__totals(s->heap, &t);
-	return t.s.allocs + t.s.frees + t.unknown_frees;
+	if (s->probes)
+		probes__counters(s->probes, c);
+	return t.s.allocs + t.s.frees + t.unknown_frees + c[HT_C_FILTERED] + c[HT_C_UNSAMPLED];
 }
 
 /* Never a silently empty report: say when the traced entry points see
