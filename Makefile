@@ -115,6 +115,7 @@ include tests/symbolize.mk
 include tests/alloc.mk
 include tests/reliability.mk
 include tests/cli.mk
+include tests/mmap.mk
 
 # Unit tests: no root, no BPF; each is a cmocka program.
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(wildcard tests/test_*.c))
@@ -180,8 +181,8 @@ format-check: | $(DEPS_STAMP)
 # make test: the format check, the unit tests, then every suite that traces
 # real processes, in this order.
 TEST_SUITES := format-check unit integration cli-tests examples-tests formats-tests unwind-tests \
-	       symbolize-tests alloc-tests fuzz-corpus reliability-tests sanitize-tests \
-	       valgrind-tests
+	       symbolize-tests alloc-tests mmap-tests fuzz-corpus reliability-tests \
+	       sanitize-tests valgrind-tests
 .PHONY: test-programs
 test-programs: $(TEST_PROGRAMS)
 

@@ -60,6 +60,18 @@ enum ht_event_type {
 	HT_EV_ALLOC = 1,  /* struct ht_alloc_event: an allocation or realloc */
 	HT_EV_FREE,       /* struct ht_free_event */
 	HT_EV_EXEC,       /* struct ht_event_hdr: the target ran execve() */
+	HT_EV_MMAP,       /* struct ht_alloc_event (--mmap): an anonymous mmap
+			   * returned addr, size bytes long; func is HT_MM_MAP */
+	HT_EV_MAP_CHANGE, /* struct ht_map_event (--mmap): munmap, mremap */
+};
+
+/* --mmap: what a mapping record says (ht_alloc_event.func, ht_map_event.kind). */
+enum ht_map_kind {
+	HT_MM_MAP = 1,     /* HT_EV_MMAP: a new anonymous mapping */
+	HT_MM_UNMAP,       /* munmap(addr, len) entered (a failure is counted at exit) */
+	HT_MM_REMAP_FROM,  /* mremap(addr, len, .., flags) entered: the old range */
+	HT_MM_REMAP_TO,    /* its return: ret < 0 failed, else the new range (addr, len) */
+	HT_MM_FIXED_OVER,  /* a file mapping was put over [addr, addr + len) (MAP_FIXED) */
 };
 
 struct ht_event_hdr {
@@ -117,6 +129,18 @@ struct ht_alloc_event {
 
 /* The raw stack bytes that follow the addresses. */
 #define HT_ALLOC_EVENT_STACK(e) ((const __u8 *)&(e)->ips[(e)->nr_ips])
+
+/* Syscall records are emitted where ordering is safe: what frees
+ * addresses at the call's entry (before another thread can get them),
+ * what maps them at its return. */
+struct ht_map_event {
+	struct ht_event_hdr hdr;
+	__u64 addr;
+	__u64 len;
+	__s64 ret;        /* HT_MM_REMAP_TO: the syscall's result */
+	__u32 kind;       /* enum ht_map_kind */
+	__u32 flags;      /* HT_MM_REMAP_FROM: mremap's flags */
+};
 
 struct ht_free_event {
 	struct ht_event_hdr hdr;
@@ -202,6 +226,12 @@ enum ht_counter {
 	HT_C_UW_FP_INVALID,
 	HT_C_UW_UPROBE,
 	HT_C_UW_VMA_BUSY,
+	/* --mmap */
+	HT_C_RINGBUF_FULL_MMAP,  /* mmap records dropped: ring full */
+	HT_C_RINGBUF_FULL_UNMAP, /* munmap/mremap records dropped: ring full */
+	HT_C_MMAP_NO_STATE,      /* mmaps missed: no per-thread state */
+	HT_C_MUNMAP_FAILED,      /* munmaps recorded at entry that then failed */
+	HT_C_MMAP_STACK_SHORT,   /* mmap stacks cut short (any reason) */
 	__HT_C_MAX,
 };
 

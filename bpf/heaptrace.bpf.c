@@ -442,47 +442,64 @@ static __always_inline int room_for_alloc(__u64 used, __u64 size)
 	return used + size + 8 + ring_bytes / 8 <= ring_bytes;
 }
 
-static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, __u64 addr,
-				       __u64 old)
+/*
+ * Fill t->ev as a record of type with the stack at ctx and send it; the
+ * caller counts the stack's flags. Returns 0, or -1 if the ring had no room.
+ * Allocation records count the stack windows they leave out; mapping
+ * records (type HT_EV_MMAP) keep the heap's counters as they are.
+ */
+static __always_inline int send_stacked(struct pt_regs *ctx, struct ht_task *t, __u32 type,
+					__u64 addr, __u64 size, __u64 old, __u32 func, __u32 thr)
 {
 	struct ht_alloc_event *ev = &t->ev;
 	__u64 used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u32 n, len;
 
-	ev->hdr.type = HT_EV_ALLOC;
+	ev->hdr.type = type;
 	ev->hdr.tid = (__u32)bpf_get_current_pid_tgid();
 	ev->hdr.ts = bpf_ktime_get_ns();
 	ev->addr = addr;
-	ev->size = t->size;
+	ev->size = size;
 	ev->old_addr = old;
-	ev->func = t->func;
+	ev->func = func;
 	ev->flags = 0;
-	ev->sample_thr = t->thr;
+	ev->sample_thr = thr;
 	ev->sp = PT_REGS_SP(ctx);
 	ev->bp = PT_REGS_FP(ctx);
 	n = unwind_cfi ? unwind_cfi_stack(ctx, ev) : walk_stack(ctx, ev);
 	if (n > HT_MAX_FRAMES)
 		n = HT_MAX_FRAMES;
 	ev->nr_ips = n;
-	if (ev->flags & HT_AF_STACK_TRUNCATED)
-		count(HT_C_STACK_TRUNCATED);
-	if (ev->flags & HT_AF_STACK_BROKEN)
-		count(HT_C_STACK_BROKEN);
-	if (ev->flags & ~(HT_AF_STACK_TRUNCATED | HT_AF_STACK_BROKEN))
-		count_unwind_stop(ev->flags);
 	len = 0;
 	if (stack_bytes) {
 		/* windows only while the ring is at most half full */
 		if (room_for_alloc(used, HT_ALLOC_EVENT_SIZE(n) + stack_bytes +
 					   ring_bytes * 3 / 8))
 			len = copy_stack(t, ev, n);
-		else
+		else if (type == HT_EV_ALLOC)
 			count(HT_C_WINDOW_DROPPED);
 	}
 	ev->stack_len = len;
 	if (!room_for_alloc(used, HT_ALLOC_EVENT_SIZE(n) + len) ||
 	    bpf_ringbuf_output(&events, ev, HT_ALLOC_EVENT_SIZE(n) + len, rb_flags(used)))
+		return -1;
+	return 0;
+}
+
+static __always_inline void emit_alloc(struct pt_regs *ctx, struct ht_task *t, __u64 addr,
+				       __u64 old)
+{
+	__u16 flags;
+
+	if (send_stacked(ctx, t, HT_EV_ALLOC, addr, t->size, old, t->func, t->thr))
 		count(HT_C_RINGBUF_FULL_ALLOC);
+	flags = t->ev.flags;
+	if (flags & HT_AF_STACK_TRUNCATED)
+		count(HT_C_STACK_TRUNCATED);
+	if (flags & HT_AF_STACK_BROKEN)
+		count(HT_C_STACK_BROKEN);
+	if (flags & ~(HT_AF_STACK_TRUNCATED | HT_AF_STACK_BROKEN))
+		count_unwind_stop(flags);
 }
 
 /* Is addr a recorded block? Forgets it: its free is being recorded. */
@@ -636,5 +653,96 @@ int BPF_PROG(ht_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	h.ts = bpf_ktime_get_ns();
 	if (bpf_ringbuf_output(&events, &h, sizeof(h), BPF_RB_FORCE_WAKEUP))
 		count(HT_C_RINGBUF_FULL_EXEC);
+	return 0;
+}
+
+/*
+ * --mmap: the target's anonymous mmap, munmap and mremap calls, from the
+ * syscall tracepoints (they see the allocator's own mmaps and inline
+ * syscalls alike, at a fraction of a uprobe's cost). Addresses are freed
+ * at a call's entry and mapped at its return, so that records of two
+ * threads racing for the same addresses arrive in a possible order. At
+ * the return the saved user registers still hold the arguments (the
+ * syscall ABI preserves them), and the user stack is unwound from there
+ * as at an allocator's return - frame 0 is the syscall's own pc.
+ * Attached only with --mmap.
+ */
+#define MAP_ANONYMOUS 0x20
+
+static __always_inline void emit_map_change(__u32 kind, __u64 addr, __u64 len, __s64 ret,
+					    __u32 flags)
+{
+	struct ht_map_event e = {};
+
+	e.hdr.type = HT_EV_MAP_CHANGE;
+	e.hdr.tid = (__u32)bpf_get_current_pid_tgid();
+	e.hdr.ts = bpf_ktime_get_ns();
+	e.addr = addr;
+	e.len = len;
+	e.ret = ret;
+	e.kind = kind;
+	e.flags = flags;
+	if (bpf_ringbuf_output(&events, &e, sizeof(e),
+			       rb_flags(bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA))))
+		count(HT_C_RINGBUF_FULL_UNMAP);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ht_mmap_enter, struct pt_regs *regs, long id)
+{
+	__u64 addr, len;
+
+	if ((id != NR_MUNMAP && id != NR_MREMAP) || !is_target())
+		return 0;
+	addr = BPF_CORE_READ(regs, di);
+	len = BPF_CORE_READ(regs, si);
+	if (id == NR_MREMAP) {
+		emit_map_change(HT_MM_REMAP_FROM, addr, len, 0, (__u32)BPF_CORE_READ(regs, r10));
+		return 0;
+	}
+	/* what the kernel refuses outright changes nothing */
+	if (!(addr & 4095) && len)
+		emit_map_change(HT_MM_UNMAP, addr, len, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ht_mmap_exit, struct pt_regs *regs, long ret)
+{
+	long id = BPF_CORE_READ(regs, orig_ax);
+	struct ht_task *t;
+	__u64 flags;
+
+	if ((id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP) || !is_target())
+		return 0;
+	if (id == NR_MUNMAP) {
+		if (ret && !(BPF_CORE_READ(regs, di) & 4095) && BPF_CORE_READ(regs, si))
+			count(HT_C_MUNMAP_FAILED);
+		return 0;
+	}
+	if (id == NR_MREMAP) {
+		emit_map_change(HT_MM_REMAP_TO, ret < 0 ? 0 : ret, BPF_CORE_READ(regs, dx), ret, 0);
+		return 0;
+	}
+	if (ret < 0 && ret > -4096)
+		return 0; /* failed */
+	flags = BPF_CORE_READ(regs, r10);
+	if (!(flags & MAP_ANONYMOUS)) {
+		if (flags & MAP_FIXED)
+			emit_map_change(HT_MM_FIXED_OVER, ret, BPF_CORE_READ(regs, si), 0, 0);
+		return 0;
+	}
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		count(HT_C_MMAP_NO_STATE);
+		return 0;
+	}
+	/* t->ev is scratch: an allocator call in flight (malloc mapping a
+	 * large block) keeps its state in the other fields */
+	if (send_stacked(regs, t, HT_EV_MMAP, ret, BPF_CORE_READ(regs, si), 0, HT_MM_MAP, 0))
+		count(HT_C_RINGBUF_FULL_MMAP);
+	if (t->ev.flags)
+		count(HT_C_MMAP_STACK_SHORT);
 	return 0;
 }

@@ -95,6 +95,48 @@ for c in untraced bpftrace heaptrace-fp; do
 	printf "  %-14s %s\n" "$c" "$(per_round 'a / b' "$c-2t" "$c")"
 done
 
+# --mmap: an mmap+munmap loop traced without and with it; and what an
+# unrelated process pays per syscall while heaptrace traces another one
+# (the raw syscall tracepoints fire for every syscall on the machine).
+echo
+mmap_run() {  # config -> ns per mmap+munmap pair, or per bystander syscall
+	case "$1" in
+	untraced) "$OUT/bench_loop" mmap "$PAIRS" ;;
+	heaptrace) ./heaptrace -- "$OUT/bench_loop" mmap "$PAIRS" | sed -n 1p ;;
+	heaptrace-mmap) ./heaptrace --mmap -- "$OUT/bench_loop" mmap "$PAIRS" | sed -n 1p ;;
+	heaptrace-mmap-fp) ./heaptrace --mmap --unwind fp -- "$OUT/bench_loop" mmap "$PAIRS" | sed -n 1p ;;
+	bystander-*)
+		local opts=${1#bystander-} v
+		sleep 60 &
+		local sp=$! hp=""
+		case "$opts" in
+		heaptrace) ./heaptrace -p "$sp" >/dev/null 2>&1 & hp=$! ;;
+		heaptrace-mmap) ./heaptrace --mmap -p "$sp" >/dev/null 2>&1 & hp=$! ;;
+		esac
+		[ -n "$hp" ] && sleep 2
+		v=$("$OUT/bench_loop" syscalls 1000000)
+		[ -n "$hp" ] && { kill -INT "$hp"; wait "$hp" || true; }
+		kill "$sp"; wait "$sp" 2>/dev/null || true
+		echo "$v" ;;
+	esac
+}
+MMAP_CONFIGS="untraced heaptrace heaptrace-mmap heaptrace-mmap-fp bystander-none bystander-heaptrace
+bystander-heaptrace-mmap"
+for r in $(seq "$ROUNDS"); do
+	for c in $MMAP_CONFIGS; do
+		v=$(mmap_run "$c")
+		RES[mm.$c]="${RES[mm.$c]:-} $v"
+		RES[mm.$c.$r]=$v
+	done
+done
+printf "%-26s %10s %10s %10s   (--mmap: ns per mmap+munmap of 64 KiB; bystander: ns per getppid)\n" \
+	config min median max
+for c in $MMAP_CONFIGS; do
+	printf "%-26s %10s %10s %10s\n" "$c" $(tr ' ' '\n' <<<"${RES[mm.$c]}" | grep . | stats)
+done
+echo "--mmap cost per mmap+munmap pair, ns, per round (min median max):" \
+	"$(per_round 'a - b' mm.heaptrace-mmap mm.heaptrace)"
+
 # Attach and detach: heaptrace -p to "attached", and SIGINT to exit.
 echo
 echo "attach / stop (s), heaptrace -p PID, by links (median of 3):"

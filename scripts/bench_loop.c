@@ -5,13 +5,18 @@
  * the nanoseconds per malloc+free pair. "threads T N": T threads each run
  * the loop at once; prints the nanoseconds per pair of one thread (wall
  * time of the slowest over N): equal to the one-thread figure when the
- * threads share nothing.
+ * threads share nothing. "mmap N": N x (mmap 64 KiB anonymous; munmap),
+ * nanoseconds per pair (what --mmap costs); "syscalls N": ns per getppid()
+ * (what a process heaptrace does not trace pays for its tracepoints).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 
 #define NOINLINE __attribute__((noinline))
 
@@ -78,6 +83,35 @@ static int threads(int t, long n)
 	return 0;
 }
 
+/* "mmap N": ns per anonymous mmap+munmap pair. */
+static int mmap_loop(long n)
+{
+	double t0 = 0;
+
+	for (long i = -100; i < n; i++) {
+		void *p;
+
+		if (!i)
+			t0 = now(); /* after a warm-up */
+		p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED || munmap(p, 65536))
+			return 1;
+	}
+	printf("%.1f\n", (now() - t0) / (double)n);
+	return 0;
+}
+
+/* "syscalls N": ns per getppid(), made as a raw syscall. */
+static int syscall_loop(long n)
+{
+	double t0 = now();
+
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	printf("%.1f\n", (now() - t0) / (double)n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 20000;
@@ -85,6 +119,10 @@ int main(int argc, char **argv)
 
 	if (argc > 2 && !strcmp(argv[1], "keep"))
 		return keep(atol(argv[2]));
+	if (argc > 2 && !strcmp(argv[1], "mmap"))
+		return mmap_loop(atol(argv[2]));
+	if (argc > 2 && !strcmp(argv[1], "syscalls"))
+		return syscall_loop(atol(argv[2]));
 	if (argc > 3 && !strcmp(argv[1], "threads"))
 		return threads(atoi(argv[2]), atol(argv[3]));
 	/* Warm up: the first calls fault in the heap and the probes. */

@@ -166,7 +166,7 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 	return 0;
 }
 
-static const struct ht_stream_ops ops = { on_alloc, on_free, on_exec };
+static const struct ht_stream_ops ops = { .on_alloc = on_alloc, .on_free = on_free, .on_exec = on_exec };
 
 static void decode_accepts_well_formed_records(void **state)
 {
@@ -183,6 +183,10 @@ static void decode_accepts_well_formed_records(void **state)
 	assert_int_equal(s.last_nr, 3);
 	assert_int_equal(s.frees, 1);
 	assert_int_equal(s.execs, 1);
+	/* --mmap records go to their own handlers, never on_alloc */
+	a.hdr.type = HT_EV_MMAP;
+	assert_int_equal(stream__decode(&a, HT_ALLOC_EVENT_SIZE(3), &ops, &s), 0);
+	assert_int_equal(s.allocs, 1);
 }
 
 static void decode_rejects_truncated_and_unknown_records(void **state)
@@ -190,6 +194,7 @@ static void decode_rejects_truncated_and_unknown_records(void **state)
 	struct ht_alloc_event a = { .hdr.type = HT_EV_ALLOC, .nr_ips = 3 };
 	struct ht_free_event f = { .hdr.type = HT_EV_FREE };
 	struct ht_event_hdr x = { .type = 99 };
+	struct ht_map_event c = { .hdr.type = HT_EV_MAP_CHANGE };
 	struct seen s = {};
 
 	assert_int_equal(stream__decode(&a, HT_ALLOC_EVENT_SIZE(2), &ops, &s), -EBADMSG);
@@ -198,6 +203,9 @@ static void decode_rejects_truncated_and_unknown_records(void **state)
 	assert_int_equal(stream__decode(&f, sizeof(f) - 1, &ops, &s), -EBADMSG);
 	assert_int_equal(stream__decode(&x, sizeof(x), &ops, &s), -EBADMSG);
 	assert_int_equal(stream__decode(&x, 3, &ops, &s), -EBADMSG);
+	assert_int_equal(stream__decode(&c, sizeof(c) - 1, &ops, &s), -EBADMSG);
+	a.hdr.type = HT_EV_MMAP;
+	assert_int_equal(stream__decode(&a, HT_ALLOC_EVENT_SIZE(2), &ops, &s), -EBADMSG);
 	assert_int_equal(s.allocs + s.frees + s.execs, 0);
 }
 

@@ -96,6 +96,12 @@ static const char usage_text[] =
 	"                         detected)\n"
 	"      --ring-size BYTES  ring buffer size, a power of two, K/M suffix allowed\n"
 	"                         (default 16M); a full ring drops events, counted\n"
+	"      --mmap             also trace anonymous mmap/munmap/mremap (syscall\n"
+	"                         tracepoints, which cost every process's syscalls a\n"
+	"                         little meanwhile): a Mappings table of bytes mapped\n"
+	"                         by stack in the text and JSON reports, never in the\n"
+	"                         heap totals (folded, svg, pprof and dhat stay\n"
+	"                         heap-only)\n"
 	"\n"
 	"  -v, --verbose          more messages on stderr (-vv: debug)\n"
 	"  -h, --help             this help\n"
@@ -187,7 +193,8 @@ int cli_args__parse(int argc, char **argv, struct config *cfg)
 	       OPT_KEEP_ALLOC_FRAMES,
 	       OPT_ALLOC_FN,
 	       OPT_OLDER_THAN,
-	       OPT_SHORT_NAMES };
+	       OPT_SHORT_NAMES,
+	       OPT_MMAP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -204,6 +211,7 @@ int cli_args__parse(int argc, char **argv, struct config *cfg)
 		{ "alloc-fn", required_argument, NULL, OPT_ALLOC_FN },
 		{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 		{ "short-names", no_argument, NULL, OPT_SHORT_NAMES },
+		{ "mmap", no_argument, NULL, OPT_MMAP },
 		{ "unwind", required_argument, NULL, OPT_UNWIND },
 		{ "stack-bytes", required_argument, NULL, OPT_STACK_BYTES },
 		{ "run-as-root", no_argument, NULL, OPT_AS_ROOT },
@@ -298,6 +306,9 @@ int cli_args__parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_NO_DEMANGLE:
 			cfg->session.no_demangle = true;
+			break;
+		case OPT_MMAP:
+			cfg->session.mmap = true;
 			break;
 		case OPT_AS_ROOT:
 			cfg->session.run_as_root = true;

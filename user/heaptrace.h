@@ -79,6 +79,9 @@ struct ht_session_opts {
 	uint64_t max_size;       /* ... and at most max_size (0: no limit); in the kernel */
 	int verbosity;           /* this session's messages on stderr: 0 warnings
 				  * and errors, 1 info, 2 debug */
+	bool mmap;               /* also trace anonymous mmap/munmap/mremap: the
+				  * text and JSON reports get a Mappings table
+				  * (never part of the heap totals) */
 };
 
 /*

@@ -201,6 +201,8 @@ static struct heaptrace_bpf *open_load(const struct ht_probes_opts *opts, enum h
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_bytes);
 	bpf_program__set_autoload(skel->progs.ht_maps_change, opts->cfi_rows > 0);
+	bpf_program__set_autoload(skel->progs.ht_mmap_enter, opts->mmap);
+	bpf_program__set_autoload(skel->progs.ht_mmap_exit, opts->mmap);
 	if (!err && opts->cfi_rows) {
 		skel->rodata->unwind_cfi = 1;
 		err = bpf_map__set_max_entries(skel->maps.cfi_rows, opts->cfi_rows);
@@ -248,10 +250,11 @@ struct ht_probes *probes__load(const struct ht_probes_opts *opts)
 	}
 	pr_debug("attaching through %s links\n", links_names[p->mode]);
 
-	/* Exec of the target ends its old heap: watch for it. */
+	/* Exec of the target ends its old heap: watch for it (and, with
+	 * --mmap, its mmap/munmap/mremap calls). */
 	err = heaptrace_bpf__attach(p->skel);
 	if (err) {
-		pr_err("can't attach exec tracepoint: %s\n", strerror(-err));
+		pr_err("can't attach tracepoints: %s\n", strerror(-err));
 		goto err_destroy;
 	}
 	return p;

@@ -35,6 +35,7 @@ struct ht_probes_opts {
 	uint32_t cfi_rows;       /* > 0: unwind in the kernel from CFI tables of
 				  * up to this many rows (see cfimaps.h) */
 	enum ht_links links;     /* a kind the kernel lacks falls back to the next */
+	bool mmap;               /* also trace anonymous mmap/munmap/mremap */
 };
 
 /* HEAPTRACE_LINKS=single or =multi: the fallbacks for kernels without

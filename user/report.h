@@ -15,11 +15,23 @@
 #include <stdio.h>
 #include "heap.h"
 #include "heaptrace.h"
+#include "mappings.h"
 #include "symbolize.h"
 
 struct ht_alloc_refused;
+struct ht_report_stack;
 struct ht_stacks;
 struct ht_symbolizer;
+
+/* --mmap: what the BPF side could not record of the mapping calls. */
+struct report_map_loss {
+	uint64_t ringbuf_full_maps;    /* mmap records the ring had no room for */
+	uint64_t ringbuf_full_changes; /* munmap/mremap records */
+	uint64_t no_thread_state;      /* mmaps missed: no per-thread state */
+	uint64_t failed_unmaps;        /* munmaps recorded at entry that failed */
+	uint64_t stacks_cut_short;     /* mmap stacks that ended early (not a loss) */
+	uint64_t model_errors;         /* records the model had no memory for */
+};
 
 /* Everything a report shows, gathered from a session. */
 struct ht_report_input {
@@ -40,6 +52,11 @@ struct ht_report_input {
 	/* Allocators found but not traced (pymalloc inlined into python3.11) */
 	const struct ht_alloc_refused *untraced;
 	size_t nuntraced;
+	/* --mmap (text and JSON only): the anonymous mappings and the stacks
+	 * that mapped them; NULL when off */
+	const struct ht_mappings *maps;
+	const struct ht_stacks *map_stacks;
+	struct report_map_loss map_loss;
 	unsigned int top_n;   /* rows per table in the text report */
 	/* Only stacks keep() accepts (NULL: all). */
 	bool (*keep)(uint32_t stack, void *ctx);
@@ -85,6 +102,20 @@ void report__unseen_text(FILE *f, const struct ht_report_input *in,
 			 const struct ht_heap_totals *t);
 void report__unseen_json(FILE *f, const struct ht_report_input *in,
 			 const struct ht_heap_totals *t);
+
+/* The stack id symbolized as the text report lists it (report_text.c),
+ * and as the JSON "frames" array (report_json.c); st is reused. */
+int report__text_stack(FILE *f, const struct ht_report_input *in, uint32_t id,
+		       struct ht_report_stack *st);
+void report__json_frames(FILE *f, const struct ht_report_stack *st);
+
+/* --mmap (report_mappings.c): the Mappings table at the end of the text
+ * report, and the JSON "mappings" group (null when off, with its trailing
+ * comma and newline). Stacks are in->map_stacks'. 0 or -errno. */
+int report__mappings_text(FILE *f, const struct ht_report_input *in,
+			  struct ht_report_stack *st);
+int report__mappings_json(FILE *f, const struct ht_report_input *in,
+			  struct ht_report_stack *st);
 
 /* One row per stack with its statistics, for exporters. */
 struct ht_report_row {

@@ -71,7 +71,7 @@ static void json_interval(FILE *f, const struct ht_stats *iv)
 		(unsigned long long)iv->temporary);
 }
 
-static void json_frames(FILE *f, const struct ht_report_stack *st)
+void report__json_frames(FILE *f, const struct ht_report_stack *st)
 {
 	fputs("\"frames\": [", f);
 	for (uint32_t i = 0; i < st->n; i++) {
@@ -171,6 +171,9 @@ int report__json(FILE *f, const struct ht_report_input *opts)
 		(unsigned long long)bd.frees_missing);
 	json_timeline(f, in, &t, now);
 	report__unseen_json(f, in, &t);
+	err = report__mappings_json(f, in, &st);
+	if (err)
+		goto out;
 	fprintf(f, "  \"unwind\": { \"stacks_cut_short\": %llu, \"cut_short\": { \"depth\": %llu, "
 		"\"unreadable\": %llu, \"no_mapping\": %llu, \"no_table\": %llu, "
 		"\"bad_rule\": %llu, \"fp_invalid\": %llu, \"uretprobe\": %llu, "
@@ -190,7 +193,7 @@ int report__json(FILE *f, const struct ht_report_input *opts)
 		if (err)
 			goto out;
 		fputs(i ? ",\n    { " : "\n    { ", f);
-		json_frames(f, &st);
+		report__json_frames(f, &st);
 		fputs(",\n      ", f);
 		json_stats(f, &rows[i].s);
 		fputs(", ", f);

@@ -30,7 +30,7 @@ static int cmp_rows(const void *a, const void *b, void *ctx)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-static int print_stack(FILE *f, const struct ht_report_input *in, uint32_t id,
+int report__text_stack(FILE *f, const struct ht_report_input *in, uint32_t id,
 		       struct ht_report_stack *st)
 {
 	int err = report__stack(in, id, st);
@@ -89,7 +89,7 @@ static int print_row(FILE *f, const struct ht_report_input *in, size_t rank,
 			(double)(cx->now_ms > age->oldest_ms ? cx->now_ms - age->oldest_ms : 0) /
 				1e3);
 	fputc('\n', f);
-	return print_stack(f, in, r->stack, &cx->st);
+	return report__text_stack(f, in, r->stack, &cx->st);
 }
 
 static int print_table(FILE *f, const struct ht_report_input *in, struct ht_report_row *rows,
@@ -250,6 +250,8 @@ int report__text(FILE *f, const struct ht_report_input *in)
 			older_only(rows, n, ages);
 		err = print_table(f, in, rows, n, &tables[i], &cx);
 	}
+	if (!err && in->maps)
+		err = report__mappings_text(f, in, &cx.st);
 out:
 	report__stack_free(&cx.st);
 	free(ages);

@@ -17,6 +17,7 @@
 #include "heap.h"
 #include "ldso.h"
 #include "log.h"
+#include "mappings.h"
 #include "modules.h"
 #include "report.h"
 #include "session.h"
@@ -170,6 +171,8 @@ void session__follow_exec(struct ht_session *s)
 	s->heap = heap;
 	stacks__free(s->stacks);
 	s->stacks = stacks;
+	if (s->maps)
+		mappings__clear(s->maps);  /* the old program's mappings are gone */
 	unwinder__free(s->unwinder);
 	s->unwinder = unw;
 	symbolizer__free(s->sym);
@@ -258,8 +261,12 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	s->stacks = stacks__new();
 	s->unwinder = unwinder__new(s->mods, s->opts.unwind);
 	s->frames = calloc(HT_MAX_FRAMES + 1, sizeof(*s->frames));
+	if (s->opts.mmap) {
+		s->maps = mappings__new();
+		s->map_stacks = stacks__new();
+	}
 	if (!s->mods || !s->heap || !s->stacks || !s->unwinder ||
-	    !s->frames) {
+	    !s->frames || (s->opts.mmap && (!s->maps || !s->map_stacks))) {
 		err = -ENOMEM;
 		snprintf(msg, len, "out of memory");
 		goto err;
@@ -302,6 +309,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 	po.min_size = s->opts.min_size;
 	po.max_size = s->opts.max_size;
 	po.links = probes__links_from_env();
+	po.mmap = s->opts.mmap;
 	if (s->opts.unwind == HT_UNWIND_CFI)
 		po.cfi_rows = HT_CFI_DEFAULT_ROWS;
 	s->probes = probes__load(&po);
@@ -589,6 +597,8 @@ void ht_session_close(struct ht_session *s)
 	modules__free(s->mods);
 	heap__free(s->heap);
 	stacks__free(s->stacks);
+	mappings__free(s->maps);
+	stacks__free(s->map_stacks);
 	ht_log_leave(prev);
 	free(s);
 }

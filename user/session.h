@@ -30,6 +30,9 @@ struct ht_session {
 	struct ht_stream *stream;
 	struct ht_heap *heap;
 	struct ht_stacks *stacks;
+	struct ht_mappings *maps;       /* --mmap: anonymous mappings, or NULL */
+	struct ht_stacks *map_stacks;   /* ... and the stacks that mapped them */
+	uint64_t map_errors;            /* mmap records the model had no memory for */
 	struct ht_symbolizer *sym;
 	struct ht_unwinder *unwinder;
 	struct ht_cfimaps *cfi;         /* --unwind cfi: the tables in BPF maps */

@@ -23,15 +23,21 @@ static struct ht_symbolizer *symbolizer(struct ht_session *s)
 	return s->sym;
 }
 
+/* The BPF side's counters: live, or as they were when the probes went. */
+static void read_counters(const struct ht_session *s, uint64_t c[__HT_C_MAX])
+{
+	if (s->probes)
+		probes__counters(s->probes, c);
+	else
+		memcpy(c, s->frozen_counters, sizeof(s->frozen_counters));
+}
+
 static void session_loss(const struct ht_session *s, struct ht_loss *out)
 {
 	uint64_t c[__HT_C_MAX];
 
 	memset(out, 0, sizeof(*out));
-	if (s->probes)
-		probes__counters(s->probes, c);
-	else
-		memcpy(c, s->frozen_counters, sizeof(c));
+	read_counters(s, c);
 	out->ringbuf_full_allocs = c[HT_C_RINGBUF_FULL_ALLOC];
 	out->ringbuf_full_frees = c[HT_C_RINGBUF_FULL_FREE];
 	out->ringbuf_full_execs = c[HT_C_RINGBUF_FULL_EXEC];
@@ -66,6 +72,20 @@ static void session_loss(const struct ht_session *s, struct ht_loss *out)
 			   out->ringbuf_full_execs +
 			   out->no_thread_state + out->unreadable_results + out->bad_records +
 			   out->model_errors + out->sampled_map_full;
+}
+
+/* --mmap: what the BPF side and the sink could not record of the mappings. */
+static void map_loss(const struct ht_session *s, struct report_map_loss *out)
+{
+	uint64_t c[__HT_C_MAX];
+
+	read_counters(s, c);
+	out->ringbuf_full_maps = c[HT_C_RINGBUF_FULL_MMAP];
+	out->ringbuf_full_changes = c[HT_C_RINGBUF_FULL_UNMAP];
+	out->no_thread_state = c[HT_C_MMAP_NO_STATE];
+	out->failed_unmaps = c[HT_C_MUNMAP_FAILED];
+	out->stacks_cut_short = c[HT_C_MMAP_STACK_SHORT];
+	out->model_errors = s->map_errors;
 }
 
 /* probes__counters() may say why it can't: at the session's level. */
@@ -183,6 +203,11 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	in.late_unknown_frees = s->late_unknown_frees;
 	in.untraced = s->set.refused;
 	in.nuntraced = s->set.nrefused;
+	if (s->maps) {
+		in.maps = s->maps;
+		in.map_stacks = s->map_stacks;
+		map_loss(s, &in.map_loss);
+	}
 	in.rss_anon_known = s->watch.rss_known;
 	in.rss_anon = s->watch.rss_anon;
 	in.malloc_defs = allocators__malloc_definitions(s->mods, &s->set, malloc_defs,

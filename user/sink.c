@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "heap.h"
+#include "mappings.h"
 #include "modules.h"
 #include "session.h"
 #include "stacks.h"
@@ -205,6 +206,8 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 		 * and the addresses read before it are not its mappings. */
 		s->launch_exec_seen = true;
 		heap__clear_live(s->heap);
+		if (s->maps)
+			mappings__clear(s->maps);
 		modules__forget_mappings(s->mods);
 		memset(s->placed, 0, sizeof(s->placed));
 		return 0;
@@ -218,8 +221,57 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 	return 0;
 }
 
+/* --mmap: an anonymous mapping, into a model and stack table of its own. */
+static int on_mmap(void *ctx, const struct ht_alloc_event *e)
+{
+	struct ht_session *s = ctx;
+	uint32_t id, n;
+
+	if (s->execed || !s->maps)
+		return 0;
+	n = unwind(s, e);
+	if (stacks__intern(s->map_stacks, s->frames, n, &id))
+		s->map_errors++;
+	else
+		mappings__map(s->maps, e->addr, e->size, id); /* its errors counted there */
+	return 0;
+}
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+static int on_map_change(void *ctx, const struct ht_map_event *e)
+{
+	struct ht_session *s = ctx;
+
+	if (s->execed || !s->maps)
+		return 0;
+	switch (e->kind) {
+	case HT_MM_UNMAP:
+		mappings__unmap(s->maps, e->addr, e->len);
+		break;
+	case HT_MM_FIXED_OVER:
+		mappings__replace(s->maps, e->addr, e->len);
+		break;
+	case HT_MM_REMAP_FROM:
+		mappings__remap_begin(s->maps, e->hdr.tid, e->addr, e->len,
+				      e->flags & MREMAP_DONTUNMAP);
+		break;
+	case HT_MM_REMAP_TO:
+		mappings__remap_end(s->maps, e->hdr.tid, e->ret >= 0 || e->ret < -4095, e->addr,
+				    e->len);
+		break;
+	default:
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 const struct ht_stream_ops sink__ops = {
 	.on_alloc = on_alloc,
 	.on_free = on_free,
 	.on_exec = on_exec,
+	.on_mmap = on_mmap,
+	.on_map_change = on_map_change,
 };

@@ -25,12 +25,19 @@ int stream__decode(const void *data, size_t len, const struct ht_stream_ops *ops
 		return -EBADMSG;
 	switch (h->type) {
 	case HT_EV_ALLOC:
+	case HT_EV_MMAP:
 		/* the addresses and the raw stack window must both be there */
 		if (len < HT_ALLOC_EVENT_SIZE(0) || a->nr_ips > HT_MAX_FRAMES ||
 		    a->stack_len > HT_MAX_STACK_BYTES ||
 		    len < HT_ALLOC_EVENT_SIZE(a->nr_ips) + a->stack_len)
 			return -EBADMSG;
+		if (h->type == HT_EV_MMAP)
+			return ops->on_mmap ? ops->on_mmap(ctx, a) : 0;
 		return ops->on_alloc ? ops->on_alloc(ctx, a) : 0;
+	case HT_EV_MAP_CHANGE:
+		if (len < sizeof(struct ht_map_event))
+			return -EBADMSG;
+		return ops->on_map_change ? ops->on_map_change(ctx, data) : 0;
 	case HT_EV_FREE:
 		if (len < sizeof(struct ht_free_event))
 			return -EBADMSG;

@@ -11,6 +11,9 @@ struct ht_stream_ops {
 	int (*on_alloc)(void *ctx, const struct ht_alloc_event *e);
 	int (*on_free)(void *ctx, const struct ht_free_event *e);
 	int (*on_exec)(void *ctx, const struct ht_event_hdr *h);
+	/* --mmap: an anonymous mapping (the allocation layout), a change */
+	int (*on_mmap)(void *ctx, const struct ht_alloc_event *e);
+	int (*on_map_change)(void *ctx, const struct ht_map_event *e);
 };
 
 /*

@@ -48,7 +48,7 @@ static int on_exec(void *ctx, const struct ht_event_hdr *h)
 	return 0;
 }
 
-static const struct ht_stream_ops ops = { on_alloc, on_free, on_exec };
+static const struct ht_stream_ops ops = { .on_alloc = on_alloc, .on_free = on_free, .on_exec = on_exec };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
