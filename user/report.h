@@ -18,6 +18,7 @@
 #include "mappings.h"
 #include "symbolize.h"
 
+struct ht_alloc_refused;
 struct ht_report_stack;
 struct ht_stacks;
 struct ht_symbolizer;
@@ -48,6 +49,9 @@ struct ht_report_input {
 	uint64_t rss_anon;
 	const char *malloc_defs;
 	uint64_t late_unknown_frees;  /* unknown frees by allocators traced late */
+	/* Allocators found but not traced (pymalloc inlined into python3.11) */
+	const struct ht_alloc_refused *untraced;
+	size_t nuntraced;
 	/* --mmap (text and JSON only): the anonymous mappings and the stacks
 	 * that mapped them; NULL when off */
 	const struct ht_mappings *maps;
