@@ -238,6 +238,26 @@ static const char *generic_path(const struct ht_alloc_opts *o)
 	return generic_asked(o) && o->allocator[7] == ':' ? o->allocator + 8 : NULL;
 }
 
+/*
+ * glibc's entry points that reach no other entry point while they run
+ * (their work is in _int_malloc & co): malloc, calloc and the memalign
+ * family. Not realloc (realloc(NULL, n) calls malloc, realloc(p, 0) free)
+ * nor reallocarray. Other families' internals are not known here: their
+ * left-out calls keep their return probes.
+ */
+static bool glibc_leaf(enum ht_layout layout)
+{
+	switch (layout) {
+	case HT_L_SIZE:
+	case HT_L_CALLOC:
+	case HT_L_ALIGN_SIZE:
+	case HT_L_POSIX_MEMALIGN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool family_wanted(const struct alloc_family *fam, const struct ht_alloc_opts *o)
 {
 	if (generic_asked(o))
@@ -378,6 +398,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 			p->vaddr = c->sym->vaddr;
 			p->offset = placement__probe_offset(e, c->sym, off);
 			p->layout = c->layout;
+			p->leaf = fam == &alloc_families[FAM_GLIBC] && glibc_leaf(c->layout);
 			npoints++;
 			pr_debug("%s: '%s' in '%s' at 0x%llx\n", fam->name, p->func, mod->path,
 				 (unsigned long long)p->vaddr);

@@ -38,6 +38,7 @@ struct ht_probe_point {
 	uint64_t vaddr;           /* the function's ELF address */
 	uint64_t offset;          /* file offset the probe is attached at */
 	enum ht_layout layout;
+	bool leaf;                /* reaches no other probed entry point (HT_COOKIE_LEAF) */
 };
 
 /* One allocator found in one object. */
