@@ -2674,7 +2674,37 @@ static void expect_html_search(json_object *page, json_object *report)
 	assert_string_equal(get_str(s, "matched"), text);
 }
 
-/* Clicking a header sorts by it, highest first; clicking again, lowest. */
+/*
+ * Clicking a row shows its whole stack, innermost first: the lines are the
+ * frames of a JSON stack with that row's alloc_bytes, function by function.
+ */
+static void expect_html_clicked_stack(json_object *lines, json_object *stacks,
+				      int64_t alloc_bytes)
+{
+	size_t nl = json_object_array_length(lines);
+
+	for (size_t k = 0; k < json_object_array_length(stacks); k++) {
+		json_object *st = json_object_array_get_idx(stacks, k), *fr = get(st, "frames");
+		size_t i, nf = json_object_array_length(fr);
+
+		if (get_int(st, "alloc_bytes") != alloc_bytes || nf != nl)
+			continue;
+		for (i = 0; i < nf; i++) {
+			const char *fn = get_str(json_object_array_get_idx(fr, i), "function");
+			const char *line = json_object_get_string(json_object_array_get_idx(lines, i));
+
+			if (strncmp(line, fn, strlen(fn)))
+				break;
+		}
+		if (i == nf)
+			return;
+	}
+	fail_msg("the stack shown on a click is no JSON stack of %lld bytes: %s",
+		 (long long)alloc_bytes, json_object_to_json_string(lines));
+}
+
+/* Clicking a header sorts by it, highest first; clicking again, lowest.
+ * Clicking the first row then shows its stack. */
 static void expect_html_sorted(json_object *page, json_object *report)
 {
 	json_object *s = get(page, "sorted"), *first = get(s, "first"), *second = get(s, "second");
@@ -2694,6 +2724,8 @@ static void expect_html_sorted(json_object *page, json_object *report)
 			atoll(json_object_get_string(json_object_array_get_idx(second, n - 1 - i))),
 			v);
 	}
+	expect_html_clicked_stack(get(s, "clicked_stack"), stacks,
+				  atoll(json_object_get_string(json_object_array_get_idx(second, 0))));
 }
 
 /*

@@ -23,7 +23,9 @@
  *   tables     per table: its column keys and rows (data-stack, each
  *              cell's data-v) in page order, its footer
  *   sorted     after clicking TABLE's COLUMN header once and twice: that
- *              column's data-v in row order, the header's class
+ *              column's data-v in row order, the header's class, and
+ *              clicked_stack: the lines shown under the table after
+ *              clicking the first row then
  *   shot       the screenshot DIR/BASENAME.png (the whole page)
  *
  * Exit status: 0 when the page was inspected (whatever it showed), 1 when
@@ -116,6 +118,9 @@ async function sortColumn(page, table, column) {
 	await th.click();
 	out.second = await values();
 	out.second_class = await th.getAttribute('class');
+	/* the first row's whole stack, shown under the table on a click */
+	await page.locator(`#table-${table} tbody tr`).first().locator('td.fn').click();
+	out.clicked_stack = (await page.textContent(`#stack-${table}`)).split('\n');
 	return out;
 }
 
