@@ -214,6 +214,7 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 		snprintf(tag, sizeof(tag), "final");
 	else
 		snprintf(tag, sizeof(tag), "%06u", ++o->seq);
+	o->written = 0;
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		if (!(o->formats & (1u << formats[i].fmt)))
 			continue;
@@ -226,6 +227,8 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 					 tag, formats[i].ext);
 			ro.metric = (enum ht_metric)m;
 			err = output__write_file(path, 0, s, formats[i].fmt, &ro);
+			if (!err)
+				o->written++;
 			if (err) {
 				o->errors++;
 				if (!first)
