@@ -161,15 +161,33 @@ static __always_inline __u64 rb_flags(__u64 used)
 }
 
 /*
+ * A call at the very stack pointer of the open call: a jump from it into
+ * another entry point (glibc's aligned_alloc and memalign into malloc for
+ * small alignments), if the return address there is the [uprobes]
+ * trampoline the open call's return probe put in its place; else a new
+ * call after a return that was never seen.
+ */
+static __always_inline int tail_called(__u64 sp)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 ret, xol = BPF_CORE_READ(task, mm, uprobes_state.xol_area, vaddr);
+
+	return xol && !bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) && ret >= xol &&
+	       ret < xol + 4096;
+}
+
+/*
  * Decide whether this call is the thread's outermost traced call. A depth
  * left over from a call whose return never came (its frame is gone: the
  * stack pointer is no deeper than it was) is reset and counted.
  */
+static __always_inline int tail_called(__u64 sp);
+
 static __always_inline int nested(struct ht_task *t, __u64 sp)
 {
 	if (!t->depth)
 		return 0;
-	if (sp < t->sp)
+	if (sp < t->sp || (sp == t->sp && tail_called(sp)))
 		return 1;
 	count(HT_C_STALE_CALL);
 	t->depth = 0;
@@ -220,6 +238,7 @@ static __always_inline int on_enter(struct pt_regs *ctx, int session)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 layout = HT_COOKIE_LAYOUT(cookie);
+	__u64 sp = PT_REGS_SP(ctx);
 	struct ht_task *t;
 
 	if (!is_target())
@@ -230,7 +249,7 @@ static __always_inline int on_enter(struct pt_regs *ctx, int session)
 		count(HT_C_NO_STATE);
 		return session;
 	}
-	if (nested(t, PT_REGS_SP(ctx))) {
+	if (nested(t, sp)) {
 		/* with its return cancelled, it needs no depth to undo */
 		if (!session)
 			t->depth++;
@@ -239,7 +258,7 @@ static __always_inline int on_enter(struct pt_regs *ctx, int session)
 	}
 
 	t->depth = 1;
-	t->sp = PT_REGS_SP(ctx);
+	t->sp = sp;
 	t->cookie_lo = layout;
 	t->func = HT_COOKIE_FUNC(cookie);
 	t->arg = 0;

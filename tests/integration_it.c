@@ -779,6 +779,40 @@ static void test_sampling_records_frees_of_sampled_blocks_only(void **state)
 	(void)state;
 }
 
+/*
+ * glibc's memalign family hands alignments of 16 or less on to malloc's
+ * own entry: posix_memalign through _mid_memalign (a call), aligned_alloc
+ * and memalign by a jump at their own stack pointer. That malloc is nested
+ * in the call - no stale call, no second sampling draw - under every link
+ * kind, so each site's estimate is its 300 calls, not twice that. (The jump
+ * used to count as a stale call and draw again; with session uprobes,
+ * cancelling an unsampled posix_memalign's return did the same.)
+ */
+static void test_sampling_draws_once_per_memalign_call(void **state)
+{
+	static const char *const opts[] = { "--sample-bytes", "256", "--seed", "5", NULL };
+	static const char *const links[] = { NULL, "multi" };
+	static const char *const fns[] = { "do_posix_memalign", "do_aligned_alloc",
+					   "do_memalign" };
+	double p = sample_p(64, 256), sigma = sqrt(300 * (1 - p) / p);
+	json_object *exact = trace_mode("smallalign");
+
+	assert_int_equal(get_int(get(exact, "loss"), "stale_calls"), 0);
+	for (size_t k = 0; k < ARRAY_SIZE(links); k++) {
+		json_object *r;
+
+		if (links[k])
+			setenv("HEAPTRACE_LINKS", links[k], 1);
+		r = trace_with(opts, "smallalign");
+		unsetenv("HEAPTRACE_LINKS");
+		assert_int_equal(get_int(get(r, "loss"), "stale_calls"), 0);
+		for (size_t i = 0; i < ARRAY_SIZE(fns); i++)
+			expect_estimate(fns[i], get_int(sampled_stack(r, fns[i], 256), "allocs"),
+					300, sigma);
+	}
+	(void)state;
+}
+
 static void test_sampling_records_large_blocks_exactly(void **state)
 {
 	static const char *const opts[] = { "--sample-bytes", "1M", "--seed", "1", NULL };
@@ -1298,6 +1332,7 @@ int main(int argc, char **argv)
 		T(test_sampling_estimates_are_within_five_sigma),
 		T(test_sampling_records_frees_of_sampled_blocks_only),
 		T(test_sampling_records_large_blocks_exactly),
+		T(test_sampling_draws_once_per_memalign_call),
 		T(test_link_fallbacks_count_the_same),
 		T(test_min_size_records_only_large_enough_allocations),
 		T(test_max_size_frees_recorded_block_when_realloc_grows_past),

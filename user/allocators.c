@@ -240,22 +240,16 @@ static const char *generic_path(const struct ht_alloc_opts *o)
 
 /*
  * glibc's entry points that reach no other entry point while they run
- * (their work is in _int_malloc & co): malloc, calloc and the memalign
- * family. Not realloc (realloc(NULL, n) calls malloc, realloc(p, 0) free)
- * nor reallocarray. Other families' internals are not known here: their
- * left-out calls keep their return probes.
+ * (their work is in _int_malloc & co): malloc, valloc, pvalloc (page
+ * aligned: _int_memalign) and calloc. Not the memalign family (an
+ * alignment of 16 or less goes on to malloc's own entry), realloc
+ * (realloc(NULL, n) calls malloc, realloc(p, 0) free) nor reallocarray.
+ * Other families' internals are not known here: their left-out calls keep
+ * their return probes.
  */
 static bool glibc_leaf(enum ht_layout layout)
 {
-	switch (layout) {
-	case HT_L_SIZE:
-	case HT_L_CALLOC:
-	case HT_L_ALIGN_SIZE:
-	case HT_L_POSIX_MEMALIGN:
-		return true;
-	default:
-		return false;
-	}
+	return layout == HT_L_SIZE || layout == HT_L_CALLOC;
 }
 
 static bool family_wanted(const struct alloc_family *fam, const struct ht_alloc_opts *o)

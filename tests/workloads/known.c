@@ -31,6 +31,9 @@
  *  memalign      50 each, kept: do_posix_memalign (64, 100),
  *                do_aligned_alloc (64, 128), do_memalign (64, 200),
  *                do_valloc (300), do_pvalloc (400).
+ *  smallalign    300 each, kept: do_posix_memalign (16, 64),
+ *                do_aligned_alloc (16, 64), do_memalign (8, 64) - glibc
+ *                hands these alignments on to its own malloc entry.
  *  big           big_temp_malloc: 2 x malloc(8 MiB), each freed at once;
  *                then big_malloc: 3 x malloc(4 MiB), kept.
  *  strdup        do_strdup: 100 x strdup("hello world") (12 bytes), kept.
@@ -204,6 +207,18 @@ static void run_memalign(void)
 		kept[k++] = check(do_pvalloc(400), "do_pvalloc");
 }
 
+static void run_smallalign(void)
+{
+	int k = 0;
+
+	for (int i = 0; i < 300; i++)
+		kept[k++] = check(do_posix_memalign(16, 64), "do_posix_memalign");
+	for (int i = 0; i < 300; i++)
+		kept[k++] = check(do_aligned_alloc(16, 64), "do_aligned_alloc");
+	for (int i = 0; i < 300; i++)
+		kept[k++] = check(do_memalign(8, 64), "do_memalign");
+}
+
 static void run_big(void)
 {
 	for (int i = 0; i < 2; i++)
@@ -327,6 +342,7 @@ static const struct {
 	{ "realloc0", run_realloc0 },
 	{ "reallocarray", run_reallocarray },
 	{ "memalign", run_memalign },
+	{ "smallalign", run_smallalign },
 	{ "big", run_big },
 	{ "strdup", run_strdup },
 	{ "threads", run_threads },
