@@ -11,7 +11,10 @@
  * second check scans the object's code for RIP-relative operands: a ModRM
  * byte with mod 00 and r/m 101, then a 32-bit displacement from the end
  * of the instruction (0, 1, 2 or 4 bytes of immediate later) that lands on
- * a slot. A byte scan finds every such instruction and rarely one that is
+ * a slot. (Not seen: code that takes the table's address into a base
+ * register and calls through it; CPython's inlined thunks load the slot.)
+ * An object without section headers is refused: nothing can be checked.
+ * A byte scan finds every such instruction and rarely one that is
  * not (random bytes matching both is a 2^-32 event per byte); a false
  * match only refuses tracing, never makes it wrong.
  */
@@ -98,10 +101,12 @@ static void scan_code(struct scan *sc, const uint8_t *b, size_t n, uint64_t addr
 	}
 }
 
-static void scan_object(struct ht_elf *e, struct scan *sc)
+/* The number of code sections scanned. */
+static size_t scan_object(struct ht_elf *e, struct scan *sc)
 {
 	Elf *elf = ht_elf__handle(e);
 	Elf_Scn *scn = NULL;
+	size_t n = 0;
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -111,9 +116,12 @@ static void scan_object(struct ht_elf *e, struct scan *sc)
 		    !(sh.sh_flags & SHF_EXECINSTR))
 			continue;
 		d = elf_rawdata(scn, NULL);
-		if (d && d->d_buf)
+		if (d && d->d_buf) {
 			scan_code(sc, d->d_buf, d->d_size, sh.sh_addr);
+			n++;
+		}
 	}
+	return n;
 }
 
 bool allocators__pymalloc_traceable(struct ht_elf *e, const struct ht_elf_symidx *ix,
@@ -152,7 +160,11 @@ bool allocators__pymalloc_traceable(struct ht_elf *e, const struct ht_elf_symidx
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(table_users); i++)
 		allow(&sc, ht_elf_symidx__find(ix, table_users[i]));
-	scan_object(e, &sc);
+	if (!scan_object(e, &sc)) {
+		snprintf(why, len, "its code has no section headers to check that nothing else "
+				   "calls through the allocator table");
+		return false;
+	}
 	pr_debug("pymalloc: %zu table slots, %zu references outside the allocator functions\n",
 		 sc.nslots, sc.outside);
 	if (sc.outside) {
