@@ -564,8 +564,8 @@ static json_object *strace_replayed(const char *log)
 	return r;
 }
 
-/* Every total as the replay has it; nothing lost; the workload's calls there. */
-static void expect_as_replayed(json_object *report, const char *log)
+/* Every total as the replay has it, nothing lost; the replay's totals. */
+static json_object *expect_as_replayed(json_object *report, const char *log)
 {
 	json_object *m = get(report, "mappings"), *t = get(m, "totals");
 	json_object *ref = strace_replayed(log);
@@ -585,7 +585,15 @@ static void expect_as_replayed(json_object *report, const char *log)
 	}
 	assert_int_equal(get_int(ref, "failed_unmaps"), 0);
 	assert_int_equal(get_int(ref, "replaced_unasked"), 0);
-	/* the workload's own: 40 blocks mapped, 20 unmapped, one grown */
+	return ref;
+}
+
+/* py_work's own calls are there: 40 blocks mapped, 20 unmapped, one grown. */
+static void expect_py_work(json_object *report, const char *log)
+{
+	json_object *t = get(get(report, "mappings"), "totals");
+
+	json_object_put(expect_as_replayed(report, log));
 	assert_true(get_int(t, "mmaps") >= 40);
 	assert_true(get_int(t, "munmaps") >= 20);
 	assert_true(get_int(t, "mremaps") >= 1);
@@ -593,14 +601,16 @@ static void expect_as_replayed(json_object *report, const char *log)
 		      "at the end, as strace's record replayed\n",
 		      (long long)get_int(t, "mmaps"), (long long)get_int(t, "munmaps"),
 		      (long long)get_int(t, "mremaps"), (long long)get_int(t, "mapped_bytes"));
-	json_object_put(ref);
 }
 
-/* Attached, with strace attached first: both see the same run, threads too. */
-static void test_python3_attached_totals_as_strace_replayed(void **state)
+/*
+ * python3 running script with arg, attached to by strace, then by heaptrace
+ * --mmap, until it ends; log: strace's record (PATH_MAX).
+ */
+static struct run *attach_python3(const char *script, const char *arg, char *log)
 {
-	char *py[] = { "/usr/bin/python3", "-c", (char *)py_work, "2", NULL };
-	char json[PATH_MAX], log[PATH_MAX], pid_s[16];
+	char *py[] = { "/usr/bin/python3", "-c", (char *)script, (char *)arg, NULL };
+	char json[PATH_MAX], pid_s[16];
 	char *ht[] = { (char *)heaptrace_bin, "--mmap", "--json", json, "-p", pid_s, NULL };
 	struct run *x = run_new();
 	int in[2], out[2], errp[2], code, st_err;
@@ -608,7 +618,7 @@ static void test_python3_attached_totals_as_strace_replayed(void **state)
 
 	run_seq++;
 	snprintf(json, sizeof(json), "%s/%03d-python3-attach.json", tmpdir, run_seq);
-	snprintf(log, sizeof(log), "%s/%03d-python3-strace.txt", tmpdir, run_seq);
+	snprintf(log, PATH_MAX, "%s/%03d-python3-strace.txt", tmpdir, run_seq);
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	py_pid = spawn(py, NULL, in[0], out[1], -1);
@@ -637,7 +647,57 @@ static void test_python3_attached_totals_as_strace_replayed(void **state)
 	x->r = json_object_from_file(json);
 	if (!x->r)
 		fail_msg("cannot parse JSON report %s", json);
-	expect_as_replayed(x->r, log);
+	return x;
+}
+
+/* Attached, with strace attached first: both see the same run, threads too. */
+static void test_python3_attached_totals_as_strace_replayed(void **state)
+{
+	char log[PATH_MAX];
+	struct run *x = attach_python3(py_work, "2", log);
+
+	expect_py_work(x->r, log);
+	run_free(x);
+	(void)state;
+}
+
+/*
+ * Failed mremaps, called through ctypes: over a hole (EFAULT), over two
+ * mmaps the kernel merged into one VMA, grown in place into taken pages
+ * (ENOMEM), at an unaligned address (EINVAL). Each changes nothing.
+ */
+static const char py_failing[] =
+	"import ctypes, sys\n"
+	"libc = ctypes.CDLL(None)\n"
+	"libc.mmap.restype = ctypes.c_void_p\n"
+	"libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,\n"
+	"                      ctypes.c_int, ctypes.c_long]\n"
+	"libc.mremap.restype = ctypes.c_void_p\n"
+	"libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]\n"
+	"libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]\n"
+	"P = 4096\n"
+	"def mm(n, at=None):\n"
+	"    return libc.mmap(at, n, 3, 0x32 if at else 0x22, -1, 0)\n"
+	"print('R', flush=True)\n"
+	"sys.stdin.readline()\n"
+	"a = mm(4 * P)\n"
+	"libc.munmap(a + P, P)\n"
+	"libc.mremap(a, 4 * P, 8 * P, 1)\n"
+	"b = mm(4 * P)\n"
+	"mm(P, b + P)\n"
+	"libc.mremap(b, 2 * P, 8 * P, 0)\n"
+	"c = mm(4 * P)\n"
+	"libc.mremap(c + 100, 2 * P, 4 * P, 1)\n";
+
+static void test_python3_failed_mremaps_change_nothing_as_strace_replayed(void **state)
+{
+	char log[PATH_MAX];
+	struct run *x = attach_python3(py_failing, "", log);
+	json_object *ref = expect_as_replayed(x->r, log);
+
+	assert_int_equal(get_int(ref, "failed_remaps"), 3);
+	assert_int_equal(get_int(get(get(x->r, "mappings"), "totals"), "mremaps"), 0);
+	json_object_put(ref);
 	run_free(x);
 	(void)state;
 }
@@ -661,7 +721,7 @@ static void test_python3_launched_totals_as_strace_replayed(void **state)
 	if (wait_for(spawn(st, NULL, -1, -1, -1), run_timeout, -1, NULL) != 0)
 		fail_msg("strace python3 failed");
 	x = trace_opts(true, false, false, NULL, "/usr/bin/python3", args);
-	expect_as_replayed(x->r, log);
+	expect_py_work(x->r, log);
 	run_free(x);
 	(void)state;
 }
@@ -706,6 +766,7 @@ int main(int argc, char **argv)
 		T(test_threads_racing_for_addresses_count_exactly),
 		T(test_python3_attached_totals_as_strace_replayed),
 		T(test_python3_launched_totals_as_strace_replayed),
+		T(test_python3_failed_mremaps_change_nothing_as_strace_replayed),
 	};
 
 	return test_main(argc, argv, "mmap", tests, ARRAY_SIZE(tests), setup_group,

@@ -53,7 +53,7 @@ class Model:
         self.t = dict.fromkeys(
             ["mapped_bytes", "ranges", "max_mapped_bytes", "mmaps", "mmap_bytes", "munmaps",
              "munmap_bytes", "mremaps", "unknown_unmaps", "unknown_remaps", "replaced_bytes",
-             "failed_unmaps", "replaced_unasked"], 0)
+             "failed_unmaps", "failed_remaps", "replaced_unasked"], 0)
 
     def remove(self, lo, hi):
         """Take [lo, hi) out; the ids of the pages it held, lowest first."""
@@ -151,6 +151,7 @@ def entry(m, call, args, ret):
     elif call == "mremap":
         addr, old = num(args[0]), num(args[1])
         if not ok(ret):
+            t["failed_remaps"] += 1
             return None
         if MREMAP_DONTUNMAP in args[3] or not old:
             return [m.page_id[addr]] if addr in m.page_id else []  # the old range stays
