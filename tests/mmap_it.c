@@ -662,9 +662,10 @@ static void test_python3_attached_totals_as_strace_replayed(void **state)
 }
 
 /*
- * Failed mremaps, called through ctypes: over a hole (EFAULT), over two
+ * Failed calls, through ctypes: mremap over a hole (EFAULT), over two
  * mmaps the kernel merged into one VMA, grown in place into taken pages
- * (ENOMEM), at an unaligned address (EINVAL). Each changes nothing.
+ * (ENOMEM), at an unaligned address (EINVAL); munmap of a length past the
+ * address space (EINVAL). Each changes nothing.
  */
 static const char py_failing[] =
 	"import ctypes, sys\n"
@@ -687,9 +688,11 @@ static const char py_failing[] =
 	"mm(P, b + P)\n"
 	"libc.mremap(b, 2 * P, 8 * P, 0)\n"
 	"c = mm(4 * P)\n"
-	"libc.mremap(c + 100, 2 * P, 4 * P, 1)\n";
+	"libc.mremap(c + 100, 2 * P, 4 * P, 1)\n"
+	"d = mm(4 * P)\n"
+	"libc.munmap(d, 1 << 62)\n";
 
-static void test_python3_failed_mremaps_change_nothing_as_strace_replayed(void **state)
+static void test_python3_failed_calls_change_nothing_as_strace_replayed(void **state)
 {
 	char log[PATH_MAX];
 	struct run *x = attach_python3(py_failing, "", log);
@@ -766,7 +769,7 @@ int main(int argc, char **argv)
 		T(test_threads_racing_for_addresses_count_exactly),
 		T(test_python3_attached_totals_as_strace_replayed),
 		T(test_python3_launched_totals_as_strace_replayed),
-		T(test_python3_failed_mremaps_change_nothing_as_strace_replayed),
+		T(test_python3_failed_calls_change_nothing_as_strace_replayed),
 	};
 
 	return test_main(argc, argv, "mmap", tests, ARRAY_SIZE(tests), setup_group,
