@@ -41,7 +41,7 @@ EXAMPLES   := $(patsubst user/examples/%.c,$(OUTPUT)/examples/%,$(wildcard user/
 PROTO_GEN  := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 LIB_OBJS   += $(OUTPUT)/profile.pb-c.o
 
-.PHONY: all deps test unit bench clean install demo examples examples-tests valgrind-tests \
+.PHONY: all deps test unit bench bench-html clean install demo examples examples-tests valgrind-tests \
 	format format-check
 VERSION    := $(shell sed -n 's/^\#define HEAPTRACE_VERSION "\(.*\)"/\1/p' user/heaptrace.h)
 all: heaptrace $(SOLIB) $(EXAMPLES)
@@ -81,6 +81,14 @@ $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
 $(OUTPUT)/report_pprof.o: $(OUTPUT)/profile.pb-c.h
+
+# The HTML report's page, compiled in as one C string.
+$(OUTPUT)/report_html_tmpl.h: user/report_html.tmpl.html | $(DEPS_STAMP)
+	$(call msg,GEN,$@)
+	$(Q){ echo 'static const char report_html_tmpl[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+$(OUTPUT)/report_html.o: $(OUTPUT)/report_html_tmpl.h
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -226,6 +234,20 @@ $(OUTPUT)/bench/bench_replay: scripts/bench_replay.c $(LIB)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(OUTPUT)/bench/bench_html: scripts/bench_html.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The HTML report of 100,000 stacks: its size, the time to write it, and
+# the time headless Chromium takes to load and draw it.
+BENCH_HTML_STACKS ?= 100000
+bench-html: $(OUTPUT)/bench/bench_html test-deps
+	$(Q)$(OUTPUT)/bench/bench_html $(BENCH_HTML_STACKS) $(OUTPUT)/bench/big.html
+	$(Q)mkdir -p $(OUTPUT)/bench/shots
+	$(Q)node tests/svg/inspect_html.js --shots $(OUTPUT)/bench/shots $(OUTPUT)/bench/big.html | \
+		sed -n 's/^ "load_ms": \([0-9]*\),/opened in headless Chromium in \1 ms (load, script, layout)/p'
 
 # The real programs make bench traces, and heaptrack to compare with.
 BENCH_DEPS_STAMP := $(OUTPUT)/.bench-deps-ok

@@ -49,11 +49,21 @@ enum ht_layout {
 	HT_L_FREE_WRAP,       /* f(p, ...): a free that may call another probed free
 			       * (jemalloc's aligned sized delete tail-calls sdallocx):
 			       * recorded at entry, calls inside it are nested */
-	__HT_L_MAX,
+	__HT_L_MAX, /* below HT_COOKIE_LEAF */
 };
 
-#define HT_COOKIE(func_idx, layout) (((__u64)(func_idx) << 8) | (layout))
-#define HT_COOKIE_LAYOUT(c) ((__u32)((c) & 0xff))
+/*
+ * A cookie: the probe point's index, its layout, and HT_COOKIE_LEAF for an
+ * entry point that reaches no other probed entry point while it runs
+ * (glibc's malloc: not its realloc, whose realloc(NULL, n) calls malloc).
+ * Only a leaf's return probe may be cancelled: nothing can nest in it, so
+ * nothing needs to know when it returns.
+ */
+#define HT_COOKIE_LEAF 0x80
+#define HT_COOKIE(func_idx, layout, leaf) \
+	(((__u64)(func_idx) << 8) | (layout) | ((leaf) ? HT_COOKIE_LEAF : 0))
+#define HT_COOKIE_LAYOUT(c) ((__u32)((c) & 0x7f))
+#define HT_COOKIE_IS_LEAF(c) (!!((c) & HT_COOKIE_LEAF))
 #define HT_COOKIE_FUNC(c) ((__u32)((c) >> 8))
 
 enum ht_event_type {

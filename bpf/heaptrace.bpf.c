@@ -88,11 +88,6 @@ struct ht_task {
 	__u64 stack_top;  /* mm->start_stack: no frames live above it */
 	__u64 rng;        /* xorshift64* state; 0 = not seeded yet */
 	__u8 skip;        /* this call was left out by sampling */
-	/* A call whose return probe was cancelled (session uprobes): its
-	 * stack pointer at entry and the return address there, which stays
-	 * in place while the call runs (0: none) */
-	__u64 open_sp;
-	__u64 open_ret;
 	struct ht_alloc_event ev;
 };
 
@@ -165,22 +160,6 @@ static __always_inline __u64 rb_flags(__u64 used)
 	return used >= ring_bytes / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* Is a call at sp inside the call whose return probe was cancelled? So it
- * is while the stack is deeper and that call's return address still sits
- * where its entry found it; else that call is over. */
-static __always_inline int in_cancelled(struct ht_task *t, __u64 sp)
-{
-	__u64 ret;
-
-	if (!t->open_sp)
-		return 0;
-	if (sp < t->open_sp && !bpf_probe_read_user(&ret, sizeof(ret), (void *)t->open_sp) &&
-	    ret == t->open_ret)
-		return 1;
-	t->open_sp = 0;
-	return 0;
-}
-
 /*
  * Decide whether this call is the thread's outermost traced call. A depth
  * left over from a call whose return never came (its frame is gone: the
@@ -189,7 +168,7 @@ static __always_inline int in_cancelled(struct ht_task *t, __u64 sp)
 static __always_inline int nested(struct ht_task *t, __u64 sp)
 {
 	if (!t->depth)
-		return in_cancelled(t, sp);
+		return 0;
 	if (sp < t->sp)
 		return 1;
 	count(HT_C_STALE_CALL);
@@ -221,15 +200,17 @@ static __always_inline int frees_recorded(struct ht_task *t)
 
 /*
  * A call left out whose return needs no look: with session uprobes, cancel
- * its return probe (returns 1). Calls it makes are still nested in it.
+ * its return probe (returns 1) - only for a leaf (HT_COOKIE_LEAF), in which
+ * no probed call can nest. Any other call left out keeps its return probe,
+ * which ends its nesting: a cancelled call's end could only be guessed from
+ * its return address staying on the stack, and a slot nothing overwrote
+ * after it returned (CPython's eval loop) made later calls look nested.
  */
-static __always_inline int cancel_return(struct ht_task *t, __u64 sp, int session)
+static __always_inline int cancel_return(struct ht_task *t, __u64 cookie, int session)
 {
-	if (!session || frees_recorded(t) ||
-	    bpf_probe_read_user(&t->open_ret, sizeof(t->open_ret), (void *)sp))
+	if (!session || !HT_COOKIE_IS_LEAF(cookie) || frees_recorded(t))
 		return 0;
 	t->depth = 0;
-	t->open_sp = sp;
 	return 1;
 }
 
@@ -319,13 +300,13 @@ static __always_inline int on_enter(struct pt_regs *ctx, int session)
 		t->thr = 0;
 		t->skip = 1;
 		count(HT_C_FILTERED);
-		return cancel_return(t, PT_REGS_SP(ctx), session);
+		return cancel_return(t, cookie, session);
 	}
 	t->skip = sample_out(t, t->size);
 	if (!t->skip)
 		return 0;
 	count(HT_C_UNSAMPLED);
-	return cancel_return(t, PT_REGS_SP(ctx), session);
+	return cancel_return(t, cookie, session);
 }
 
 SEC("uprobe")

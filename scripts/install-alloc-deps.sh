@@ -3,12 +3,16 @@
 # scripts/install-deps.sh: Debian's jemalloc (shared library, static
 # archive and headers), tcmalloc (minimal), mimalloc, the Rust crate
 # jemalloc-sys as Debian packages it (built offline from
-# /usr/share/cargo/registry), and cargo when no cargo is on the machine.
+# /usr/share/cargo/registry), CPython 3.11 (libpython3.11-dev to embed it,
+# the python3.11 executable, gdb as a real program that embeds it,
+# bpftrace as the tests' reference), and cargo when no cargo is on the
+# machine.
 # Idempotent and quiet: when everything is there it only looks.
 set -eu
 
 PKGS="libjemalloc-dev libjemalloc2 libtcmalloc-minimal4 libgoogle-perftools-dev
-libmimalloc-dev librust-jemalloc-sys-dev librust-libc-dev"
+libmimalloc-dev librust-jemalloc-sys-dev librust-libc-dev libpython3.11-dev python3.11 gdb
+bpftrace"
 
 missing=""
 for p in $PKGS; do

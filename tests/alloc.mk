@@ -1,9 +1,11 @@
 # Allocator tests: workloads with known heap profiles on every allocator
 # heaptrace discovers - Debian's jemalloc (linked, static, preloaded under
 # C++, its non-standard API), tcmalloc, mimalloc (also dlopen'd late), a
-# static glibc program, a Rust program on `_rjem_`-prefixed jemalloc, and
-# an allocator it does not recognise (in the executable, preloaded) -
-# traced by heaptrace and compared exactly (tests/alloc_it.c).
+# static glibc program, a Rust program on `_rjem_`-prefixed jemalloc, an
+# allocator it does not recognise (in the executable, preloaded), and
+# CPython's pymalloc (a program embedding libpython3.11, gdb's Python,
+# Debian's python3.11 refused) - traced by heaptrace and compared exactly
+# (tests/alloc_it.c).
 #
 #   make alloc-tests                          build all, run as root (sudo if needed)
 #   make alloc-tests ALLOC_FILTER='*rust*'    run matching tests only
@@ -27,7 +29,7 @@ RUST_BIN         := $(ALLOC_OUT)/rust/debug/workload
 
 ALLOC_STD        := std_je std_jes std_tc std_mi std_static std_glibc
 ALLOC_WORKLOADS  := $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD) jex tc mi dl cxx cxx_tc cxx_mi \
-		    own libbump.so quiet dlje)
+		    own libbump.so quiet dlje py libpyfake.so libpyfake_nsi.so pyfake pyfake_nsi)
 ALLOC_DEPS       := heaptrace $(ALLOC_WORKLOADS) $(RUST_BIN) $(ALLOC_BIN)
 TEST_PROGRAMS    += $(ALLOC_DEPS)
 
@@ -47,6 +49,7 @@ $(ALLOC_OUT)/mi: LIBS_ALLOC := -lmimalloc
 $(ALLOC_OUT)/dl: LIBS_ALLOC :=
 $(ALLOC_OUT)/quiet: LIBS_ALLOC :=
 $(ALLOC_OUT)/dlje: LIBS_ALLOC :=
+$(ALLOC_OUT)/py: LIBS_ALLOC := -lpython3.11
 $(ALLOC_OUT)/cxx: LIBS_ALLOC :=
 $(ALLOC_OUT)/cxx_tc: LIBS_ALLOC := -ltcmalloc_minimal
 $(ALLOC_OUT)/cxx_mi: LIBS_ALLOC := -lmimalloc
@@ -58,7 +61,7 @@ $(addprefix $(ALLOC_OUT)/,$(ALLOC_STD)): tests/workloads/alloc_std.c tests/workl
 	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< $(LIBS_ALLOC)
 
 $(ALLOC_OUT)/jex $(ALLOC_OUT)/tc $(ALLOC_OUT)/mi $(ALLOC_OUT)/dl $(ALLOC_OUT)/quiet \
-		$(ALLOC_OUT)/dlje: \
+		$(ALLOC_OUT)/dlje $(ALLOC_OUT)/py: \
 		$(ALLOC_OUT)/%: tests/workloads/alloc_%.c tests/workloads/common.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -76,6 +79,22 @@ $(ALLOC_OUT)/libbump.so: tests/workloads/alloc_bump.h | $(ALLOC_DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared $(TEST_WARN) -x c -o $@ $<
+
+# CPython's allocator shape (alloc_pyfake.h), with and without semantic
+# interposition, and a program on each.
+$(ALLOC_OUT)/libpyfake.so: PYFAKE_CFLAGS :=
+$(ALLOC_OUT)/libpyfake_nsi.so: PYFAKE_CFLAGS := -fno-semantic-interposition
+$(ALLOC_OUT)/libpyfake.so $(ALLOC_OUT)/libpyfake_nsi.so: tests/workloads/alloc_pyfake.h \
+		| $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared $(PYFAKE_CFLAGS) $(TEST_WARN) \
+		-Wl,-soname,$(@F) -x c -o $@ $<
+
+$(ALLOC_OUT)/pyfake $(ALLOC_OUT)/pyfake_nsi: $(ALLOC_OUT)/%: tests/workloads/alloc_pyfake.c \
+		tests/workloads/common.h $(ALLOC_OUT)/lib%.so | $(ALLOC_DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALLOC_CFLAGS) -o $@ $< -L$(ALLOC_OUT) -l$* -Wl,-rpath,$(abspath $(ALLOC_OUT))
 
 $(ALLOC_OUT)/cxx $(ALLOC_OUT)/cxx_tc $(ALLOC_OUT)/cxx_mi: tests/workloads/alloc_cxx.cc \
 		tests/workloads/common.h | $(ALLOC_DEPS_STAMP)

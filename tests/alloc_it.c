@@ -18,6 +18,13 @@
  *     glibc's malloc, which nothing calls then, is not probed;
  *   - a process whose memory grows with no traced call: said on stderr
  *     and in the reports, with its RssAnon;
+ *   - CPython's object allocator (pymalloc) in Debian's libpython3.11.so:
+ *     a program embedding it (C API, launched and attached to), and gdb
+ *     running a Python script, against bpftrace's counts on libpython's
+ *     symbols; Debian's python3.11 executable, where pymalloc is inlined,
+ *     refused (said everywhere), and traced as malloc blocks under
+ *     PYTHONMALLOC=malloc; a library of CPython's shape, traced, and
+ *     refused when built with -fno-semantic-interposition;
  *   - --allocator (also generic, generic:PATH) and --symbol-prefix, and
  *     their errors.
  *
@@ -151,14 +158,16 @@ static json_object *load_report(const char *path)
 }
 
 /*
- * `[env] heaptrace OPTS... --json FILE -- PROGRAM [ARG]`: must exit 0;
- * returns the report and leaves heaptrace's stderr in err.
+ * `[env] heaptrace OPTS... --json FILE -- CMD...`: must exit 0; returns
+ * the report and leaves heaptrace's stderr in err (and its stdout, the
+ * text report, in out unless NULL).
  */
-static json_object *trace(const char *env, const char *const opts[], const char *program,
-			  const char *arg, struct buf *err)
+static json_object *trace_cmd(const char *env, const char *const opts[], char *const cmd[],
+			      struct buf *err, struct buf *out)
 {
 	char json[PATH_MAX], out_path[PATH_MAX], err_path[PATH_MAX];
-	char *argv[24];
+	const char *program = cmd[0];
+	char *argv[32];
 	size_t n = 0;
 	int out_fd, err_fd, code;
 
@@ -172,9 +181,8 @@ static json_object *trace(const char *env, const char *const opts[], const char 
 	argv[n++] = "--json";
 	argv[n++] = json;
 	argv[n++] = "--";
-	argv[n++] = (char *)program;
-	if (arg)
-		argv[n++] = (char *)arg;
+	for (; *cmd && n < ARRAY_SIZE(argv) - 1; cmd++)
+		argv[n++] = *cmd;
 	argv[n] = NULL;
 	out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	err_fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -183,10 +191,24 @@ static json_object *trace(const char *env, const char *const opts[], const char 
 	close(out_fd);
 	close(err_fd);
 	read_file(err_path, err);
+	if (out)
+		read_file(out_path, out);
 	if (code != 0)
 		fail_msg("`heaptrace ... -- %s` exited with %d; stderr:\n%s", program, code,
 			 err->data);
 	return load_report(json);
+}
+
+/*
+ * `[env] heaptrace OPTS... --json FILE -- PROGRAM [ARG]`: must exit 0;
+ * returns the report and leaves heaptrace's stderr in err.
+ */
+static json_object *trace(const char *env, const char *const opts[], const char *program,
+			  const char *arg, struct buf *err)
+{
+	char *cmd[] = { (char *)program, (char *)arg, NULL };
+
+	return trace_cmd(env, opts, cmd, err, NULL);
 }
 
 /* `heaptrace OPTS... -- PROGRAM`: must exit 2 (bad input); stderr in err. */
@@ -1032,6 +1054,299 @@ static void test_no_traced_calls_is_said(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* CPython's object allocator                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * alloc_py (embeds Debian's libpython3.11.so.1.0): the sites that call
+ * PyObject_ and PyMem_ themselves (frames[0]), then py_bytes, below
+ * libpython's PyBytes_FromStringAndSize. py_big's blocks are malloc's
+ * (over 512 bytes): counted once, as PyObject_Malloc calls.
+ */
+static const struct site py_sites[] = {
+	{ "py_keep", { 200, 20000, 100, 10000, 100, 10000, 200, 20000, 0 } },
+	{ "py_big", { 20, 20000, 10, 10000, 10, 10000, 20, 20000, 0 } },
+	KEPT("py_calloc", 50, 15000),
+	GROW("py_grow"),
+	TEMP("py_mem", 50, 3200, 0, 0),
+	KEPT("py_mem_calloc", 50, 5000),
+	GROW("py_mem_grow"),
+	{ "py_bytes", { 50, 5000, 25, 2500, 25, 2500, 50, 5000, 0 } },
+};
+
+static void expect_py(json_object *r, const struct buf *err)
+{
+	json_object *stacks = get(r, "stacks");
+
+	expect_stderr(err, "tracing pymalloc 3.11.");
+	expect_stderr(err, " in libpython3.11.so.1.0, glibc 2.36 malloc in libc.so.6");
+	expect_profile(r, py_sites, ARRAY_SIZE(py_sites) - 1, NULL, FRAME0_SITE);
+	expect_profile(r, py_sites, ARRAY_SIZE(py_sites), "run_py", FRAME0_ANY);
+	/* a Python object's stack is the interpreter's C stack */
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *st = json_object_array_get_idx(stacks, i);
+		const char *f0 = frame_fn(json_object_array_get_idx(get(st, "frames"), 0));
+
+		if (frame_index(st, "py_bytes") == 1 && f0 &&
+		    !strcmp(f0, "PyBytes_FromStringAndSize"))
+			return;
+	}
+	print_stacks(r, "py_bytes");
+	fail_msg("no stack PyBytes_FromStringAndSize < py_bytes");
+}
+
+static void test_pymalloc_in_libpython(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, NULL, workload("py"), NULL, &err));
+
+	expect_py(r, &err);
+	(void)state;
+}
+
+static void test_pymalloc_in_libpython_attach(void **state)
+{
+	struct buf err;
+	json_object *r = keep_report(trace_attached(NULL, workload("py"), &err));
+
+	expect_py(r, &err);
+	(void)state;
+}
+
+/* Python objects of a known size: 400 bytes objects of 33 + 461 = 494
+ * bytes (pymalloc's), 100 of them freed; 30 of 33 + 3001 = 3034 bytes
+ * (malloc's, through PyObject_Malloc), 10 of them freed. int.to_bytes
+ * allocates them through PyBytes_FromStringAndSize. os._exit: no
+ * finalisation frees them. */
+static const char py_snippet[] =
+	"import os\n"
+	"small = [(0).to_bytes(461, 'little') for _ in range(400)]\n"
+	"del small[:100]\n"
+	"big = [(0).to_bytes(3001, 'little') for _ in range(30)]\n"
+	"del big[:10]\n"
+	"os._exit(0)\n";
+
+static void write_py_snippet(char *path, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/objects.py", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(py_snippet, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(chmod(tmpdir, 0755), 0);
+}
+
+/* Counters 0-5 (allocs ... live_bytes) summed over the stacks through fn
+ * whose frames[0] is PyBytes_FromStringAndSize. */
+static void py_objects(json_object *r, const char *fn, int64_t v[6])
+{
+	json_object *stacks = get(r, "stacks");
+
+	memset(v, 0, 6 * sizeof(*v));
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		json_object *st = json_object_array_get_idx(stacks, i);
+		const char *f0 = frame_fn(json_object_array_get_idx(get(st, "frames"), 0));
+
+		if (!f0 || strcmp(f0, "PyBytes_FromStringAndSize") || frame_index(st, fn) < 0)
+			continue;
+		for (size_t k = 0; k < 6; k++)
+			v[k] += get_int(st, counters[k]);
+	}
+}
+
+/*
+ * bpftrace's counts of libpython's PyObject_Malloc calls of 494 and 3034
+ * bytes, and of the PyObject_Free calls of those blocks, by process: the
+ * independent reference. Started before heaptrace, stopped after.
+ */
+static const char py_bt_prog[] =
+	"BEGIN { printf(\"ready\\n\"); }\n"
+	"uprobe:/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0:PyObject_Malloc "
+	"/arg0 == 494 || arg0 == 3034/ { @sz[tid] = arg0; }\n"
+	"uretprobe:/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0:PyObject_Malloc /@sz[tid]/ "
+	"{ @allocs[pid, @sz[tid]] = count(); @blk[pid, retval] = @sz[tid]; delete(@sz[tid]); }\n"
+	"uprobe:/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0:PyObject_Free /@blk[pid, arg0]/ "
+	"{ @frees[pid, @blk[pid, arg0]] = count(); delete(@blk[pid, arg0]); }\n"
+	"END { clear(@sz); clear(@blk); }\n";
+
+/* In bpftrace's output, "@name[pid, size]: n" (0 when absent). */
+static int64_t bt_count(const char *out, const char *name, int pid, uint64_t size)
+{
+	char key[96];
+	const char *p;
+
+	snprintf(key, sizeof(key), "@%s[%d, %llu]: ", name, pid, (unsigned long long)size);
+	p = strstr(out, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/*
+ * A real Debian program that embeds libpython: gdb runs a Python script
+ * whose objects are known. Only blocks of 494 to 3034 bytes are recorded
+ * (gdb's Python does some 90,000 PyObject_Malloc calls as it starts).
+ * heaptrace counts them exactly as the script makes them, and as bpftrace
+ * counts the calls on libpython's symbols in the same run.
+ */
+static void test_pymalloc_gdb_python_objects(void **state)
+{
+	static const char *const opts[] = { "--min-size", "494", "--max-size", "3034", NULL };
+	char script[PATH_MAX], *cmd[] = { "/usr/bin/gdb", "-nx", "-batch", "-x", script, NULL };
+	char *bt_argv[] = { "/usr/bin/bpftrace", "-e", (char *)py_bt_prog, NULL };
+	char bt_err[PATH_MAX];
+	struct buf err, bt_out;
+	int bt_fd[2], bt_err_fd, pid, code;
+	/* 400 x 494 + 30 x 3034 bytes; 100 x 494 + 10 x 3034 freed */
+	static const int64_t want[6] = { 430, 288620, 110, 79740, 320, 208880 };
+	int64_t got[6];
+	json_object *r;
+	pid_t bt;
+
+	write_py_snippet(script, sizeof(script));
+	assert_int_equal(pipe_nonblock(bt_fd), 0);
+	snprintf(bt_err, sizeof(bt_err), "%s/bpftrace.stderr", tmpdir);
+	bt_err_fd = open(bt_err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(bt_err_fd >= 0);
+	bt = spawn(bt_argv, env_with(NULL), -1, bt_fd[1], bt_err_fd);
+	close(bt_fd[1]);
+	close(bt_err_fd);
+	bt_out.len = 0;
+	bt_out.data[0] = '\0';
+	if (!wait_for_text(bt_fd[0], &bt_out, "ready", 60))
+		fail_msg("bpftrace did not start:\n%s", bt_out.data);
+	r = keep_report(trace_cmd(NULL, opts, cmd, &err, NULL));
+	kill(bt, SIGINT);
+	code = wait_for(bt, 30, bt_fd[0], &bt_out);
+	close(bt_fd[0]);
+	assert_int_equal(code, 0);
+
+	expect_stderr(&err, "tracing pymalloc 3.11.");
+	expect_stderr(&err, " in libpython3.11.so.1.0, glibc 2.36 malloc in libc.so.6");
+	/* the calls the size filter leaves out are calls */
+	if (strstr(err.data, "no call to the traced entry points"))
+		fail_msg("a warning of no calls, with 150,000 filtered:\n%s", err.data);
+	pid = (int)get_int(get(r, "target"), "pid");
+	/* The script's objects: int.to_bytes below the script's run (before
+	 * and after the interpreter specialises the call: two stacks) */
+	py_objects(r, "PyRun_SimpleFileExFlags", got);
+	for (size_t k = 0; k < 6; k++)
+		if (got[k] != want[k])
+			fail_msg("stacks PyBytes_FromStringAndSize < ... < PyRun_SimpleFileExFlags: "
+				 "%s = %lld, expected %lld", counters[k], (long long)got[k],
+				 (long long)want[k]);
+	/* bpftrace saw the same calls, and none of these sizes elsewhere */
+	if (bt_count(bt_out.data, "allocs", pid, 494) != 400 ||
+	    bt_count(bt_out.data, "frees", pid, 494) != 100 ||
+	    bt_count(bt_out.data, "allocs", pid, 3034) != 30 ||
+	    bt_count(bt_out.data, "frees", pid, 3034) != 10)
+		fail_msg("bpftrace counted otherwise for PID %d:\n%s", pid, bt_out.data);
+	assert_int_equal(get_int(get(r, "totals"), "unknown_frees"), 0);
+	assert_int_equal(get_int(get(r, "totals"), "lost_events"), 0);
+	(void)state;
+}
+
+/*
+ * Debian's python3.11 executable has pymalloc inlined into its callers:
+ * not traced, said on stderr, in the text and in the JSON report; its
+ * objects are not seen. With PYTHONMALLOC=malloc they are malloc blocks,
+ * counted exactly.
+ */
+static void test_pymalloc_static_python_refused(void **state)
+{
+	static const char *const opts[] = { "--min-size", "494", "--max-size", "494", NULL };
+	char script[PATH_MAX], *cmd[] = { "/usr/bin/python3.11", script, NULL };
+	struct buf err, out;
+	json_object *r, *u, *totals;
+
+	write_py_snippet(script, sizeof(script));
+	r = keep_report(trace_cmd(NULL, opts, cmd, &err, &out));
+	expect_stderr(&err, "not tracing pymalloc (CPython's object allocator) in "
+		      "/usr/bin/python3.11: its PyObject_Malloc runs pymalloc's code instead of "
+		      "calling through the allocator table");
+	expect_stderr(&err, "; run it with PYTHONMALLOC=malloc to trace Python's objects as "
+		      "malloc blocks\n");
+	expect_stderr(&err, "tracing glibc 2.36 malloc in libc.so.6\n");
+	if (!strstr(out.data, "  not traced    pymalloc in /usr/bin/python3.11: its "
+			      "PyObject_Malloc runs pymalloc's code") ||
+	    !strstr(out.data, "; workaround: PYTHONMALLOC=malloc\n"))
+		fail_msg("the text report does not say it:\n%s", out.data);
+	u = get(get(r, "memory"), "untraced_allocators");
+	assert_int_equal(json_object_array_length(u), 1);
+	u = json_object_array_get_idx(u, 0);
+	assert_string_equal(json_object_get_string(get(u, "family")), "pymalloc");
+	assert_string_equal(json_object_get_string(get(u, "object")), "/usr/bin/python3.11");
+	assert_string_equal(json_object_get_string(get(u, "workaround")), "PYTHONMALLOC=malloc");
+	assert_non_null(strstr(json_object_get_string(get(u, "reason")), "PyObject_Malloc"));
+	/* its 400 objects of 494 bytes are pymalloc's: not seen */
+	assert_int_equal(get_int(get(r, "totals"), "allocs"), 0);
+
+	/*
+	 * Under every link kind. With session uprobes a call the size filter
+	 * leaves out has its return probe cancelled only where nothing can
+	 * nest in it (glibc's malloc): a guess from the old return address
+	 * still in its slot once took later, deeper calls of CPython's eval
+	 * loop for nested ones (151 of these 400 counted).
+	 */
+	for (int k = 0; k < 2; k++) {
+		if (k)
+			setenv("HEAPTRACE_LINKS", "multi", 1);
+		r = keep_report(trace_cmd("PYTHONMALLOC=malloc", opts, cmd, &err, NULL));
+		unsetenv("HEAPTRACE_LINKS");
+		totals = get(r, "totals");
+		assert_int_equal(get_int(totals, "allocs"), 400);
+		assert_int_equal(get_int(totals, "frees"), 100);
+		assert_int_equal(get_int(totals, "live_blocks"), 300);
+		assert_int_equal(get_int(totals, "unknown_frees"), 0);
+	}
+	(void)state;
+}
+
+/* libpyfake's sites, whichever probes see them */
+static const struct site pyfake_sites[] = {
+	KEPT("pf_keep", 100, 6400),
+	TEMP("pf_tmp", 50, 2400, 0, 0),
+	KEPT("pf_new", 50, 1600),
+};
+
+/*
+ * CPython's allocator shape in a library (alloc_pyfake.h): with thunks
+ * only, traced through its entry points alone (--allocator pymalloc:
+ * exact); built with -fno-semantic-interposition, whose fake_new has the
+ * thunk inlined, refused - its blocks are then glibc's, still exact.
+ */
+static void test_pymalloc_inlined_thunk_refused(void **state)
+{
+	static const char *const only_py[] = { "--allocator", "pymalloc", NULL };
+	struct buf err;
+	json_object *r = keep_report(trace(NULL, only_py, workload("pyfake"), NULL, &err));
+
+	expect_stderr(&err, "tracing pymalloc in libpyfake.so\n");
+	expect_profile(r, pyfake_sites, ARRAY_SIZE(pyfake_sites), "run_pyfake", FRAME0_ANY);
+
+	r = keep_report(trace(NULL, NULL, workload("pyfake_nsi"), NULL, &err));
+	expect_stderr(&err, "not tracing pymalloc (CPython's object allocator) in ");
+	expect_stderr(&err, "/libpyfake_nsi.so: code outside its allocator functions uses the "
+		      "allocator table (1 place, the first at 0x");
+	expect_stderr(&err, "tracing glibc 2.36 malloc in libc.so.6\n");
+	expect_profile(r, pyfake_sites, ARRAY_SIZE(pyfake_sites), "run_pyfake", FRAME0_ANY);
+	(void)state;
+}
+
+/* --allocator pymalloc where it is refused: an error that says why. */
+static void test_allocator_pymalloc_refused_is_an_error(void **state)
+{
+	static const char *const opts[] = { "--allocator", "pymalloc", NULL };
+	struct buf err;
+
+	trace_fails(opts, "/usr/bin/python3.11", &err);
+	expect_stderr(&err, "no pymalloc found; found: glibc 2.36 malloc in libc.so.6; not tracing "
+		      "pymalloc (CPython's object allocator) in /usr/bin/python3.11: ");
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
 /* Choosing and errors                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -1155,6 +1470,12 @@ int main(int argc, char **argv)
 		T(test_allocator_generic_path),
 		T(test_allocator_generic_path_not_mapped),
 		T(test_no_traced_calls_is_said),
+		T(test_pymalloc_in_libpython),
+		T(test_pymalloc_in_libpython_attach),
+		T(test_pymalloc_gdb_python_objects),
+		T(test_pymalloc_static_python_refused),
+		T(test_pymalloc_inlined_thunk_refused),
+		T(test_allocator_pymalloc_refused_is_an_error),
 		T(test_allocator_option_restricts_tracing),
 		T(test_unknown_allocator_lists_what_was_found),
 		T(test_allocator_not_found_lists_what_was_found),

@@ -635,6 +635,49 @@ static void test_launch_unknown_frees_are_named_the_allocators_own(void **state)
 	(void)state;
 }
 
+/* The files of -f/-o are named on stderr at the end: one line, their
+ * number, directory and pattern - and exactly those files are there. */
+static void test_report_files_are_named_at_the_end(void **state)
+{
+	char *dir = path_in_tmp("named"), *line, *argv[] = { (char *)heaptrace_bin, "-f",
+							     "html,svg,json", "-o", dir, "--",
+							     (char *)known_bin, "keep", NULL };
+	const char *p, *q;
+	struct result r;
+	int pid, n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	run(argv, &r);
+	expect_code(&r, 0);
+	p = strstr(r.err.data, "heaptrace: wrote 6 files in ");
+	if (!p)
+		fail_msg("no line naming the files:\n%s", r.err.data);
+	q = strstr(p, ": heaptrace-");
+	assert_non_null(q);
+	assert_int_equal(sscanf(q, ": heaptrace-%d-final.*\n", &pid), 1);
+	assert_true(asprintf(&line, "heaptrace: wrote 6 files in %s: heaptrace-%d-final.*\n", dir,
+			     pid) > 0);
+	assert_non_null(strstr(r.err.data, line));
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			char *want;
+
+			assert_true(asprintf(&want, "heaptrace-%d-final.", pid) > 0);
+			if (strncmp(de->d_name, want, strlen(want)))
+				fail_msg("an unexpected file in %s: %s", dir, de->d_name);
+			free(want);
+			n++;
+		}
+	closedir(d);
+	assert_int_equal(n, 6); /* html, json, 4 svg */
+	free(line);
+	free(dir);
+	(void)state;
+}
+
 /* The reader left before the report: no message, ended by SIGPIPE as
  * `yes | head` is. */
 static void test_broken_pipe_on_stdout_ends_quietly_by_sigpipe(void **state)
@@ -838,6 +881,7 @@ int main(int argc, char **argv)
 		T(test_pid_of_heaptrace_itself_is_refused),
 		T(test_pid_range_messages_agree),
 		T(test_launch_unknown_frees_are_named_the_allocators_own),
+		T(test_report_files_are_named_at_the_end),
 		T(test_broken_pipe_on_stdout_ends_quietly_by_sigpipe),
 		T(test_closed_stdout_is_named_exit_1),
 		T(test_target_exiting_during_attach_gives_one_line),

@@ -8,13 +8,16 @@
 #   make formats-tests FORMATS_FILTER='*svg*'     run matching tests only
 #   make test-deps                                only install the test tools
 #
-# The screenshot of the demo's flame graph is left in FORMATS_FLAMEGRAPH_PNG.
+# The screenshot of the demo's flame graph is left in FORMATS_FLAMEGRAPH_PNG, that of
+# the HTML report of tests/workloads/phases.c in FORMATS_HTML_PNG.
 
 FORMATS_IT             := $(TEST_OUT)/formats_it
 FORMATS_FILTER         ?=
 FORMATS_FLAMEGRAPH_PNG ?= $(abspath $(TEST_OUT))/demo-flamegraph.png
+FORMATS_HTML_PNG       ?= $(abspath $(TEST_OUT))/html-report.png
 FORMATS_DEPS           := heaptrace $(FORMATS_IT) $(TEST_OUT)/known $(TEST_OUT)/grow \
-			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 $(TEST_OUT)/cpp_alloc_nopie test-deps
+			  $(OUTPUT)/demo $(TEST_OUT)/cpp_alloc_O2 $(TEST_OUT)/cpp_alloc_nopie \
+			  $(TEST_OUT)/phases test-deps
 TEST_PROGRAMS          += $(FORMATS_DEPS)
 
 .PHONY: formats-tests test-deps
@@ -39,6 +42,9 @@ formats-tests: $(FORMATS_DEPS)
 		HEAPTRACE_CPP_ALLOC=$(abspath $(TEST_OUT)/cpp_alloc_O2) \
 		HEAPTRACE_CPP_ALLOC_NOPIE=$(abspath $(TEST_OUT)/cpp_alloc_nopie) \
 		HEAPTRACE_SVG_SCRIPT=$(abspath tests/svg/inspect.js) \
+		HEAPTRACE_PHASES=$(abspath $(TEST_OUT)/phases) \
+		HEAPTRACE_HTML_SCRIPT=$(abspath tests/svg/inspect_html.js) \
 		HEAPTRACE_PPROF_UI_SCRIPT=$(abspath tests/svg/pprof_ui.js) \
 		HEAPTRACE_FLAMEGRAPH_PNG=$(FORMATS_FLAMEGRAPH_PNG) \
+		HEAPTRACE_HTML_PNG=$(FORMATS_HTML_PNG) \
 		$(FORMATS_IT) $(if $(FORMATS_FILTER),'$(FORMATS_FILTER)')

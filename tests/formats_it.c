@@ -11,6 +11,9 @@
  *   svg     xmllint accepts it; Debian's headless Chromium, driven by
  *           tests/svg/inspect.js (playwright-core), shows one frame per
  *           node with the right title, and zooms on a click
+ *   html    the same Chromium (tests/svg/inspect_html.js): the page's
+ *           summary, chart bands, flame graphs, search and tables equal
+ *           the JSON report of the same run
  *   files   periodic snapshots, SIGUSR1, --keep, planted symlinks, a
  *           read-only and a full output directory
  *
@@ -23,9 +26,12 @@
  *   HEAPTRACE_CPP_ALLOC   C++ sites, -O2 (.output/tests/cpp_alloc_O2)
  *   HEAPTRACE_CPP_ALLOC_NOPIE  the same, not PIE (.output/tests/cpp_alloc_nopie)
  *   HEAPTRACE_SVG_SCRIPT  tests/svg/inspect.js, with node_modules beside it
+ *   HEAPTRACE_PHASES      the `phases` workload     (.output/tests/phases)
+ *   HEAPTRACE_HTML_SCRIPT tests/svg/inspect_html.js (the same node_modules)
  *   HEAPTRACE_PPROF_UI_SCRIPT  tests/svg/pprof_ui.js (the same node_modules)
  *   HEAPTRACE_FLAMEGRAPH_PNG  where to copy the screenshot of the demo's
  *                         flame graph (default: only in the temporary dir)
+ *   HEAPTRACE_HTML_PNG    the same for the HTML report of `phases`
  *   HEAPTRACE_TEST_TIMEOUT  seconds one command may take (60)
  *   HEAPTRACE_TEST_KEEP   set to keep the temporary directory
  * Tools looked up in PATH: go, node, xmllint; /usr/bin/chromium.
@@ -73,9 +79,9 @@
 #define GROW_STEPS      6
 
 static const char *heaptrace_bin, *known_bin, *grow_bin, *demo_bin, *svg_script, *cpp_bin;
+static const char *cpp_nopie_bin, *phases_bin, *html_script;
 static const char *pprof_ui_script;
-static const char *cpp_nopie_bin;
-static const char *flamegraph_png;
+static const char *flamegraph_png, *html_png;
 static double cmd_timeout;
 static char tmpdir[] = "/tmp/heaptrace-fmt-XXXXXX";
 static int run_seq;
@@ -2421,6 +2427,406 @@ static void test_svg_demo_flame_graph_screenshot(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* HTML                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Run tests/svg/inspect_html.js on file; returns its parsed output. */
+static json_object *inspect_html(const char *file, const char *search, const char *sort)
+{
+	char *shots = new_dir("html-shots");
+	const char *argv[] = { "node", html_script, "--shots", shots, "--search", search,
+			       "--sort", sort, file, NULL };
+	struct result r = run_ok(argv, NULL);
+	json_object *out = json_tokener_parse(r.out);
+
+	if (!out || !json_object_is_type(out, json_type_object))
+		fail_msg("inspect_html.js printed no result:\n%.2000s\nstderr:\n%s", r.out, r.err);
+	result_free(&r);
+	free(shots);
+	return out;
+}
+
+/* A data-v attribute (a string) as a number. */
+static double data_v(json_object *o, const char *key)
+{
+	const char *s = get_str(o, key);
+	char *end;
+	double v = strtod(s, &end);
+
+	if (!*s || *end)
+		fail_msg("data-v of %s is \"%s\", not a number", key, s);
+	return v;
+}
+
+static int64_t num_at(json_object *arr, size_t i)
+{
+	return json_object_get_int64(json_object_array_get_idx(arr, i));
+}
+
+/* The indexes of the JSON's stacks with key > 0, highest first, then in
+ * the JSON's (stack id) order, as the page's tables sort them. */
+static size_t json_table_order(json_object *stacks, const char *key, size_t *order)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < json_object_array_length(stacks); i++) {
+		int64_t v = get_int(json_object_array_get_idx(stacks, i), key);
+		size_t j = n++;
+
+		if (!v) {
+			n--;
+			continue;
+		}
+		for (; j > 0 && get_int(json_object_array_get_idx(stacks, order[j - 1]), key) < v; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	return n;
+}
+
+/* One table of the page: its rows are the JSON's stacks in the order of
+ * cols[0], each cell the JSON's number (the same decimal, the same
+ * double), the function the shown leaf. */
+static void expect_html_table(json_object *tables, json_object *report, const char *name,
+			      const char *const cols[])
+{
+	json_object *stacks = get(report, "stacks"), *t = get(tables, name);
+	json_object *rows = get(t, "rows"), *columns = get(t, "columns");
+	size_t order[64], ncols = 0, n;
+
+	assert_true(json_object_array_length(stacks) <= ARRAY_SIZE(order));
+	n = json_table_order(stacks, cols[0], order);
+	while (cols[ncols])
+		ncols++;
+	assert_int_equal(json_object_array_length(columns), ncols + 2);
+	for (size_t c = 0; c < ncols; c++)
+		assert_string_equal(json_object_get_string(json_object_array_get_idx(columns, c + 1)),
+				    cols[c]);
+	if (json_object_array_length(rows) != n)
+		fail_msg("table %s has %zu rows, the JSON %zu stacks with %s", name,
+			 json_object_array_length(rows), n, cols[0]);
+	for (size_t i = 0; i < n; i++) {
+		json_object *cells = get(json_object_array_get_idx(rows, i), "cells");
+		json_object *st = json_object_array_get_idx(stacks, order[i]);
+
+		assert_int_equal(atoll(json_object_get_string(json_object_array_get_idx(cells, 0))),
+				 i + 1);
+		for (size_t c = 0; c < ncols; c++) {
+			const char *cell =
+				json_object_get_string(json_object_array_get_idx(cells, c + 1));
+
+			char *end;
+
+			if (strtod(cell, &end) != get_num(st, cols[c]) || !*cell || *end)
+				fail_msg("table %s row %zu: %s is %s, the JSON's %g", name, i + 1,
+					 cols[c], cell, get_num(st, cols[c]));
+		}
+		assert_string_equal(json_object_get_string(json_object_array_get_idx(cells, ncols + 1)),
+				    shown_leaf_function(st));
+	}
+}
+
+/*
+ * The chart: one band per top stack and "other", summing to the total at
+ * every point; the total is the JSON's timeline. Each band holds whole
+ * blocks of its site at every point (a point may fall inside a phase);
+ * the first point (before the first free) and the last (the report's
+ * moment) are known exactly.
+ */
+static void expect_html_chart(json_object *page, json_object *report)
+{
+	json_object *chart = get(page, "chart"), *bands = get(chart, "bands");
+	json_object *t = get(chart, "t"), *total = get(chart, "total");
+	json_object *points = get(get(report, "timeline"), "points");
+	json_object *paths = get(chart, "paths"), *other;
+	size_t n = json_object_array_length(points), nb = json_object_array_length(bands);
+	int site[10], line[10], first_line[13] = { 0 }, per_site[13] = { 0 };
+
+	assert_true(get_bool(chart, "total_line"));
+	assert_int_equal(nb, 11);
+	assert_int_equal(json_object_array_length(paths), 11);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(paths, 10)), "other");
+	other = get(json_object_array_get_idx(bands, 10), "live");
+	assert_string_equal(get_str(json_object_array_get_idx(bands, 10), "name"), "other");
+	/* Both stacks of sites 8 to 12 (the highest own high-water marks),
+	 * told apart by the line in main that called alloc_site(). */
+	for (size_t b = 0; b < 10; b++) {
+		const char *name = get_str(json_object_array_get_idx(bands, b), "name");
+
+		if (sscanf(name, "phase_site_%d < main:%d", &site[b], &line[b]) != 2 ||
+		    site[b] < 8 || site[b] > 12 || line[b] <= 0)
+			fail_msg("band %zu is %s, not a stack of sites 8-12", b, name);
+		per_site[site[b]]++;
+		if (!first_line[site[b]] || line[b] < first_line[site[b]])
+			first_line[site[b]] = line[b];
+	}
+	for (int k = 8; k <= 12; k++)
+		assert_int_equal(per_site[k], 2);
+	assert_int_equal(json_object_array_length(t), n);
+	assert_true(n >= 4);
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(points, i);
+		int64_t sum = 0, o = num_at(other, i);
+
+		assert_true(json_object_get_double(json_object_array_get_idx(t, i)) ==
+			    json_object_get_double(json_object_array_get_idx(p, 0)));
+		assert_int_equal(num_at(total, i), num_at(p, 1));
+		for (size_t b = 0; b < nb; b++) {
+			int64_t v = num_at(get(json_object_array_get_idx(bands, b), "live"), i);
+
+			sum += v;
+			if (b < 10 && (v % (site[b] * 1000) || v > site[b] * 10000))
+				fail_msg("point %zu: band %zu (site %d) holds %lld", i, b, site[b],
+					 (long long)v);
+		}
+		if (sum != num_at(total, i))
+			fail_msg("point %zu: the bands sum to %lld, the total is %lld", i,
+				 (long long)sum, (long long)num_at(total, i));
+		/* sites 1-6's first stacks and both of site 7 */
+		if (o % 1000 || o > 280000 || o < 70000)
+			fail_msg("point %zu: \"other\" holds %lld", i, (long long)o);
+	}
+	/* The first point: the first boundary after the first phase, 400 ms
+	 * before the first free. */
+	assert_int_equal(num_at(other, 0), 280000);
+	for (size_t b = 0; b < 10; b++)
+		assert_int_equal(num_at(get(json_object_array_get_idx(bands, b), "live"), 0),
+				 line[b] == first_line[site[b]] ? site[b] * 10000 : 0);
+	/* The last point is the report's moment: each band is its stack's live bytes. */
+	assert_int_equal(num_at(other, n - 1), 140000);
+	for (int k = 8; k <= 12; k++) {
+		char fn[32];
+		int64_t sum = 0;
+
+		snprintf(fn, sizeof(fn), "phase_site_%d", k);
+		for (size_t b = 0; b < 10; b++)
+			if (site[b] == k)
+				sum += num_at(get(json_object_array_get_idx(bands, b), "live"), n - 1);
+		assert_int_equal(sum, site_sum(report, fn, "live_bytes"));
+	}
+}
+
+/* Each metric's flame graph: a site's frames sum to its JSON numbers. */
+static void expect_html_flame(json_object *page, json_object *report)
+{
+	json_object *flame = get(page, "flame");
+
+	for (size_t m = 0; m < ARRAY_SIZE(metric_names); m++) {
+		json_object *frames = get(get(flame, metric_names[m]), "frames");
+		int64_t root = -1;
+
+		for (int k = 1; k <= 12; k++) {
+			char fn[32];
+			int64_t sum = 0;
+
+			snprintf(fn, sizeof(fn), "phase_site_%d", k);
+			for (size_t i = 0; i < json_object_array_length(frames); i++) {
+				json_object *fr = json_object_array_get_idx(frames, i);
+
+				if (strcmp(get_str(fr, "name"), fn))
+					continue;
+				sum += get_int(fr, "v");
+				assert_string_equal(get_str(fr, "code"), "program");
+			}
+			if (sum != site_sum(report, fn, metric_names[m]))
+				fail_msg("%s flame graph: %s frames hold %lld, the JSON %lld",
+					 metric_names[m], fn, (long long)sum,
+					 (long long)site_sum(report, fn, metric_names[m]));
+		}
+		for (size_t i = 0; i < json_object_array_length(frames); i++)
+			if (!strcmp(get_str(json_object_array_get_idx(frames, i), "name"), "all"))
+				root = get_int(json_object_array_get_idx(frames, i), "v");
+		assert_int_equal(root, get_int(get(report, "totals"), metric_names[m]));
+	}
+	/* Switching the metric changes the values: site 12 freed all it had. */
+	assert_int_equal(site_sum(report, "phase_site_12", "live_bytes"), 0);
+	assert_int_equal(site_sum(report, "phase_site_12", "allocs"), 20);
+}
+
+/* Typing into the search marks exactly the matching frames of the graph
+ * shown (allocations, selected last) and covers their share. */
+static void expect_html_search(json_object *page, json_object *report)
+{
+	json_object *s = get(page, "search"), *matches = get(s, "matches");
+	json_object *frames = get(get(get(page, "flame"), "allocs"), "frames");
+	size_t want = 0;
+	int64_t sum = 0;
+	char text[64];
+
+	for (size_t i = 0; i < json_object_array_length(frames); i++) {
+		const char *name = get_str(json_object_array_get_idx(frames, i), "name");
+
+		if (!strcmp(name, "phase_site_10") || !strcmp(name, "phase_site_11") ||
+		    !strcmp(name, "phase_site_12"))
+			want++;
+	}
+	assert_int_equal(want, 3);
+	assert_int_equal(json_object_array_length(matches), want);
+	for (size_t i = 0; i < want; i++) {
+		const char *name = json_object_get_string(json_object_array_get_idx(matches, i));
+
+		if (strncmp(name, "phase_site_1", 12) || strlen(name) != 13 || name[12] > '2')
+			fail_msg("search marked %s", name);
+		sum += site_sum(report, name, "allocs");
+	}
+	snprintf(text, sizeof(text), "Matched: %.2f%%",
+		 100.0 * (double)sum / (double)get_int(get(report, "totals"), "allocs"));
+	assert_string_equal(get_str(s, "matched"), text);
+}
+
+/*
+ * Clicking a row shows its whole stack, innermost first: the lines are the
+ * frames of a JSON stack with that row's alloc_bytes, function by function.
+ */
+static void expect_html_clicked_stack(json_object *lines, json_object *stacks,
+				      int64_t alloc_bytes)
+{
+	size_t nl = json_object_array_length(lines);
+
+	for (size_t k = 0; k < json_object_array_length(stacks); k++) {
+		json_object *st = json_object_array_get_idx(stacks, k), *fr = get(st, "frames");
+		size_t i, nf = json_object_array_length(fr);
+
+		if (get_int(st, "alloc_bytes") != alloc_bytes || nf != nl)
+			continue;
+		for (i = 0; i < nf; i++) {
+			const char *fn = get_str(json_object_array_get_idx(fr, i), "function");
+			const char *line = json_object_get_string(json_object_array_get_idx(lines, i));
+
+			if (strncmp(line, fn, strlen(fn)))
+				break;
+		}
+		if (i == nf)
+			return;
+	}
+	fail_msg("the stack shown on a click is no JSON stack of %lld bytes: %s",
+		 (long long)alloc_bytes, json_object_to_json_string(lines));
+}
+
+/* Clicking a header sorts by it, highest first; clicking again, lowest.
+ * Clicking the first row then shows its stack. */
+static void expect_html_sorted(json_object *page, json_object *report)
+{
+	json_object *s = get(page, "sorted"), *first = get(s, "first"), *second = get(s, "second");
+	json_object *stacks = get(report, "stacks");
+	size_t order[64], n = json_table_order(stacks, "alloc_bytes", order);
+
+	assert_string_equal(get_str(s, "first_class"), "desc");
+	assert_string_equal(get_str(s, "second_class"), "asc");
+	assert_int_equal(json_object_array_length(first), n);
+	assert_int_equal(json_object_array_length(second), n);
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = get_int(json_object_array_get_idx(stacks, order[i]), "alloc_bytes");
+
+		assert_int_equal(atoll(json_object_get_string(json_object_array_get_idx(first, i))),
+				 v);
+		assert_int_equal(
+			atoll(json_object_get_string(json_object_array_get_idx(second, n - 1 - i))),
+			v);
+	}
+	expect_html_clicked_stack(get(s, "clicked_stack"), stacks,
+				  atoll(json_object_get_string(json_object_array_get_idx(second, 0))));
+}
+
+/*
+ * The phases workload as one HTML page in headless Chromium, against the
+ * JSON report of the same run: no error, no request but the file itself,
+ * the summary's numbers, the chart's bands, each flame graph, the search,
+ * every table and a sort; a screenshot is left in the test's directory.
+ */
+static void test_html_in_chromium_matches_json(void **state)
+{
+	static const char *const peak_cols[] = { "peak_bytes", "peak_blocks", "max_live_bytes",
+						  NULL };
+	static const char *const live_cols[] = { "live_bytes", "live_blocks", "oldest_age_s", NULL };
+	static const char *const churn_cols[] = { "allocs", "alloc_bytes", "frees", "freed_bytes",
+						  NULL };
+	static const char *const temp_cols[] = { "temporary", "allocs", "alloc_bytes", NULL };
+	static const char *const keys[] = { "allocs",	     "frees",	      "live_bytes",
+					    "peak_bytes",    "temporary",     "unknown_frees",
+					    "lost_events" };
+	struct run_files *rf = run_formats("json,html", phases_bin, NULL);
+	json_object *r = rf->report, *totals = get(r, "totals"), *page, *sum, *req, *errors;
+	char *file = final_path(rf, "html"), *url = xasprintf("file://%s", file);
+	double peak_s = get_num(get(r, "times"), "peak_time_s");
+
+	/* The workload's profile, exactly. */
+	assert_int_equal(get_int(totals, "allocs"), 180);
+	assert_int_equal(get_int(totals, "alloc_bytes"), 1350000);
+	assert_int_equal(get_int(totals, "peak_bytes"), 1140000);
+	assert_int_equal(get_int(totals, "live_bytes"), 900000);
+	assert_int_equal(json_object_array_length(get(r, "stacks")), 18);
+
+	page = inspect_html(file, "^phase_site_1[0-2]$", "churn:alloc_bytes");
+	errors = get(page, "errors");
+	if (json_object_array_length(errors))
+		fail_msg("the page had errors: %s", json_object_to_json_string(errors));
+	req = get(page, "requests");
+	assert_int_equal(json_object_array_length(req), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(req, 0)), url);
+
+	sum = get(page, "summary");
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (data_v(sum, keys[i]) != (double)get_int(totals, keys[i]))
+			fail_msg("summary %s is %s, the JSON's %lld", keys[i], get_str(sum, keys[i]),
+				 (long long)get_int(totals, keys[i]));
+	assert_true(data_v(sum, "peak_time_s") == peak_s);
+	assert_true(data_v(sum, "stacks") == 18);
+	if (json_object_is_type(get(get(r, "memory"), "rss_anon_bytes"), json_type_null))
+		assert_string_equal(get_str(sum, "rss_anon_bytes"), "null");
+	else
+		assert_true(data_v(sum, "rss_anon_bytes") ==
+			    (double)get_int(get(r, "memory"), "rss_anon_bytes"));
+	assert_true(data_v(get(page, "peak_label"), "v") == peak_s);
+	if (peak_s < 0.7 || peak_s > 1.4)
+		fail_msg("the peak at %.3f s is not at the third phase (800 ms)", peak_s);
+
+	expect_html_chart(page, r);
+	expect_html_flame(page, r);
+	expect_html_search(page, r);
+	expect_html_table(get(page, "tables"), r, "peak", peak_cols);
+	expect_html_table(get(page, "tables"), r, "live", live_cols);
+	expect_html_table(get(page, "tables"), r, "churn", churn_cols);
+	expect_html_table(get(page, "tables"), r, "temporary", temp_cols);
+	expect_html_sorted(page, r);
+	expect_png(get_str(page, "shot"));
+	if (html_png && *html_png)
+		copy_file(get_str(page, "shot"), html_png);
+	print_message("formats_it: the HTML report's screenshot: %s (opened in %lld ms)\n",
+		      html_png && *html_png ? html_png : get_str(page, "shot"),
+		      (long long)get_int(page, "load_ms"));
+	json_object_put(page);
+	free(url);
+	free(file);
+	(void)state;
+}
+
+/* What the text report notes is shown on the page, word for word: stacks
+ * cut at --max-depth 2 (all 180 allocations' stacks are deeper). */
+static void test_html_shows_the_text_reports_notes(void **state)
+{
+	struct run_files *rf = run_formats_opt("--max-depth=2", "json,html", phases_bin, NULL);
+	char *file = final_path(rf, "html"), *line = strstr(rf->out, "\nnote: "), *end;
+	json_object *page = inspect_html(file, "x", "peak:peak_bytes"), *warnings;
+
+	assert_int_equal(get_int(get(rf->report, "loss"), "stacks_truncated"), 180);
+	if (!line)
+		fail_msg("the text report has no note:\n%s", rf->out);
+	line++;
+	end = strchr(line, '\n');
+	assert_non_null(end);
+	*end = '\0';
+	warnings = get(page, "warnings");
+	assert_int_equal(json_object_array_length(warnings), 1);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(warnings, 0)), line);
+	*end = '\n';
+	assert_int_equal(json_object_array_length(get(page, "errors")), 0);
+	json_object_put(page);
+	free(file);
+	(void)state;
+}
+
+/* ------------------------------------------------------------------ */
 /* Snapshots                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -2826,12 +3232,15 @@ static int setup_group(void **state)
 	cpp_bin = env_or("HEAPTRACE_CPP_ALLOC", ".output/tests/cpp_alloc_O2");
 	cpp_nopie_bin = env_or("HEAPTRACE_CPP_ALLOC_NOPIE", ".output/tests/cpp_alloc_nopie");
 	svg_script = env_or("HEAPTRACE_SVG_SCRIPT", "tests/svg/inspect.js");
+	phases_bin = env_or("HEAPTRACE_PHASES", ".output/tests/phases");
+	html_script = env_or("HEAPTRACE_HTML_SCRIPT", "tests/svg/inspect_html.js");
 	pprof_ui_script = env_or("HEAPTRACE_PPROF_UI_SCRIPT", "tests/svg/pprof_ui.js");
 	flamegraph_png = getenv("HEAPTRACE_FLAMEGRAPH_PNG");
+	html_png = getenv("HEAPTRACE_HTML_PNG");
 	cmd_timeout = test_timeout(60);
 
 	const char *bins[] = { heaptrace_bin, known_bin, grow_bin, demo_bin, cpp_bin,
-			       cpp_nopie_bin };
+			       cpp_nopie_bin, phases_bin };
 
 	for (size_t i = 0; i < ARRAY_SIZE(bins); i++) {
 		if (access(bins[i], X_OK)) {
@@ -2917,6 +3326,8 @@ int main(int argc, char **argv)
 		T(test_svg_xmllint_accepts_every_file),
 		T(test_svg_in_chromium_frames_titles_zoom),
 		T(test_svg_demo_flame_graph_screenshot),
+		T(test_html_in_chromium_matches_json),
+		T(test_html_shows_the_text_reports_notes),
 		T(test_periodic_snapshots_grow_in_steps),
 		T(test_sigusr1_writes_snapshot_within_a_second),
 		T(test_keep_2_leaves_last_two_snapshots),

@@ -1175,6 +1175,136 @@ static void test_text_live_shows_oldest_age_and_older_than_filters(void **state)
 	free(out);
 }
 
+/* --- HTML ------------------------------------------------------------- */
+
+/* The data the HTML page embeds, parsed: between its script tags, with no
+ * '<' at all (a name cannot close the script early). */
+static json_object *html_data(const struct fixture *fx)
+{
+	static const char open_tag[] = "<script type=\"application/json\" id=\"data\">";
+	char *out = run(report__html, fx, NULL), *start = strstr(out, open_tag), *end;
+	json_object *d;
+
+	assert_non_null(start);
+	start += strlen(open_tag);
+	end = strstr(start, "</script>");
+	assert_non_null(end);
+	*end = '\0';
+	if (strchr(start, '<'))
+		fail_msg("a raw '<' in the page's data: %s", strchr(start, '<'));
+	d = parse_strict(start);
+	assert_null(strstr(end + 1, "@HEAPTRACE_DATA@"));
+	assert_non_null(strstr(end + 1, "</html>"));
+	free(out);
+	return d;
+}
+
+/* Element i of an array of integers. */
+static int64_t jat(json_object *arr, size_t i)
+{
+	return json_object_get_int64(json_object_array_get_idx(arr, i));
+}
+
+/* The function of an embedded stack's innermost shown frame. */
+static const char *html_leaf(json_object *d, size_t stack)
+{
+	json_object *st = json_object_array_get_idx(jget(d, "stacks"), stack);
+	json_object *f0 = json_object_array_get_idx(jget(st, "frames"), 0);
+
+	return json_object_get_string(
+		json_object_array_get_idx(jget(d, "names"), (size_t)jat(f0, 0)));
+}
+
+/*
+ * The chart's bands are the stacks by high-water mark (C 1000, A 150,
+ * B 30, D 7, E 5: all five, so "other" is 0), each with its live bytes at
+ * every point of the JSON timeline, and they sum to the total there.
+ */
+static void test_html_bands_are_each_stacks_live_bytes_at_each_point(void **state)
+{
+	static const int64_t want_c[] = { 0, 0, 0, 0, 1000, 1000, 0, 0, 0, 0 };
+	static const int64_t want_a[] = { 0, 100, 150, 150, 150, 150, 150, 50, 50, 50 };
+	static const char *const order[] = { "ht_test_other", "ht_test_leaf", "ht_test_leaf",
+					     NULL, "ht;odd<&>" };
+	json_object *d = html_data(*state), *tl = jget(d, "timeline");
+	json_object *bands = jget(tl, "bands"), *live = jget(tl, "live"), *other = jget(tl, "other");
+	size_t n = json_object_array_length(jget(tl, "t"));
+
+	assert_int_equal(n, ARRAY_SIZE(want_c));
+	assert_int_equal(json_object_array_length(bands), 5);
+	for (size_t b = 0; b < 5; b++)
+		if (order[b])
+			assert_string_equal(html_leaf(d, (size_t)json_object_get_int64(jget(
+						    json_object_array_get_idx(bands, b), "stack"))),
+					    order[b]);
+	for (size_t i = 0; i < n; i++) {
+		int64_t sum = jat(other, i);
+
+		for (size_t b = 0; b < 5; b++)
+			sum += jat(jget(json_object_array_get_idx(bands, b), "live"), i);
+		assert_int_equal(sum, jat(live, i));
+		assert_int_equal(jat(other, i), 0);
+		assert_int_equal(jat(jget(json_object_array_get_idx(bands, 0), "live"), i),
+				 want_c[i]);
+		assert_int_equal(jat(jget(json_object_array_get_idx(bands, 1), "live"), i),
+				 want_a[i]);
+	}
+	assert_false(json_object_get_boolean(jget(tl, "bands_lost")));
+	json_object_put(d);
+}
+
+/* Names and the command pass through the JSON inside the page intact;
+ * the summary carries the text report's loss warning. */
+static void test_html_data_keeps_names_and_the_loss_warning(void **state)
+{
+	struct fixture *fx = *state;
+	json_object *d, *names, *peak;
+	bool odd = false;
+
+	fx->in.loss.lost_events = 3;
+	fx->in.loss.ringbuf_full_allocs = 3;
+	d = html_data(fx);
+	assert_string_equal(json_object_get_string(jget(d, "command")), "fmt<test>&");
+	names = jget(d, "names");
+	for (size_t i = 0; i < json_object_array_length(names); i++)
+		odd |= !strcmp(json_object_get_string(json_object_array_get_idx(names, i)),
+			       "ht;odd<&>");
+	assert_true(odd);
+	assert_non_null(strstr(json_object_get_string(jget(d, "summary_text")),
+			       "WARNING: 3 events were lost (ring buffer full: 3 allocs, 0 frees)"));
+	assert_int_equal(jint(jget(d, "totals"), "lost_events"), 3);
+	/* Peak table: C, A, B by their bytes at the peak; nothing more. */
+	peak = jget(jget(d, "tables"), "peak");
+	assert_int_equal(json_object_array_length(jget(peak, "rows")), 3);
+	assert_string_equal(html_leaf(d, (size_t)jat(jget(peak, "rows"), 0)), "ht_test_other");
+	assert_int_equal(jint(peak, "other_stacks"), 0);
+	json_object_put(d);
+}
+
+/* A frame narrower than 1/1000 of the total is left out with its callees,
+ * counted: with 2,000,000 more bytes under main, mid (A and B, 80 bytes),
+ * odd (E, 5) and D's unmapped root (7) go. */
+static void test_html_flame_graph_prunes_narrow_frames_and_counts_them(void **state)
+{
+	struct fixture *fx = *state;
+	const uint64_t ips[] = { RET(ht_test_other, 2), RET(ht_test_main, 1) };
+	json_object *d, *fl, *nodes;
+
+	add_stack(fx, ips, 2, 0x70000, 2000000);
+	d = html_data(fx);
+	fl = jget(jget(d, "flame"), "live_bytes");
+	nodes = jget(fl, "nodes");
+	assert_int_equal(jint(fl, "total"), 2000092);
+	assert_int_equal(jint(fl, "pruned"), 92);
+	assert_int_equal(jint(fl, "pruned_frames"), 3);
+	/* The root, then parents before children; the values add up. */
+	assert_int_equal(jat(json_object_array_get_idx(nodes, 0), 3), -1);
+	assert_int_equal(jat(json_object_array_get_idx(nodes, 0), 4), 2000092);
+	for (size_t i = 1; i < json_object_array_length(nodes); i++)
+		assert_true(jat(json_object_array_get_idx(nodes, i), 3) < (int64_t)i);
+	json_object_put(d);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define T_EMPTY(fn) cmocka_unit_test_setup_teardown(fn, setup_empty, teardown)
 
@@ -1214,6 +1344,9 @@ int main(void)
 		T(test_dhat_max_is_the_stacks_own_high_water_mark),
 		T(test_json_lifetimes_ages_and_peak_time),
 		T(test_text_live_shows_oldest_age_and_older_than_filters),
+		T(test_html_bands_are_each_stacks_live_bytes_at_each_point),
+		T(test_html_data_keeps_names_and_the_loss_warning),
+		T(test_html_flame_graph_prunes_narrow_frames_and_counts_them),
 		T(test_json_timeline_has_the_model_at_each_interval),
 		T(test_timeline_stays_bounded_over_a_long_run),
 	};

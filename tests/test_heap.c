@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include "heap.h"
@@ -320,6 +321,175 @@ static void interval_counts_churn_since_the_mark(void **state)
 	assert_int_equal(stats(h, 1).allocs, 4);
 }
 
+/* A small deterministic generator (xorshift64). */
+static uint64_t next_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * steps steps of ms_per_step ms over nstacks stacks: each step allocates
+ * and frees a few blocks at random (and step clear_at clears the heap).
+ * ref[k * nstacks + j] is stack j's live bytes after step k. Then every
+ * point of the timeline, at t_ms, must hold for every stack what it held
+ * after the last step before t_ms, and its stacks sum to its live_bytes.
+ */
+static void expect_timeline_stacks_exact(struct ht_heap *h, uint32_t nstacks, size_t steps,
+					 uint64_t ms_per_step, size_t per_step, size_t clear_at)
+{
+	uint64_t *ref = calloc(steps * nstacks, sizeof(*ref)), *out, x = 88172645463325252ULL;
+	uint64_t *addr = calloc(4096, sizeof(*addr)), next_addr = 0x1000, interval;
+	uint32_t *ids = calloc(nstacks, sizeof(*ids)), *astack = calloc(4096, sizeof(*astack));
+	const struct ht_timeline_point *p;
+	size_t n;
+
+	assert_non_null(ref);
+	assert_non_null(addr);
+	assert_non_null(ids);
+	assert_non_null(astack);
+	for (size_t k = 0; k < steps; k++) {
+		heap__set_time(h, (k + 1) * ms_per_step * 1000000);
+		for (size_t e = 0; e < per_step; e++) {
+			size_t slot = next_rand(&x) % 4096;
+			uint64_t size = 1 + next_rand(&x) % 1000;
+
+			if (addr[slot]) {
+				assert_int_equal(heap__free_block(h, addr[slot], T1), 0);
+				addr[slot] = 0;
+			} else {
+				astack[slot] = (uint32_t)(next_rand(&x) % nstacks);
+				addr[slot] = next_addr;
+				next_addr += 0x10;
+				assert_int_equal(heap__alloc(h, addr[slot], size, astack[slot], T1), 0);
+			}
+		}
+		if (k == clear_at) {
+			heap__clear_live(h);
+			for (size_t i = 0; i < 4096; i++)
+				addr[i] = 0;
+		}
+		for (uint32_t j = 0; j < nstacks; j++)
+			ref[k * nstacks + j] = stats(h, j).live_bytes;
+	}
+	heap__set_time(h, (steps + 1) * ms_per_step * 1000000);
+	n = heap__timeline(h, &p, &interval);
+	assert_true(n > 10);
+	for (uint32_t j = 0; j < nstacks; j++)
+		ids[j] = j;
+	out = calloc(n * nstacks, sizeof(*out));
+	assert_non_null(out);
+	assert_int_equal(heap__timeline_stacks(h, ids, nstacks, out), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t sum = 0;
+		/* Step k runs at (k + 1) * ms_per_step: the point holds the
+		 * steps before t_ms, c - 1 of them. */
+		size_t c = (p[i].t_ms + ms_per_step - 1) / ms_per_step;
+
+		for (uint32_t j = 0; j < nstacks; j++) {
+			uint64_t want = c >= 2 ? ref[(c - 2) * nstacks + j] : 0;
+
+			if (out[i * nstacks + j] != want)
+				fail_msg("point %zu at %llu ms: stack %u holds %llu, want %llu", i,
+					 (unsigned long long)p[i].t_ms, j,
+					 (unsigned long long)out[i * nstacks + j],
+					 (unsigned long long)want);
+			sum += out[i * nstacks + j];
+		}
+		assert_int_equal(sum, p[i].live_bytes);
+	}
+	free(out);
+	free(astack);
+	free(ids);
+	free(addr);
+	free(ref);
+}
+
+/* 30,000 steps of 30 ms (900 s): the series is thinned (4096 points) twice. */
+static void timeline_stacks_sum_to_total_through_thinning(void **state)
+{
+	struct ht_heap *h = *state;
+	const struct ht_timeline_point *p;
+	uint64_t interval;
+
+	expect_timeline_stacks_exact(h, 20, 30000, 30, 8, 20000);
+	heap__timeline(h, &p, &interval);
+	assert_int_equal(interval, 400);
+}
+
+/* 3,000 stacks changing each step: the log's bound thins the series. */
+static void timeline_stacks_log_bound_thins_exactly(void **state)
+{
+	struct ht_heap *h = *state;
+	const struct ht_timeline_point *p;
+	uint64_t interval;
+	size_t n;
+
+	expect_timeline_stacks_exact(h, 3000, 400, 100, 3000, 1000);
+	n = heap__timeline(h, &p, &interval);
+	assert_true(interval > 100);
+	assert_true(n < 400);
+}
+
+/*
+ * More stacks change between two points than the log holds (270,000 >
+ * 256 Ki): the series keeps thinning to its last points, each exact, and
+ * the log stops growing (entries carried from a dropped point are merged,
+ * not piled up).
+ */
+static void timeline_stacks_more_changes_than_the_log_holds(void **state)
+{
+	enum { S = 270000, STEPS = 12 };
+	struct ht_heap *h = *state;
+	const struct ht_timeline_point *p;
+	uint64_t interval, *out;
+	uint32_t *all = calloc(S, sizeof(*all));
+	size_t mem_early = 0, n;
+
+	assert_non_null(all);
+	for (uint32_t s = 0; s < S; s++)
+		all[s] = s;
+
+	for (uint64_t k = 0; k < STEPS; k++) {
+		heap__set_time(h, (k + 1) * 100 * 1000000);
+		for (uint32_t s = 0; s < S; s++) {
+			uint64_t addr = 0x1000 + ((uint64_t)s << 4);
+
+			if (k)
+				assert_int_equal(heap__free_block(h, addr, T1), 0);
+			assert_int_equal(heap__alloc(h, addr, 1 + (s + k) % 7, s, T1), 0);
+		}
+		if (k == 5)
+			mem_early = heap__mem_bytes(h);
+	}
+	heap__set_time(h, (STEPS + 1) * 100 * 1000000);
+	assert_true(heap__mem_bytes(h) <= mem_early);
+	n = heap__timeline(h, &p, &interval);
+	assert_true(n >= 2);
+	out = calloc(n * S, sizeof(*out));
+	assert_non_null(out);
+	assert_int_equal(heap__timeline_stacks(h, all, S, out), 0);
+	for (size_t i = 0; i < n; i++) {
+		/* the point at (k + 1) * 100 ms holds steps 0 .. k - 1 */
+		uint64_t k = p[i].t_ms / 100 - 1, sum = 0;
+
+		for (uint32_t s = 0; s < S; s++) {
+			uint64_t want = k ? 1 + (s + k - 1) % 7 : 0;
+
+			if (out[i * S + s] != want)
+				fail_msg("point %zu: stack %u holds %llu, want %llu", i, s,
+					 (unsigned long long)out[i * S + s],
+					 (unsigned long long)want);
+			sum += want;
+		}
+		assert_int_equal(p[i].live_bytes, sum);
+	}
+	free(out);
+	free(all);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -342,6 +512,9 @@ int main(void)
 		T(weighted_sample_counts_its_weight_in_blocks_and_bytes),
 		T(block_of_more_than_4_gib_keeps_its_size),
 		T(interval_counts_churn_since_the_mark),
+		T(timeline_stacks_sum_to_total_through_thinning),
+		T(timeline_stacks_log_bound_thins_exactly),
+		T(timeline_stacks_more_changes_than_the_log_holds),
 	};
 
 	return cmocka_run_group_tests_name("heap model", tests, NULL, NULL);

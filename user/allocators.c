@@ -45,6 +45,7 @@
 #include <string.h>
 #include "allocators.h"
 #include "allocators_detect.h"
+#include "allocators_pymalloc.h"
 #include "allocators_table.h"
 #include "allocators_version.h"
 #include "elfsym.h"
@@ -162,7 +163,8 @@ static int free_call_cb(uint64_t to, const char *name, void *ctx)
 	const struct free_call *f = ctx;
 
 	for (size_t k = 0; to && k < f->cs->n; k++)
-		if (&f->cs->c[k] != f->c && f->cs->c[k].fn->layout == HT_L_FREE &&
+		if (&f->cs->c[k] != f->c &&
+		    (f->cs->c[k].fn->layout == HT_L_FREE || f->cs->c[k].fn->layout == HT_L_FREE_WRAP) &&
 		    !f->cs->c[k].skip && f->cs->c[k].sym->vaddr == to)
 			return 1;
 	return name && strcmp(name, f->c->name) && is_entry_name(name, f->fc, true);
@@ -236,11 +238,70 @@ static const char *generic_path(const struct ht_alloc_opts *o)
 	return generic_asked(o) && o->allocator[7] == ':' ? o->allocator + 8 : NULL;
 }
 
+/*
+ * glibc's entry points that reach no other entry point while they run
+ * (their work is in _int_malloc & co): malloc, calloc and the memalign
+ * family. Not realloc (realloc(NULL, n) calls malloc, realloc(p, 0) free)
+ * nor reallocarray. Other families' internals are not known here: their
+ * left-out calls keep their return probes.
+ */
+static bool glibc_leaf(enum ht_layout layout)
+{
+	switch (layout) {
+	case HT_L_SIZE:
+	case HT_L_CALLOC:
+	case HT_L_ALIGN_SIZE:
+	case HT_L_POSIX_MEMALIGN:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool family_wanted(const struct alloc_family *fam, const struct ht_alloc_opts *o)
 {
 	if (generic_asked(o))
 		return fam == &alloc_families[FAM_GENERIC];
 	return !o->allocator || !strcmp(o->allocator, fam->name);
+}
+
+/*
+ * Drop from det the families whose probes would not see all their calls
+ * (pymalloc inlined into an interpreter), each kept in set->refused.
+ */
+static int refuse_untraceable(struct ht_probe_set *set, const struct ht_module *mod,
+			      struct ht_elf *e, const struct ht_elf_symidx *ix,
+			      const struct ht_alloc_opts *o, struct alloc_detected *det, size_t *ndet)
+{
+	const struct alloc_family *py = &alloc_families[FAM_PYMALLOC];
+	struct ht_alloc_refused *r;
+	char why[sizeof(r->why)];
+	size_t d;
+
+	for (d = 0; d < *ndet && det[d].fam != py; d++)
+		;
+	if (d == *ndet || !family_wanted(py, o) || allocators__pymalloc_traceable(e, ix, py, why,
+										sizeof(why)))
+		return 0;
+	memmove(&det[d], &det[d + 1], (*ndet - d - 1) * sizeof(*det));
+	(*ndet)--;
+	if (grow_array((void **)&set->refused, &set->cap_refused, set->nrefused + 1,
+		       sizeof(*set->refused)))
+		return -ENOMEM;
+	r = &set->refused[set->nrefused++];
+	r->family = py->name;
+	snprintf(r->object, sizeof(r->object), "%s", mod->path);
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	r->workaround = PYMALLOC_WORKAROUND;
+	return 0;
+}
+
+const char *allocators__refusal(const struct ht_alloc_refused *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "not tracing %s (CPython's object allocator) in %s: %s; run it with "
+		 "%s to trace Python's objects as malloc blocks", r->family, r->object, r->why,
+		 r->workaround);
+	return buf;
 }
 
 /*
@@ -252,7 +313,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 			   struct ht_probe_set *set, uint64_t serve, uint64_t std_probed)
 {
 	struct ht_module *mod = modules__get(ms, mi);
-	struct alloc_detected det[ALLOC_MAX_PREFIXES + 5];
+	struct alloc_detected det[ALLOC_MAX_PREFIXES + 6];
 	struct cands cs = {};
 	struct ht_elf_symidx ix;
 	struct fwd_ctx fc;
@@ -268,6 +329,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 	if (err)
 		return err;
 	ndet = generic_asked(o) ? 0 : allocators__detect(&ix, o, det, ARRAY_SIZE(det) - 1);
+	err = refuse_untraceable(set, mod, e, &ix, o, det, &ndet);
 	for (size_t d = 0; d < ndet && !err; d++) {
 		const struct alloc_family *fam = det[d].fam;
 
@@ -336,6 +398,7 @@ static int discover_module(struct ht_modules *ms, size_t mi, const struct ht_all
 			p->vaddr = c->sym->vaddr;
 			p->offset = placement__probe_offset(e, c->sym, off);
 			p->layout = c->layout;
+			p->leaf = fam == &alloc_families[FAM_GLIBC] && glibc_leaf(c->layout);
 			npoints++;
 			pr_debug("%s: '%s' in '%s' at 0x%llx\n", fam->name, p->func, mod->path,
 				 (unsigned long long)p->vaddr);
@@ -646,6 +709,13 @@ int allocators__discover(struct ht_modules *ms, const struct ht_alloc_opts *opts
 			 opts->symbol_prefix ? "'" : "", found[0] ? found : "none");
 	else
 		snprintf(msg, len, "no known allocator found (looked for %s)", alloc_family_names);
+	if (set->nrefused) {
+		size_t at = strlen(msg);
+		char line[600];
+
+		snprintf(msg + at, len - at, "; %s",
+			 allocators__refusal(&set->refused[0], line, sizeof(line)));
+	}
 	return known ? -ENOENT : -EINVAL;
 }
 
@@ -695,6 +765,7 @@ void allocators__free(struct ht_probe_set *set)
 {
 	free(set->points);
 	free(set->found);
+	free(set->refused);
 	free(set->seen);
 	free(set->defs);
 	memset(set, 0, sizeof(*set));

@@ -5,7 +5,7 @@
  * is data; adding an allocator is a row, not new BPF code.
  *
  * Families: glibc's malloc, jemalloc (any symbol prefix: "", je_, _rjem_,
- * or --symbol-prefix), tcmalloc and mimalloc,
+ * or --symbol-prefix), tcmalloc, mimalloc, mozjemalloc, CPython's pymalloc,
  * each with its own entry points and - for the allocators that define
  * them - the C++ operator new/delete family; and the generic family, the
  * standard entry points of an allocator heaptrace does not recognise.
@@ -38,6 +38,7 @@ struct ht_probe_point {
 	uint64_t vaddr;           /* the function's ELF address */
 	uint64_t offset;          /* file offset the probe is attached at */
 	enum ht_layout layout;
+	bool leaf;                /* reaches no other probed entry point (HT_COOKIE_LEAF) */
 };
 
 /* One allocator found in one object. */
@@ -50,11 +51,22 @@ struct ht_alloc_found {
 	bool asked;               /* generic by --allocator generic */
 };
 
+/* An allocator found but not probed: its probes could not see all its
+ * calls (CPython's pymalloc inlined into an interpreter's code). */
+struct ht_alloc_refused {
+	const char *family;
+	char object[256];         /* the object's path */
+	char why[256];            /* what was found, for people */
+	const char *workaround;   /* e.g. "PYTHONMALLOC=malloc" */
+};
+
 struct ht_probe_set {
 	struct ht_probe_point *points;
 	size_t n, cap;
 	struct ht_alloc_found *found;
 	size_t nfound, cap_found;
+	struct ht_alloc_refused *refused;
+	size_t nrefused, cap_refused;
 	/* objects already looked at, by file identity (dev, inode) */
 	struct { uint64_t dev, inode; } *seen;
 	size_t nseen, cap_seen;
@@ -97,6 +109,13 @@ void allocators__truncate(struct ht_probe_set *set, size_t n, size_t nfound);
  */
 const char *allocators__describe(struct ht_modules *ms, const struct ht_probe_set *set,
 				 size_t from, char *buf, size_t len);
+
+/*
+ * The refusal r for people, one line: "not tracing pymalloc (CPython's
+ * object allocator) in /usr/bin/python3.11: ...; run it with ...".
+ * Returns buf.
+ */
+const char *allocators__refusal(const struct ht_alloc_refused *r, char *buf, size_t len);
 
 /*
  * Launch mode: add to ms the objects `argv` will map once it runs - its

@@ -118,6 +118,11 @@ size_t allocators__detect(const struct ht_elf_symidx *ix, const struct ht_alloc_
 	if (ht_elf_symidx__func(ix, "moz_arena_malloc") && has_func(ix, "jemalloc_stats_internal") &&
 	    n < max)
 		out[n++] = (struct alloc_detected){ .fam = &alloc_families[FAM_MOZJEMALLOC] };
+	/* CPython: libpython, or an interpreter with it linked in (an
+	 * extension module only imports PyObject_Malloc) */
+	if (ht_elf_symidx__func(ix, "PyObject_Malloc") && ht_elf_symidx__func(ix, "PyObject_Free") &&
+	    has_func(ix, "Py_Initialize") && n < max)
+		out[n++] = (struct alloc_detected){ .fam = &alloc_families[FAM_PYMALLOC] };
 	if (ht_elf_symidx__func(ix, "malloc") &&
 	    (has_func(ix, "gnu_get_libc_version") || has_func(ix, "_int_malloc")) && n < max)
 		out[n++] = (struct alloc_detected){ .fam = &alloc_families[FAM_GLIBC] };

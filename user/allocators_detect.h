@@ -2,8 +2,9 @@
 /*
  * Which allocator families an object holds, from its symbols: jemalloc
  * under each prefix it uses (P+malloc_conf, P+malloc_message or P+mallctl
- * with P-prefixed table functions), tcmalloc, mimalloc, mozjemalloc and
- * glibc, by symbols only that family defines.
+ * with P-prefixed table functions), tcmalloc, mimalloc, mozjemalloc,
+ * CPython's pymalloc (PyObject_Malloc, PyObject_Free and Py_Initialize)
+ * and glibc, by symbols only that family defines.
  */
 #ifndef HEAPTRACE_ALLOCATORS_DETECT_H
 #define HEAPTRACE_ALLOCATORS_DETECT_H

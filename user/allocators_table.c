@@ -112,6 +112,20 @@ static const struct alloc_fn mozjemalloc_fns[] = {
 	FN("moz_arena_realloc", HEAP_REALLOC),
 };
 
+/*
+ * CPython's object allocator: the PyObject_ and PyMem_ entry points, each
+ * a call through a table (pymalloc by default; the C library's malloc
+ * under PYTHONMALLOC=malloc, nested then). The frees are traced as
+ * wrappers: a block pymalloc did not serve goes on to free(), whose probe
+ * must see that call as nested. PyMem_Raw* is malloc itself: not probed.
+ */
+static const struct alloc_fn pymalloc_fns[] = {
+	FN("PyObject_Malloc", SIZE), FN("PyObject_Calloc", CALLOC),
+	FN("PyObject_Realloc", REALLOC), FN("PyObject_Free", FREE_WRAP),
+	FN("PyMem_Malloc", SIZE), FN("PyMem_Calloc", CALLOC), FN("PyMem_Realloc", REALLOC),
+	FN("PyMem_Free", FREE_WRAP),
+};
+
 /* C++ operator new/delete, every variant (x86-64 mangling: size_t = m). */
 const struct alloc_fn alloc_cxx_fns[] = {
 	FN("_Znwm", SIZE), FN("_Znam", SIZE),
@@ -135,11 +149,12 @@ const struct alloc_family alloc_families[NR_FAMILIES] = {
 	[FAM_MIMALLOC] = { "mimalloc", mimalloc_fns, ARRAY_SIZE(mimalloc_fns), false, true },
 	[FAM_MOZJEMALLOC] = { "mozjemalloc", mozjemalloc_fns, ARRAY_SIZE(mozjemalloc_fns), false,
 			      true },
+	[FAM_PYMALLOC] = { "pymalloc", pymalloc_fns, ARRAY_SIZE(pymalloc_fns), false, false },
 	[FAM_GLIBC] = { "glibc", std_fns, ARRAY_SIZE(std_fns) - 1, false, false },
 	[FAM_GENERIC] = { "generic", std_fns, ARRAY_SIZE(std_fns), false, true },
 };
 
-const char alloc_family_names[] = "glibc, jemalloc, tcmalloc, mimalloc, mozjemalloc, generic";
+const char alloc_family_names[] = "glibc, jemalloc, tcmalloc, mimalloc, mozjemalloc, pymalloc, generic";
 
 int alloc_std__bit(const char *name)
 {
@@ -178,7 +193,8 @@ const struct alloc_family *alloc_family__by_name(const char *name)
 bool alloc_fns__have(const struct alloc_fn *fns, size_t n, const char *name, bool frees)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(name, fns[i].name) && (!frees || fns[i].layout == HT_L_FREE))
+		if (!strcmp(name, fns[i].name) &&
+		    (!frees || fns[i].layout == HT_L_FREE || fns[i].layout == HT_L_FREE_WRAP))
 			return true;
 	return false;
 }

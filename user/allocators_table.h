@@ -25,6 +25,7 @@ enum alloc_family_id {
 	FAM_TCMALLOC,
 	FAM_MIMALLOC,
 	FAM_MOZJEMALLOC,
+	FAM_PYMALLOC,  /* CPython's object allocator (allocators_pymalloc.h) */
 	FAM_GLIBC,
 	FAM_GENERIC,   /* the standard entry points of an allocator not recognised */
 	NR_FAMILIES,

@@ -89,6 +89,21 @@ static void mimalloc_version(struct ht_elf *e, const struct ht_elf_symidx *ix, c
 		snprintf(out, len, "%d.%d.%d", v / 100, v / 10 % 10, v % 10);
 }
 
+/* CPython 3.11+ exports Py_Version, PY_VERSION_HEX: 0x030b02f0 = 3.11.2. */
+static void pymalloc_version(struct ht_elf *e, const struct ht_elf_symidx *ix, char *out,
+			     size_t len)
+{
+	const struct ht_elf_sym *s = ht_elf_symidx__find(ix, "Py_Version");
+	uint8_t b[4];
+	uint32_t v;
+
+	if (!s || s->func || ht_elf__read_code(e, s->vaddr, b, sizeof(b)) != sizeof(b))
+		return;
+	v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	if (v >> 24 == 3)
+		snprintf(out, len, "%u.%u.%u", v >> 24, v >> 16 & 0xff, v >> 8 & 0xff);
+}
+
 void allocators__version(struct ht_elf *e, const struct ht_elf_symidx *ix,
 			 enum alloc_family_id fam, char *out, size_t len)
 {
@@ -102,6 +117,9 @@ void allocators__version(struct ht_elf *e, const struct ht_elf_symidx *ix,
 		break;
 	case FAM_MIMALLOC:
 		mimalloc_version(e, ix, out, len);
+		break;
+	case FAM_PYMALLOC:
+		pymalloc_version(e, ix, out, len);
 		break;
 	case FAM_GLIBC:
 		glibc_version(e, out, len);

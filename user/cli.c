@@ -283,6 +283,10 @@ static int write_reports(struct ht_session *s, const struct config *cfg, struct 
 	if (out->formats) {
 		e = output__snapshot(out, s, true);
 		err = err ? err : e;
+		/* where the files are: the report on stdout does not say */
+		if (out->written)
+			fprintf(stderr, "heaptrace: wrote %u file%s in %s: heaptrace-%d-final.*\n",
+				out->written, out->written == 1 ? "" : "s", out->dir, out->pid);
 	}
 	if (!json_stdout && !*broken_pipe) {
 		e = write_stdout(s, HT_FORMAT_TEXT, ro, cfg->stdout_closed, broken_pipe);

@@ -44,8 +44,10 @@ static const char usage_text[] =
 	"                         as the kernel's protected_symlinks rule - then it\n"
 	"                         is replaced\n"
 	"  -f, --format LIST      files to write, comma-separated: text, json, folded,\n"
-	"                         svg, pprof, dhat (folded and svg: one file per\n"
-	"                         metric: live_bytes, peak_bytes, alloc_bytes, allocs)\n"
+	"                         svg, pprof, dhat, html (folded and svg: one file per\n"
+	"                         metric: live_bytes, peak_bytes, alloc_bytes, allocs;\n"
+	"                         html: one page with memory over time by top stacks,\n"
+	"                         the four flame graphs and sortable tables)\n"
 	"  -o, --output-dir DIR   where those files go (default: current directory),\n"
 	"                         named heaptrace-PID-final.EXT at the end; DIR is\n"
 	"                         created if missing (with its parents)\n"
@@ -55,7 +57,8 @@ static const char usage_text[] =
 	"      --no-demangle      show raw C++/Rust symbol names\n"
 	"      --keep-alloc-frames  keep the allocator's frames (operator new, strdup,\n"
 	"                         ...) on top of the stacks in folded, svg, pprof and\n"
-	"                         dhat files (text and JSON always show them)\n"
+	"                         dhat files and html flame graphs (text and JSON\n"
+	"                         always show them)\n"
 	"      --alloc-fn GLOB    also leave out the program's own allocation wrappers\n"
 	"                         matching GLOB (e.g. 'xmalloc', 'g_*alloc*'); repeatable\n"
 	"      --older-than SECS  the text report's Live/Leaks table counts only blocks\n"
@@ -86,7 +89,8 @@ static const char usage_text[] =
 	"                         benchmarks and bug reports); written as it comes,\n"
 	"                         same path rules as --json\n"
 	"      --allocator NAME   trace only this allocator: glibc, jemalloc, tcmalloc,\n"
-	"                         mimalloc, or generic: the standard entry points\n"
+	"                         mimalloc, mozjemalloc, pymalloc (CPython's object\n"
+	"                         allocator), or generic: the standard entry points\n"
 	"                         (malloc, free..., C++ new/delete) where calls bind;\n"
 	"                         generic:PATH: those of the object PATH (default:\n"
 	"                         every allocator the process calls, found from the\n"
@@ -259,7 +263,7 @@ int cli_args__parse(int argc, char **argv, struct config *cfg)
 		case 'f':
 			if (output__parse_formats(optarg, &cfg->formats, &bad, &badlen)) {
 				fprintf(stderr, "heaptrace: unknown format '%.*s' (text, json, folded, "
-						"svg, pprof, dhat)\n",
+						"svg, pprof, dhat, html)\n",
 					badlen, bad);
 				return EXIT_USAGE;
 			}

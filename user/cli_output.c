@@ -24,6 +24,7 @@ static const struct format_desc formats[] = {
 	{ "svg", HT_FORMAT_SVG, "svg", true },
 	{ "pprof", HT_FORMAT_PPROF, "pb.gz", false },
 	{ "dhat", HT_FORMAT_DHAT, "dhat.json", false },
+	{ "html", HT_FORMAT_HTML, "html", false },
 };
 
 static const char *const metric_names[] = {
@@ -213,6 +214,7 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 		snprintf(tag, sizeof(tag), "final");
 	else
 		snprintf(tag, sizeof(tag), "%06u", ++o->seq);
+	o->written = 0;
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		if (!(o->formats & (1u << formats[i].fmt)))
 			continue;
@@ -225,6 +227,8 @@ int output__snapshot(struct output *o, struct ht_session *s, bool final)
 					 tag, formats[i].ext);
 			ro.metric = (enum ht_metric)m;
 			err = output__write_file(path, 0, s, formats[i].fmt, &ro);
+			if (!err)
+				o->written++;
 			if (err) {
 				o->errors++;
 				if (!first)

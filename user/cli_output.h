@@ -32,6 +32,7 @@ struct output {
 	const struct ht_report_opts *report;   /* options of every file, or NULL */
 	unsigned int seq;       /* last periodic snapshot written */
 	unsigned int errors;    /* files that could not be written */
+	unsigned int written;   /* files of the last snapshot written */
 };
 
 /* Create dir (and its parents) if missing and check that files can be

@@ -41,7 +41,18 @@ struct stack_rec {
 	struct ht_stats s;       /* peak_* hold the values saved at mod_epoch */
 	uint64_t mod_epoch;      /* peak epoch of the last change */
 	struct churn mark;
+	uint32_t tl_dirty;       /* tl_gen + 1: live bytes changed since the last point */
+	uint32_t tl_merge;       /* scratch of log_merge() */
 };
+
+/*
+ * The timeline's per-stack log: at each point, the live bytes of every
+ * stack whose live bytes changed since the point before (12 bytes each).
+ */
+struct tl_delta {
+	uint32_t stack;
+	uint64_t live_bytes;
+} __attribute__((packed, aligned(4)));
 
 /* Times are kept in ms in 32 bits: 49.7 days, then they saturate. */
 #define T_MAX_MS UINT32_MAX
@@ -61,10 +72,23 @@ struct ht_heap {
 	struct ht_timeline_point *tl;
 	size_t ntl, cap_tl;
 	uint64_t tl_interval_ms, tl_next_ms;  /* the next point is due at tl_next_ms */
+	uint32_t *tl_end;        /* per point: the end of its entries in tl_log */
+	size_t cap_tl_end;
+	struct tl_delta *tl_log;
+	size_t nlog, cap_log;
+	uint32_t *dirty;         /* stacks changed since the last point */
+	size_t ndirty, cap_dirty;
+	uint32_t tl_gen;         /* points added so far */
+	uint32_t merge_gen;      /* log_merge() calls so far */
+	bool tl_lost;            /* out of memory for the log: per-stack series incomplete */
 };
 
-/* The series stays within this many points (32 bytes each). */
+/* The series stays within this many points (32 bytes each), and its
+ * per-stack log within this many entries (12 bytes each) - or, when more
+ * stacks than that change between two points, within 3 per stack (a
+ * point, the entries carried from a dropped one, the changes since). */
 #define TIMELINE_MAX 4096
+#define TIMELINE_LOG_MAX (256 * 1024)
 #define TIMELINE_START_MS 100
 
 struct ht_heap *heap__new(void)
@@ -92,6 +116,9 @@ void heap__free(struct ht_heap *h)
 	u64map__free(&h->threads);
 	free(h->stacks);
 	free(h->tl);
+	free(h->tl_end);
+	free(h->tl_log);
+	free(h->dirty);
 	free(h);
 }
 
@@ -165,9 +192,25 @@ static struct stack_rec *stack_get(struct ht_heap *h, uint32_t stack)
 	return &h->stacks[stack];
 }
 
+/* Before a stack's live values change: note it for the timeline's next
+ * point (a stack it cannot note leaves the point's entries short: the
+ * point's stacks then no longer sum to its total, see heap__timeline_stacks()). */
+static void stack_dirty(struct ht_heap *h, struct stack_rec *r)
+{
+	if (r->tl_dirty == h->tl_gen + 1)
+		return;
+	if (grow_array((void **)&h->dirty, &h->cap_dirty, h->ndirty + 1, sizeof(*h->dirty))) {
+		h->tl_lost = true;
+		return;
+	}
+	h->dirty[h->ndirty++] = (uint32_t)(r - h->stacks);
+	r->tl_dirty = h->tl_gen + 1;
+}
+
 /* Before a stack's live values change: keep what it held at the peak. */
 static void stack_touch(struct ht_heap *h, struct stack_rec *r)
 {
+	stack_dirty(h, r);
 	if (r->mod_epoch == h->epoch)
 		return;
 	r->s.peak_bytes = r->s.live_bytes;
@@ -359,25 +402,83 @@ void heap__totals(const struct ht_heap *h, struct ht_heap_totals *out)
 	out->peak_ms = h->peak_ms;
 }
 
-/* A full series keeps every other point and halves its rate. */
+/*
+ * Two neighbouring points' entries as one, [a_start, b_end): each stack
+ * once, with its last value (b's entries come after a's, and a point's
+ * own entries may name a stack twice when a dropped point's were carried
+ * into it). Moved down to *w <= a_start in place: first the entries that
+ * a later one overrides are marked dead, walking back, then the rest are
+ * moved, walking forward.
+ */
+static void log_merge(struct ht_heap *h, size_t a_start, size_t b_end, size_t *w)
+{
+	uint32_t g = ++h->merge_gen;
+
+	for (size_t i = b_end; i-- > a_start;) {
+		struct stack_rec *r = &h->stacks[h->tl_log[i].stack];
+
+		if (r->tl_merge == g)
+			h->tl_log[i].stack = UINT32_MAX;
+		else
+			r->tl_merge = g;
+	}
+	for (size_t i = a_start; i < b_end; i++)
+		if (h->tl_log[i].stack != UINT32_MAX)
+			h->tl_log[(*w)++] = h->tl_log[i];
+}
+
+/*
+ * A full series keeps every other point and halves its rate: point 2k
+ * takes over the entries of point 2k - 1, and a last odd point's entries
+ * wait for the next point.
+ */
 static void timeline_compact(struct ht_heap *h)
 {
-	size_t k = 0;
+	size_t k = 1, w;
 
-	for (size_t i = 0; i < h->ntl; i += 2)
-		h->tl[k++] = h->tl[i];
+	if (!h->ntl)
+		return;
+	w = h->tl_end[0];
+	for (size_t i = 2; i < h->ntl; i += 2) {
+		log_merge(h, h->tl_end[i - 2], h->tl_end[i], &w);
+		h->tl[k] = h->tl[i];
+		h->tl_end[k++] = (uint32_t)w;
+	}
+	if (!(h->ntl & 1))
+		log_merge(h, h->tl_end[h->ntl - 2], h->tl_end[h->ntl - 1], &w);
+	h->nlog = w;
 	h->ntl = k;
 	h->tl_interval_ms *= 2;
 }
 
+/* The stacks changed since the last point, with their live bytes now. */
+static int timeline_log(struct ht_heap *h)
+{
+	if (grow_array((void **)&h->tl_log, &h->cap_log, h->nlog + h->ndirty, sizeof(*h->tl_log)))
+		return -ENOMEM;
+	for (size_t i = 0; i < h->ndirty; i++) {
+		uint32_t id = h->dirty[i];
+
+		h->tl_log[h->nlog++] = (struct tl_delta){ id, h->stacks[id].s.live_bytes };
+	}
+	h->ndirty = 0;
+	h->tl_gen++;
+	return 0;
+}
+
 static void timeline_add(struct ht_heap *h, uint64_t t_ms)
 {
-	if (h->ntl == TIMELINE_MAX)
+	while (h->ntl > 1 &&
+	       (h->ntl == TIMELINE_MAX || h->nlog + h->ndirty > TIMELINE_LOG_MAX))
 		timeline_compact(h);
-	if (grow_array((void **)&h->tl, &h->cap_tl, h->ntl + 1, sizeof(*h->tl)))
+	if (grow_array((void **)&h->tl, &h->cap_tl, h->ntl + 1, sizeof(*h->tl)) ||
+	    grow_array((void **)&h->tl_end, &h->cap_tl_end, h->ntl + 1, sizeof(*h->tl_end)))
 		return;  /* a point less: the series is a sample anyway */
-	h->tl[h->ntl++] = (struct ht_timeline_point){ t_ms, h->total.live_bytes, h->total.allocs,
-						      h->total.frees };
+	if (timeline_log(h))
+		h->tl_lost = true;
+	h->tl[h->ntl] = (struct ht_timeline_point){ t_ms, h->total.live_bytes, h->total.allocs,
+						    h->total.frees };
+	h->tl_end[h->ntl++] = (uint32_t)h->nlog;
 }
 
 /*
@@ -479,9 +580,41 @@ void heap__interval_totals(const struct ht_heap *h, struct ht_stats *out)
 	churn_since(out, &h->total, &h->total_mark);
 }
 
+int heap__timeline_stacks(const struct ht_heap *h, const uint32_t *stacks, size_t n,
+			  uint64_t *out)
+{
+	uint32_t *col;
+	uint64_t *cur;
+	size_t e = 0;
+
+	if (h->tl_lost)
+		return -ENODATA;
+	col = calloc(h->nstacks ? h->nstacks : 1, sizeof(*col));
+	cur = calloc(n ? n : 1, sizeof(*cur));
+	if (!col || !cur) {
+		free(col);
+		free(cur);
+		return -ENOMEM;
+	}
+	/* col: 1 + the stack's column, 0 for stacks not asked for */
+	for (size_t j = 0; j < n; j++)
+		if (stacks[j] < h->nstacks)
+			col[stacks[j]] = (uint32_t)j + 1;
+	for (size_t i = 0; i < h->ntl; i++) {
+		for (; e < h->tl_end[i]; e++)
+			if (col[h->tl_log[e].stack])
+				cur[col[h->tl_log[e].stack] - 1] = h->tl_log[e].live_bytes;
+		memcpy(&out[i * n], cur, n * sizeof(*cur));
+	}
+	free(col);
+	free(cur);
+	return 0;
+}
+
 size_t heap__mem_bytes(const struct ht_heap *h)
 {
 	return sizeof(*h) + h->nslots * sizeof(*h->blocks) +
 	       u64map__mem_bytes(&h->threads) + h->cap_stacks * sizeof(*h->stacks) +
-	       h->cap_tl * sizeof(*h->tl);
+	       h->cap_tl * sizeof(*h->tl) + h->cap_tl_end * sizeof(*h->tl_end) +
+	       h->cap_log * sizeof(*h->tl_log) + h->cap_dirty * sizeof(*h->dirty);
 }

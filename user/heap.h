@@ -69,7 +69,10 @@ void heap__set_time(struct ht_heap *h, uint64_t ns);
  * interval that saw events - every 100 ms at first; a full series (4096
  * points) keeps every other point and doubles the interval, so it covers
  * the whole run in bounded memory. A quiet gap gets its first and last
- * boundary (the values held through it).
+ * boundary (the values held through it). The per-stack log
+ * (heap__timeline_stacks()) keeps within 256 Ki entries (3 MiB) the same
+ * way, thinning the series sooner when many stacks change between points
+ * (with more than that many stacks changing, within 3 entries a stack).
  */
 struct ht_timeline_point {
 	uint64_t t_ms; /* since tracing began */
@@ -79,6 +82,18 @@ struct ht_timeline_point {
 /* The points, oldest first (valid until the model changes); their count. */
 size_t heap__timeline(const struct ht_heap *h, const struct ht_timeline_point **pts,
 		      uint64_t *interval_ms);
+
+/*
+ * The live bytes of stacks[0..n) at each of heap__timeline()'s points:
+ * out[i * n + j] for point i and stacks[j] (out holds points * n). Exact:
+ * at each point the model logs every stack whose live bytes changed since
+ * the point before (12 bytes a change; when the series is thinned, a
+ * dropped point's entries merge into the next), so the live bytes of all
+ * stacks at a point sum to its live_bytes. 0, -ENOMEM, or -ENODATA when
+ * the log ran out of memory while tracing.
+ */
+int heap__timeline_stacks(const struct ht_heap *h, const uint32_t *stacks, size_t n,
+			  uint64_t *out);
 
 /* What a stack holds by age, from a walk over every live block. */
 struct ht_live_age {

@@ -272,6 +272,7 @@ enum ht_format {
 	HT_FORMAT_SVG,     /* self-contained interactive flame graph */
 	HT_FORMAT_PPROF,   /* gzip-compressed profile.proto */
 	HT_FORMAT_DHAT,    /* DHAT JSON for Valgrind's dh_view.html */
+	HT_FORMAT_HTML,    /* one self-contained page: chart, flame graphs, tables */
 };
 
 /* What folded files and flame graphs weigh each stack by. */
@@ -298,7 +299,7 @@ struct ht_report_opts {
 	 */
 	bool interval;
 	/*
-	 * Folded, SVG, pprof and DHAT leave out the allocator's frames at the
+	 * Folded, SVG, pprof, DHAT and HTML leave out the allocator's frames at the
 	 * top of each stack (operator new and its variants, strdup-style libc
 	 * wrappers, the malloc family, frames inside an allocator library), so
 	 * that "self" lands on the function that allocated; keep_alloc_frames

@@ -356,20 +356,27 @@ static bool branch_of(struct ht_elf *e, const cs_insn *insn, uint64_t *to, const
 	return true;
 }
 
+/* The first (at most) max instructions of the code at vaddr, decoded from
+ * up to 96 bytes; 0 when none (*insns is then NULL). */
+static size_t decode_at(struct ht_placement *pl, struct ht_elf *e, uint64_t vaddr, size_t max,
+			cs_insn **insns)
+{
+	uint8_t code[96];
+	long len = ht_elf__read_code(e, vaddr, code, sizeof(code));
+
+	*insns = NULL;
+	return len > 0 ? cs_disasm(pl->cs, code, (size_t)len, vaddr, max, insns) : 0;
+}
+
 bool placement__tail_call(struct ht_placement *pl, struct ht_elf *e, uint64_t vaddr,
 			  uint64_t *to, const char **name)
 {
-	uint8_t code[64];
-	cs_insn *insns = NULL;
-	long len = ht_elf__read_code(e, vaddr, code, sizeof(code));
-	size_t n;
+	cs_insn *insns;
+	size_t n = decode_at(pl, e, vaddr, 12, &insns);
 	bool ok = false;
 
 	*to = 0;
 	*name = NULL;
-	if (len <= 0)
-		return false;
-	n = cs_disasm(pl->cs, code, (size_t)len, vaddr, 12, &insns);
 	for (size_t i = 0; i < n; i++) {
 		if (is_setup(&insns[i]))
 			continue;
@@ -409,4 +416,36 @@ int placement__foreach_branch(struct ht_placement *pl, struct ht_elf *e,
 	if (insns)
 		cs_free(insns, n);
 	return ret;
+}
+
+bool placement__jump_slot(struct ht_placement *pl, struct ht_elf *e, uint64_t vaddr,
+			  uint64_t *slot)
+{
+	cs_insn *insns;
+	size_t n = decode_at(pl, e, vaddr, 16, &insns);
+	bool ok = false;
+
+	*slot = 0;
+	for (size_t i = 0; i < n; i++) {
+		const cs_detail *d = insns[i].detail;
+		const cs_x86_op *op = &d->x86.operands[0];
+		bool stop = insns[i].id == X86_INS_UD2 || insns[i].id == X86_INS_HLT;
+
+		for (uint8_t g = 0; g < d->groups_count; g++)
+			stop |= d->groups[g] == X86_GRP_CALL || d->groups[g] == X86_GRP_RET ||
+				d->groups[g] == X86_GRP_INT || d->groups[g] == X86_GRP_IRET;
+		if (stop)
+			break;
+		if (insns[i].id != X86_INS_JMP)
+			continue;  /* a conditional branch falls through */
+		if (d->x86.op_count == 1 && op->type == X86_OP_MEM && op->mem.base == X86_REG_RIP &&
+		    op->mem.index == X86_REG_INVALID) {
+			*slot = insns[i].address + insns[i].size + (uint64_t)op->mem.disp;
+			ok = true;
+		}
+		break;
+	}
+	if (insns)
+		cs_free(insns, n);
+	return ok;
 }

@@ -71,4 +71,15 @@ int placement__foreach_branch(struct ht_placement *pl, struct ht_elf *e,
 			      const struct ht_elf_sym *fn,
 			      int (*cb)(uint64_t to, const char *name, void *ctx), void *ctx);
 
+/*
+ * Does the function at vaddr, on its fall-through path (conditional
+ * branches not taken), reach an indirect jump through a memory slot at a
+ * fixed address (jmp *slot(%rip)) before any call, return or other jump?
+ * Such a function is a thunk that dispatches through a table of function
+ * pointers (CPython's PyObject_Malloc: _PyObject.malloc). *slot is the
+ * slot's address.
+ */
+bool placement__jump_slot(struct ht_placement *pl, struct ht_elf *e, uint64_t vaddr,
+			  uint64_t *slot);
+
 #endif

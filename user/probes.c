@@ -380,7 +380,7 @@ static int attach_one(struct ht_probes *p, struct ht_modules *ms, int pid,
 		report_attach_error(err, k, pt->func, mod->path);
 		return err;
 	}
-	uo.bpf_cookie = HT_COOKIE(i, pt->layout);
+	uo.bpf_cookie = HT_COOKIE(i, pt->layout, pt->leaf);
 	uo.retprobe = k == PK_RETURN;
 	link = bpf_program__attach_uprobe_opts(kind_prog(p, k), pid, path, pt->offset, &uo);
 	if (!link) {
@@ -419,7 +419,7 @@ static int attach_multi(struct ht_probes *p, struct ht_modules *ms, int pid,
 		if (set->points[i].module != mod || !point_has_kind(set, i, k))
 			continue;
 		offsets[cnt] = set->points[i].offset;
-		cookies[cnt++] = HT_COOKIE(i, set->points[i].layout);
+		cookies[cnt++] = HT_COOKIE(i, set->points[i].layout, set->points[i].leaf);
 	}
 	if (!err && cnt)
 		err = modules__probe_path(ms, m, path, sizeof(path));

@@ -340,6 +340,104 @@ out:
 	return err;
 }
 
+/* Frame by frame, a shorter stack first: siblings come out sorted by name
+ * and stacks sharing a prefix come out next to each other. */
+static int cmp_frames(const void *a, const void *b)
+{
+	const struct ht_named_stack *x = a, *y = b;
+	uint32_t n = x->nr < y->nr ? x->nr : y->nr;
+	int c;
+
+	for (uint32_t i = 0; i < n; i++) {
+		c = strcmp(x->names[i], y->names[i]);
+		if (c)
+			return c;
+	}
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static int add_node(struct ht_flame *t, const char *name, const char *module, uint8_t kind,
+		    uint32_t parent, uint32_t depth)
+{
+	struct ht_flame_node *nd;
+
+	if (t->n >= UINT32_MAX)
+		return -E2BIG;
+	if (grow_array((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+		return -ENOMEM;
+	nd = &t->v[t->n++];
+	memset(nd, 0, sizeof(*nd));
+	nd->name = name;
+	nd->module = module;
+	nd->kind = kind;
+	nd->parent = parent;
+	nd->depth = depth;
+	if (depth > t->max_depth)
+		t->max_depth = depth;
+	return 0;
+}
+
+/*
+ * The flame graph's tree: insert the sorted stacks. A stack can only share a node with the stack
+ * before it, through the last child at each depth (the "path"), so new
+ * nodes are appended in preorder and a node's children are in name order.
+ */
+int report__flame_build(struct ht_flame *t, struct ht_named_stacks *ns)
+{
+	uint32_t *path, path_len = 1, max_nr = 0;
+	int err;
+
+	for (size_t i = 0; i < ns->n; i++)
+		if (ns->v[i].nr > max_nr)
+			max_nr = ns->v[i].nr;
+	path = calloc((size_t)max_nr + 1, sizeof(*path));
+	if (!path)
+		return -ENOMEM;
+	err = add_node(t, "all", NULL, REPORT_CODE_UNKNOWN, 0, 0);
+	if (err)
+		goto out;
+	qsort(ns->v, ns->n, sizeof(*ns->v), cmp_frames);
+	for (size_t i = 0; i < ns->n; i++) {
+		const struct ht_named_stack *st = &ns->v[i];
+		bool shared = true;
+
+		t->v[0].value += st->value;
+		for (uint32_t d = 0; d < st->nr; d++) {
+			uint32_t cur = path[d];
+
+			if (shared && d + 1 < path_len &&
+			    !strcmp(t->v[path[d + 1]].name, st->names[d])) {
+				t->v[path[d + 1]].value += st->value;
+				continue;
+			}
+			shared = false;
+			err = add_node(t, st->names[d], st->modules[d], st->kinds[d], cur, d + 1);
+			if (err)
+				goto out;
+			t->v[t->n - 1].value = st->value;
+			path[d + 1] = (uint32_t)(t->n - 1);
+			path_len = d + 2;
+		}
+	}
+	/* Left edges: in preorder a parent is placed before its children. */
+	for (size_t i = 1; i < t->n; i++) {
+		struct ht_flame_node *p = &t->v[t->v[i].parent];
+
+		t->v[i].off = p->next;
+		t->v[i].next = p->next;
+		p->next += t->v[i].value;
+	}
+out:
+	free(path);
+	return err;
+}
+
+void report__flame_free(struct ht_flame *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not
  * start one (overlong forms, surrogates and values past U+10FFFF are
  * invalid). */
@@ -371,7 +469,7 @@ static size_t utf8_len(const char *s)
 	return n;
 }
 
-void report__json_chars(FILE *f, const char *s)
+static void json_chars(FILE *f, const char *s, bool html)
 {
 	size_t len;
 
@@ -387,7 +485,7 @@ void report__json_chars(FILE *f, const char *s)
 			fputs("\\n", f);
 		} else if (*s == '\t') {
 			fputs("\\t", f);
-		} else if ((unsigned char)*s < 0x20) {
+		} else if ((unsigned char)*s < 0x20 || (html && *s == '<')) {
 			fprintf(f, "\\u%04x", (unsigned char)*s);
 		} else {
 			fwrite(s, 1, len, f);
@@ -395,15 +493,30 @@ void report__json_chars(FILE *f, const char *s)
 	}
 }
 
-void report__json_str(FILE *f, const char *s)
+void report__json_chars(FILE *f, const char *s)
+{
+	json_chars(f, s, false);
+}
+
+static void json_str(FILE *f, const char *s, bool html)
 {
 	if (!s) {
 		fputs("null", f);
 		return;
 	}
 	fputc('"', f);
-	report__json_chars(f, s);
+	json_chars(f, s, html);
 	fputc('"', f);
+}
+
+void report__json_str(FILE *f, const char *s)
+{
+	json_str(f, s, false);
+}
+
+void report__json_html_str(FILE *f, const char *s)
+{
+	json_str(f, s, true);
 }
 
 void report__xml_put(FILE *f, const char *s, size_t max)

@@ -18,6 +18,7 @@
 #include "mappings.h"
 #include "symbolize.h"
 
+struct ht_alloc_refused;
 struct ht_report_stack;
 struct ht_stacks;
 struct ht_symbolizer;
@@ -48,6 +49,9 @@ struct ht_report_input {
 	uint64_t rss_anon;
 	const char *malloc_defs;
 	uint64_t late_unknown_frees;  /* unknown frees by allocators traced late */
+	/* Allocators found but not traced (pymalloc inlined into python3.11) */
+	const struct ht_alloc_refused *untraced;
+	size_t nuntraced;
 	/* --mmap (text and JSON only): the anonymous mappings and the stacks
 	 * that mapped them; NULL when off */
 	const struct ht_mappings *maps;
@@ -68,6 +72,16 @@ struct ht_report_input {
 
 int report__text(FILE *f, const struct ht_report_input *in);
 int report__json(FILE *f, const struct ht_report_input *in);
+
+/* A stack's or the totals' statistics as JSON members (no braces). */
+void report__json_stats(FILE *f, const struct ht_stats *s);
+
+/* The text report's summary: totals, what is unseen, what was lost. */
+void report__summary_text(FILE *f, const struct ht_report_input *in);
+
+/* One self-contained HTML page (inline script, no external reference):
+ * summary, memory over time by top stacks, flame graphs, tables. */
+int report__html(FILE *f, const struct ht_report_input *in);
 
 /* "live_bytes", "peak_bytes", "alloc_bytes", "allocs" (used in file
  * names); NULL for an unknown metric. */
@@ -176,6 +190,31 @@ int report__named_stacks(const struct ht_report_input *in, enum ht_metric m,
 			 struct ht_named_stacks *out);
 void report__named_stacks_free(struct ht_named_stacks *ns);
 
+/*
+ * A flame graph's tree (report_svg.c, report_html.c): the stacks merged by
+ * frame name, in preorder (a parent before its children, siblings in name
+ * order), v[0] the root "all".
+ */
+struct ht_flame_node {
+	const char *name;
+	const char *module;          /* of the first stack that reached it */
+	uint8_t kind;                /* enum report_code, the same way */
+	uint64_t value;
+	uint64_t off;                /* left edge, in metric units */
+	uint64_t next;               /* left edge of the next child placed */
+	uint32_t parent, depth;
+};
+
+struct ht_flame {
+	struct ht_flame_node *v;
+	size_t n, cap;
+	uint32_t max_depth;
+};
+
+/* Build t from ns (sorted in place). 0 or -errno; free t either way. */
+int report__flame_build(struct ht_flame *t, struct ht_named_stacks *ns);
+void report__flame_free(struct ht_flame *t);
+
 /* One source-level frame of a symbolized stack. */
 struct ht_report_frame {
 	struct ht_frame fr;     /* fr.address: the return address it belongs to */
@@ -211,6 +250,8 @@ void report__stack_free(struct ht_report_stack *st);
 void report__json_str(FILE *f, const char *s);
 /* The same without the quotes, to build one string from several parts. */
 void report__json_chars(FILE *f, const char *s);
+/* report__json_str() for JSON inside an HTML <script>: '<' as \u003c. */
+void report__json_html_str(FILE *f, const char *s);
 
 /* At most max characters of s as XML 1.0 text or attribute content:
  * markup escaped, invalid UTF-8 and control characters as '?'. */

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include "report.h"
 
-static void json_stats(FILE *f, const struct ht_stats *s)
+void report__json_stats(FILE *f, const struct ht_stats *s)
 {
 	fprintf(f, "\"allocs\": %llu, \"alloc_bytes\": %llu, \"frees\": %llu, "
 		"\"freed_bytes\": %llu, \"live_blocks\": %llu, \"live_bytes\": %llu, "
@@ -140,7 +140,7 @@ int report__json(FILE *f, const struct ht_report_input *opts)
 			"\"filtered_allocs\": %llu },\n", (unsigned long long)in->target.min_size,
 			(unsigned long long)in->target.max_size, (unsigned long long)in->loss.filtered);
 	fputs("  \"totals\": { ", f);
-	json_stats(f, &t.s);
+	report__json_stats(f, &t.s);
 	if (in->interval) {
 		heap__interval_totals(in->heap, &iv);
 		json_interval(f, &iv);
@@ -195,7 +195,7 @@ int report__json(FILE *f, const struct ht_report_input *opts)
 		fputs(i ? ",\n    { " : "\n    { ", f);
 		report__json_frames(f, &st);
 		fputs(",\n      ", f);
-		json_stats(f, &rows[i].s);
+		report__json_stats(f, &rows[i].s);
 		fputs(", ", f);
 		json_lifetimes(f, &rows[i].s);
 		json_oldest(f, &ages[rows[i].stack], now);

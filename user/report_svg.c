@@ -23,114 +23,6 @@
 #define MIN_W      0.1           /* narrower frames are left out, as flamegraph.pl */
 #define LEGEND_X   (IMG_W - PAD - 300)
 
-struct node {
-	const char *name;
-	const char *module;          /* of the first stack that reached it */
-	uint8_t kind;                /* enum report_code, the same way */
-	uint64_t value;
-	uint64_t off;                /* left edge, in metric units */
-	uint64_t next;               /* left edge of the next child placed */
-	uint32_t parent, depth;
-};
-
-struct tree {
-	struct node *v;              /* preorder: see build() */
-	size_t n, cap;
-	uint32_t max_depth;
-};
-
-/* Frame by frame, a shorter stack first: siblings come out sorted by name
- * and stacks sharing a prefix come out next to each other. */
-static int cmp_frames(const void *a, const void *b)
-{
-	const struct ht_named_stack *x = a, *y = b;
-	uint32_t n = x->nr < y->nr ? x->nr : y->nr;
-	int c;
-
-	for (uint32_t i = 0; i < n; i++) {
-		c = strcmp(x->names[i], y->names[i]);
-		if (c)
-			return c;
-	}
-	return x->nr < y->nr ? -1 : x->nr > y->nr;
-}
-
-static int add_node(struct tree *t, const char *name, const char *module, uint8_t kind,
-		    uint32_t parent, uint32_t depth)
-{
-	struct node *nd;
-
-	if (t->n >= UINT32_MAX)
-		return -E2BIG;
-	if (grow_array((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
-		return -ENOMEM;
-	nd = &t->v[t->n++];
-	memset(nd, 0, sizeof(*nd));
-	nd->name = name;
-	nd->module = module;
-	nd->kind = kind;
-	nd->parent = parent;
-	nd->depth = depth;
-	if (depth > t->max_depth)
-		t->max_depth = depth;
-	return 0;
-}
-
-/*
- * Insert the sorted stacks. A stack can only share a node with the stack
- * before it, through the last child at each depth (the "path"), so new
- * nodes are appended in preorder and a node's children are in name order.
- */
-static int build(struct tree *t, struct ht_named_stacks *ns)
-{
-	uint32_t *path, path_len = 1, max_nr = 0;
-	int err;
-
-	for (size_t i = 0; i < ns->n; i++)
-		if (ns->v[i].nr > max_nr)
-			max_nr = ns->v[i].nr;
-	path = calloc((size_t)max_nr + 1, sizeof(*path));
-	if (!path)
-		return -ENOMEM;
-	err = add_node(t, "all", NULL, REPORT_CODE_UNKNOWN, 0, 0);
-	if (err)
-		goto out;
-	qsort(ns->v, ns->n, sizeof(*ns->v), cmp_frames);
-	for (size_t i = 0; i < ns->n; i++) {
-		const struct ht_named_stack *st = &ns->v[i];
-		bool shared = true;
-
-		t->v[0].value += st->value;
-		for (uint32_t d = 0; d < st->nr; d++) {
-			uint32_t cur = path[d];
-
-			if (shared && d + 1 < path_len &&
-			    !strcmp(t->v[path[d + 1]].name, st->names[d])) {
-				t->v[path[d + 1]].value += st->value;
-				continue;
-			}
-			shared = false;
-			err = add_node(t, st->names[d], st->modules[d], st->kinds[d], cur, d + 1);
-			if (err)
-				goto out;
-			t->v[t->n - 1].value = st->value;
-			path[d + 1] = (uint32_t)(t->n - 1);
-			path_len = d + 2;
-		}
-	}
-	/* Left edges: in preorder a parent is placed before its children. */
-	for (size_t i = 1; i < t->n; i++) {
-		struct node *p = &t->v[t->v[i].parent];
-
-		t->v[i].off = p->next;
-		t->v[i].next = p->next;
-		p->next += t->v[i].value;
-	}
-out:
-	free(path);
-	return err;
-}
-
 static void xml_str(FILE *f, const char *s)
 {
 	report__xml_put(f, s, SIZE_MAX);
@@ -142,7 +34,7 @@ static void xml_str(FILE *f, const char *s)
  * program's own, blue for libraries, green for the allocator, grey for
  * unmapped code.
  */
-static void colour(const struct node *nd, char *buf, size_t len)
+static void colour(const struct ht_flame_node *nd, char *buf, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	unsigned int a, b, c;
@@ -251,7 +143,7 @@ static const char *value_str(enum ht_metric m, uint64_t v, char *buf, size_t len
 	return buf;
 }
 
-static void put_frame(FILE *f, const struct tree *t, const struct node *nd, enum ht_metric m)
+static void put_frame(FILE *f, const struct ht_flame *t, const struct ht_flame_node *nd, enum ht_metric m)
 {
 	uint64_t total = t->v[0].value;
 	double scale = total ? (double)FRAME_W / (double)total : 0;
@@ -425,7 +317,7 @@ static const char script[] =
 	"});\n";
 
 static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric m,
-		       const struct tree *t, int height)
+		       const struct ht_flame *t, int height)
 {
 	char val[48];
 
@@ -482,13 +374,13 @@ static void put_header(FILE *f, const struct ht_report_input *in, enum ht_metric
 int report__svg(FILE *f, const struct ht_report_input *in, enum ht_metric m)
 {
 	struct ht_named_stacks ns;
-	struct tree t = { 0 };
+	struct ht_flame t = { 0 };
 	int height, err;
 
 	err = report__named_stacks(in, m, &ns);
 	if (err)
 		return err;
-	err = build(&t, &ns);
+	err = report__flame_build(&t, &ns);
 	if (err)
 		goto out;
 	height = TOP + (int)(t.max_depth + 1) * FRAME_H + BOTTOM;
@@ -505,7 +397,7 @@ int report__svg(FILE *f, const struct ht_report_input *in, enum ht_metric m)
 		PAD, FRAME_W, CHAR_W, script);
 	err = ferror(f) ? -EIO : 0;
 out:
-	free(t.v);
+	report__flame_free(&t);
 	report__named_stacks_free(&ns);
 	return err;
 }

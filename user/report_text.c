@@ -127,7 +127,7 @@ static void older_only(struct ht_report_row *rows, size_t n, const struct ht_liv
 	}
 }
 
-static void print_summary(FILE *f, const struct ht_report_input *in)
+void report__summary_text(FILE *f, const struct ht_report_input *in)
 {
 	struct ht_heap_totals t;
 	char a[32], b[32], c[32], d[32];
@@ -244,7 +244,7 @@ int report__text(FILE *f, const struct ht_report_input *in)
 	if (err)
 		goto out;
 	cx.ages = ages;
-	print_summary(f, in);
+	report__summary_text(f, in);
 	for (size_t i = 0; i < ARRAY_SIZE(tables) && !err; i++) {
 		if (tables[i].field == offsetof(struct ht_stats, live_bytes) && in->older_than_s > 0)
 			older_only(rows, n, ages);

@@ -42,6 +42,15 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Say which allocators found since refused[from] are not traced, and why. */
+static void warn_refused(const struct ht_session *s, size_t from)
+{
+	char line[1024];
+
+	for (size_t i = from; i < s->set.nrefused; i++)
+		pr_warn("%s\n", allocators__refusal(&s->set.refused[i], line, sizeof(line)));
+}
+
 /*
  * Allocator discovery after open, its one trigger: probe the allocators of
  * objects mapped since the last look (dlopen, or the launched command's
@@ -52,14 +61,16 @@ static uint64_t wall_ns(void)
  */
 static void discover_new_objects(struct ht_session *s, bool reread, bool at_exec)
 {
-	size_t n = s->set.n, nfound = s->set.nfound;
+	size_t n = s->set.n, nfound = s->set.nfound, nrefused = s->set.nrefused;
 	char desc[512];
-	int err;
+	int err, added;
 
 	if (!s->probes || !s->started || s->stopped || session__maps_replaced(s) ||
 	    (reread && modules__refresh(s->mods)))
 		return;
-	if (allocators__discover_new(s->mods, &s->aopts, &s->set) <= 0)
+	added = allocators__discover_new(s->mods, &s->aopts, &s->set);
+	warn_refused(s, nrefused);
+	if (added <= 0)
 		return;
 	err = probes__attach_from(s->probes, s->mods, &s->set, n);
 	if (err) {
@@ -98,13 +109,17 @@ void session__cfi_sync(struct ht_session *s)
 	cfimaps__totals(s->cfi, &s->cfi_tot);
 }
 
-/* The traced calls so far: allocations, frees, unknown frees. */
+/* The traced calls so far: allocations, frees, unknown frees, and the
+ * calls a size filter or sampling left out in the kernel (calls too). */
 static uint64_t traced_calls(const struct ht_session *s)
 {
+	uint64_t c[__HT_C_MAX] = {};
 	struct ht_heap_totals t;
 
 	heap__totals(s->heap, &t);
-	return t.s.allocs + t.s.frees + t.unknown_frees;
+	if (s->probes)
+		probes__counters(s->probes, c);
+	return t.s.allocs + t.s.frees + t.unknown_frees + c[HT_C_FILTERED] + c[HT_C_UNSAMPLED];
 }
 
 /* Never a silently empty report: say when the traced entry points see
@@ -280,6 +295,7 @@ struct ht_session *ht_session_open(const struct ht_session_opts *opts, char *msg
 		goto err;
 	}
 	allocators__describe(s->mods, &s->set, 0, s->alloc_desc, sizeof(s->alloc_desc));
+	warn_refused(s, 0);
 	s->npoints_at_start = s->set.n;
 
 	/* Load the BPF programs for this target. */

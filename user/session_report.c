@@ -201,6 +201,8 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 	if (!in.target.exited && !s->stopped)
 		alloc_watch__read(&s->watch);
 	in.late_unknown_frees = s->late_unknown_frees;
+	in.untraced = s->set.refused;
+	in.nuntraced = s->set.nrefused;
 	if (s->maps) {
 		in.maps = s->maps;
 		in.map_stacks = s->map_stacks;
@@ -236,6 +238,8 @@ int ht_session_write_report(struct ht_session *s, enum ht_format fmt, FILE *f,
 		return report__pprof(f, &in);
 	case HT_FORMAT_DHAT:
 		return report__dhat(f, &in);
+	case HT_FORMAT_HTML:
+		return report__html(f, &in);
 	}
 	return -EINVAL;
 }
