@@ -687,6 +687,15 @@ static __always_inline void emit_map_change(__u32 kind, __u64 addr, __u64 len, _
 		count(HT_C_RINGBUF_FULL_UNMAP);
 }
 
+/* munmap(addr, len) past the kernel's argument checks (what fails them,
+ * EINVAL, changes nothing): page-aligned, not empty, below task_size. */
+static __always_inline bool munmap_valid(__u64 addr, __u64 len)
+{
+	__u64 size = BPF_CORE_READ(bpf_get_current_task_btf(), mm, task_size);
+
+	return !(addr & 4095) && len && addr <= size && len <= size - addr;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ht_mmap_enter, struct pt_regs *regs, long id)
 {
@@ -700,8 +709,7 @@ int BPF_PROG(ht_mmap_enter, struct pt_regs *regs, long id)
 		emit_map_change(HT_MM_REMAP_FROM, addr, len, 0, (__u32)BPF_CORE_READ(regs, r10));
 		return 0;
 	}
-	/* what the kernel refuses outright changes nothing */
-	if (!(addr & 4095) && len)
+	if (munmap_valid(addr, len))
 		emit_map_change(HT_MM_UNMAP, addr, len, 0, 0);
 	return 0;
 }
@@ -716,7 +724,7 @@ int BPF_PROG(ht_mmap_exit, struct pt_regs *regs, long ret)
 	if ((id != NR_MMAP && id != NR_MUNMAP && id != NR_MREMAP) || !is_target())
 		return 0;
 	if (id == NR_MUNMAP) {
-		if (ret && !(BPF_CORE_READ(regs, di) & 4095) && BPF_CORE_READ(regs, si))
+		if (ret && munmap_valid(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si)))
 			count(HT_C_MUNMAP_FAILED);
 		return 0;
 	}

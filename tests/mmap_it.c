@@ -14,12 +14,17 @@
  *   - the heap totals and stacks are identical with --mmap on and off, and
  *     without it the JSON says "mappings": null and the text has no table;
  *   - records lost to a full ring buffer are counted and said, never
- *     silently wrong.
+ *     silently wrong;
+ *   - on Debian's python3 (glibc's own mmaps of large blocks, mremap of
+ *     them as they grow, thread stacks and arenas), attached and launched,
+ *     every total equals strace's record replayed page by page into a
+ *     model of its own (tests/strace_mappings.py).
  *
  * Usage: mmap_it [FILTER]   (cmocka test name pattern)
  * Environment:
  *   HEAPTRACE              heaptrace binary (./heaptrace)
  *   HEAPTRACE_MMAP_WORK    the workload (.output/tests/mmap_work)
+ *   HEAPTRACE_STRACE_REPLAY tests/strace_mappings.py
  *   HEAPTRACE_TEST_TIMEOUT seconds one heaptrace run may take (120)
  *   HEAPTRACE_TEST_KEEP    keep the temporary directory with the reports
  */
@@ -47,6 +52,7 @@
 
 static const char *heaptrace_bin;
 static const char *work_bin;
+static const char *replay_bin;
 static double run_timeout;
 static char tmpdir[] = "/tmp/heaptrace-mmap-XXXXXX";
 static int run_seq;
@@ -75,15 +81,16 @@ static struct run *run_new(void)
 }
 
 /*
- * strace attached to pid, an independent reference (ptrace, not BPF):
- * its mmap, munmap and mremap calls go to path. Returns when it says it
- * attached.
+ * strace attached to pid and its threads, an independent reference
+ * (ptrace, not BPF): their mmap, munmap and mremap calls go to path.
+ * Returns when it says it attached; *errfd is its stderr, to keep open
+ * until it ends (it says when it attaches to a new thread).
  */
-static pid_t start_strace(pid_t pid, const char *path)
+static pid_t start_strace(pid_t pid, const char *path, int *errfd)
 {
 	char pid_s[16];
-	char *argv[] = { "/usr/bin/strace", "-e", "trace=mmap,munmap,mremap", "-e", "signal=none",
-			 "-o", (char *)path, "-p", pid_s, NULL };
+	char *argv[] = { "/usr/bin/strace", "-f", "-e", "trace=mmap,munmap,mremap", "-e",
+			 "signal=none", "-o", (char *)path, "-p", pid_s, NULL };
 	struct buf out = { .len = 0 };
 	int p[2];
 	pid_t st;
@@ -94,7 +101,7 @@ static pid_t start_strace(pid_t pid, const char *path)
 	close(p[1]);
 	if (!wait_for_text(p[0], &out, "attached", run_timeout))
 		fail_msg("strace did not attach:\n%s", out.data);
-	close(p[0]);
+	*errfd = p[0];
 	return st;
 }
 
@@ -125,18 +132,19 @@ static void strace_counts(const char *path, struct run *x)
 }
 
 /*
- * `heaptrace [--mmap] --json FILE -- WORK` (launch), or the workload
+ * `heaptrace [--mmap] --json FILE -- WORK ARGS` (launch; cmd instead of WORK
+ * if not NULL), or the workload
  * started with "wait" and `heaptrace [--mmap] --json FILE -p PID` attached
  * to it (attach; with_strace: strace records its syscalls too).
  */
 static struct run *trace_opts(bool mmap, bool attach, bool with_strace, const char *const *opts,
-			      const char *const *args)
+			      const char *cmd, const char *const *args)
 {
 	struct run *x = run_new();
 	char json[PATH_MAX], st_path[PATH_MAX], pid_s[16];
 	char *ht_argv[16];
 	char *wl_argv[] = { (char *)work_bin, "wait", NULL };
-	int out[2], errp[2], in[2], wout[2], n = 0, code;
+	int out[2], errp[2], in[2], wout[2], n = 0, code, st_err = -1;
 	pid_t wl = 0, ht, st = 0;
 
 	run_seq++;
@@ -159,13 +167,13 @@ static struct run *trace_opts(bool mmap, bool attach, bool with_strace, const ch
 			fail_msg("%s wait did not report ready", work_bin);
 		snprintf(st_path, sizeof(st_path), "%s/%03d-strace.txt", tmpdir, run_seq);
 		if (with_strace)
-			st = start_strace(wl, st_path);
+			st = start_strace(wl, st_path, &st_err);
 		snprintf(pid_s, sizeof(pid_s), "%d", (int)wl);
 		ht_argv[n++] = "-p";
 		ht_argv[n++] = pid_s;
 	} else {
 		ht_argv[n++] = "--";
-		ht_argv[n++] = (char *)work_bin;
+		ht_argv[n++] = (char *)(cmd ? cmd : work_bin);
 		for (; args && *args; args++)
 			ht_argv[n++] = (char *)*args;
 	}
@@ -195,6 +203,7 @@ static struct run *trace_opts(bool mmap, bool attach, bool with_strace, const ch
 	if (st) {
 		if (wait_for(st, 30, -1, NULL) != 0)
 			fail_msg("strace failed");
+		close_fd(&st_err);
 		strace_counts(st_path, x);
 	}
 	x->r = json_object_from_file(json);
@@ -205,7 +214,7 @@ static struct run *trace_opts(bool mmap, bool attach, bool with_strace, const ch
 
 static struct run *trace(bool mmap, bool attach, bool with_strace)
 {
-	return trace_opts(mmap, attach, with_strace, NULL, NULL);
+	return trace_opts(mmap, attach, with_strace, NULL, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -446,7 +455,7 @@ static void test_lost_mapping_records_are_counted_and_said(void **state)
 {
 	static const char *const opts[] = { "--ring-size", "4K", NULL };
 	static const char *const args[] = { "churn", "20000", NULL };
-	struct run *x = trace_opts(true, false, false, opts, args);
+	struct run *x = trace_opts(true, false, false, opts, NULL, args);
 	json_object *loss = get(get(x->r, "mappings"), "loss");
 	json_object *s = site_stack(x->r, "map_many");
 	long long maps_lost = get_int(loss, "ringbuf_full_maps");
@@ -481,7 +490,7 @@ static void test_lost_mapping_records_are_counted_and_said(void **state)
 static void test_threads_racing_for_addresses_count_exactly(void **state)
 {
 	static const char *const args[] = { "threads", "4", "2000", NULL };
-	struct run *x = trace_opts(true, false, false, NULL, args);
+	struct run *x = trace_opts(true, false, false, NULL, NULL, args);
 	json_object *m = get(x->r, "mappings");
 	json_object *s = site_stack(x->r, "map_race");
 
@@ -500,18 +509,241 @@ static void test_threads_racing_for_addresses_count_exactly(void **state)
 	(void)state;
 }
 
+/* ------------------------------------------------------------------ */
+/* A real program: Debian's python3 against strace, replayed           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * After a line on stdin (attached: heaptrace is in place), blocks above
+ * glibc's mmap threshold: 40 mapped, every other one unmapped, one grown
+ * 30 times (realloc of a mapped chunk: mremap); argv[1] threads map and
+ * free their own (thread stacks, arenas: only attached, where strace sees
+ * the same run - arenas race for addresses).
+ */
+static const char py_work[] =
+	"import sys, threading\n"
+	"print('R', flush=True)\n"
+	"sys.stdin.readline()\n"
+	"keep = [bytearray(200000 + 4096 * i) for i in range(40)]\n"
+	"del keep[::2]\n"
+	"b = bytearray(300000)\n"
+	"for i in range(30):\n"
+	"    b += bytearray(100000)\n"
+	"def work():\n"
+	"    x = [bytearray(150000 + i) for i in range(20)]\n"
+	"    for i in range(10):\n"
+	"        y = bytearray(250000 + i)\n"
+	"ts = [threading.Thread(target=work) for i in range(int(sys.argv[1]))]\n"
+	"[t.start() for t in ts]\n"
+	"[t.join() for t in ts]\n";
+
+/* Compared beside fields[] (the totals'). */
+static const char *const replay_extra[] = { "unknown_unmaps", "unknown_remaps", "replaced_bytes" };
+
+/* tests/strace_mappings.py on strace's log: its totals. */
+static json_object *strace_replayed(const char *log)
+{
+	char *argv[] = { "/usr/bin/python3", (char *)replay_bin, (char *)log, NULL };
+	struct buf *out = calloc(1, sizeof(*out));
+	json_object *r;
+	int p[2], code;
+	pid_t pid;
+
+	assert_non_null(out);
+	assert_int_equal(pipe_nonblock(p), 0);
+	pid = spawn(argv, NULL, -1, p[1], -1);
+	close(p[1]);
+	code = wait_for(pid, run_timeout, p[0], out);
+	close(p[0]);
+	if (code)
+		fail_msg("%s %s exited with %d", replay_bin, log, code);
+	r = json_tokener_parse(out->data);
+	if (!r)
+		fail_msg("%s printed no JSON:\n%s", replay_bin, out->data);
+	free(out);
+	return r;
+}
+
+/* Every total as the replay has it, nothing lost; the replay's totals. */
+static json_object *expect_as_replayed(json_object *report, const char *log)
+{
+	json_object *m = get(report, "mappings"), *t = get(m, "totals");
+	json_object *ref = strace_replayed(log);
+
+	if (get_int(get(m, "loss"), "lost_events"))
+		fail_msg("records lost (%lld): the totals are not comparable on this run",
+			 (long long)get_int(get(m, "loss"), "lost_events"));
+	for (size_t i = 0; i < ARRAY_SIZE(fields) + ARRAY_SIZE(replay_extra); i++) {
+		const char *f = i < ARRAY_SIZE(fields) ? fields[i] : replay_extra[i - ARRAY_SIZE(fields)];
+
+		if (get_int(t, f) == get_int(ref, f))
+			continue;
+		print_mappings(t);
+		print_error("strace replayed: %s\n", json_object_to_json_string(ref));
+		fail_msg("%s is %lld, strace's record replayed says %lld", f,
+			 (long long)get_int(t, f), (long long)get_int(ref, f));
+	}
+	assert_int_equal(get_int(ref, "failed_unmaps"), 0);
+	assert_int_equal(get_int(ref, "replaced_unasked"), 0);
+	return ref;
+}
+
+/* py_work's own calls are there: 40 blocks mapped, 20 unmapped, one grown. */
+static void expect_py_work(json_object *report, const char *log)
+{
+	json_object *t = get(get(report, "mappings"), "totals");
+
+	json_object_put(expect_as_replayed(report, log));
+	assert_true(get_int(t, "mmaps") >= 40);
+	assert_true(get_int(t, "munmaps") >= 20);
+	assert_true(get_int(t, "mremaps") >= 1);
+	print_message("mmap_it: python3: %lld mmap, %lld munmap, %lld mremap, %lld bytes mapped "
+		      "at the end, as strace's record replayed\n",
+		      (long long)get_int(t, "mmaps"), (long long)get_int(t, "munmaps"),
+		      (long long)get_int(t, "mremaps"), (long long)get_int(t, "mapped_bytes"));
+}
+
+/*
+ * python3 running script with arg, attached to by strace, then by heaptrace
+ * --mmap, until it ends; log: strace's record (PATH_MAX).
+ */
+static struct run *attach_python3(const char *script, const char *arg, char *log)
+{
+	char *py[] = { "/usr/bin/python3", "-c", (char *)script, (char *)arg, NULL };
+	char json[PATH_MAX], pid_s[16];
+	char *ht[] = { (char *)heaptrace_bin, "--mmap", "--json", json, "-p", pid_s, NULL };
+	struct run *x = run_new();
+	int in[2], out[2], errp[2], code, st_err;
+	pid_t py_pid, ht_pid, st;
+
+	run_seq++;
+	snprintf(json, sizeof(json), "%s/%03d-python3-attach.json", tmpdir, run_seq);
+	snprintf(log, PATH_MAX, "%s/%03d-python3-strace.txt", tmpdir, run_seq);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	py_pid = spawn(py, NULL, in[0], out[1], -1);
+	close(in[0]);
+	close(out[1]);
+	if (read_byte(out[0], 30) != 'R')
+		fail_msg("python3 did not start");
+	st = start_strace(py_pid, log, &st_err);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)py_pid);
+	assert_int_equal(pipe_nonblock(errp), 0);
+	ht_pid = spawn(ht, NULL, -1, -1, errp[1]);
+	close(errp[1]);
+	if (!wait_for_text(errp[0], &x->err, "attached", run_timeout))
+		fail_msg("heaptrace -p never said \"attached\"; stderr:\n%s", x->err.data);
+	write_byte(in[1], '\n');
+	close(in[1]);
+	assert_int_equal(wait_for(py_pid, run_timeout, -1, NULL), 0);
+	close(out[0]);
+	code = wait_for(ht_pid, run_timeout, errp[0], &x->err);
+	close(errp[0]);
+	if (code)
+		fail_msg("heaptrace exited with %d; stderr:\n%s", code, x->err.data);
+	if (wait_for(st, 30, -1, NULL) != 0)
+		fail_msg("strace failed");
+	close(st_err);
+	x->r = json_object_from_file(json);
+	if (!x->r)
+		fail_msg("cannot parse JSON report %s", json);
+	return x;
+}
+
+/* Attached, with strace attached first: both see the same run, threads too. */
+static void test_python3_attached_totals_as_strace_replayed(void **state)
+{
+	char log[PATH_MAX];
+	struct run *x = attach_python3(py_work, "2", log);
+
+	expect_py_work(x->r, log);
+	run_free(x);
+	(void)state;
+}
+
+/*
+ * Failed calls, through ctypes: mremap over a hole (EFAULT), over two
+ * mmaps the kernel merged into one VMA, grown in place into taken pages
+ * (ENOMEM), at an unaligned address (EINVAL); munmap of a length past the
+ * address space (EINVAL). Each changes nothing.
+ */
+static const char py_failing[] =
+	"import ctypes, sys\n"
+	"libc = ctypes.CDLL(None)\n"
+	"libc.mmap.restype = ctypes.c_void_p\n"
+	"libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,\n"
+	"                      ctypes.c_int, ctypes.c_long]\n"
+	"libc.mremap.restype = ctypes.c_void_p\n"
+	"libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]\n"
+	"libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]\n"
+	"P = 4096\n"
+	"def mm(n, at=None):\n"
+	"    return libc.mmap(at, n, 3, 0x32 if at else 0x22, -1, 0)\n"
+	"print('R', flush=True)\n"
+	"sys.stdin.readline()\n"
+	"a = mm(4 * P)\n"
+	"libc.munmap(a + P, P)\n"
+	"libc.mremap(a, 4 * P, 8 * P, 1)\n"
+	"b = mm(4 * P)\n"
+	"mm(P, b + P)\n"
+	"libc.mremap(b, 2 * P, 8 * P, 0)\n"
+	"c = mm(4 * P)\n"
+	"libc.mremap(c + 100, 2 * P, 4 * P, 1)\n"
+	"d = mm(4 * P)\n"
+	"libc.munmap(d, 1 << 62)\n";
+
+static void test_python3_failed_calls_change_nothing_as_strace_replayed(void **state)
+{
+	char log[PATH_MAX];
+	struct run *x = attach_python3(py_failing, "", log);
+	json_object *ref = expect_as_replayed(x->r, log);
+
+	assert_int_equal(get_int(ref, "failed_remaps"), 3);
+	assert_int_equal(get_int(get(get(x->r, "mappings"), "totals"), "mremaps"), 0);
+	json_object_put(ref);
+	run_free(x);
+	(void)state;
+}
+
+/*
+ * Launched: heaptrace's launch holds the program with ptrace, so strace
+ * cannot be on the same run; an equivalent one is (one thread, the same
+ * hash seed: python3's mappings are the same run to run), started by
+ * strace as heaptrace starts it, from its execve.
+ */
+static void test_python3_launched_totals_as_strace_replayed(void **state)
+{
+	char log[PATH_MAX];
+	char *st[] = { "/usr/bin/strace", "-f", "-e", "trace=mmap,munmap,mremap,execve", "-e",
+		       "signal=none", "-o", log, "/usr/bin/python3", "-c", (char *)py_work, "0",
+		       NULL };
+	static const char *const args[] = { "-c", py_work, "0", NULL };
+	struct run *x;
+
+	snprintf(log, sizeof(log), "%s/python3-launch-strace.txt", tmpdir);
+	if (wait_for(spawn(st, NULL, -1, -1, -1), run_timeout, -1, NULL) != 0)
+		fail_msg("strace python3 failed");
+	x = trace_opts(true, false, false, NULL, "/usr/bin/python3", args);
+	expect_py_work(x->r, log);
+	run_free(x);
+	(void)state;
+}
+
 static int setup_group(void **state)
 {
 	struct stat st;
 
 	heaptrace_bin = env_or("HEAPTRACE", "./heaptrace");
 	work_bin = env_or("HEAPTRACE_MMAP_WORK", ".output/tests/mmap_work");
+	replay_bin = env_or("HEAPTRACE_STRACE_REPLAY", "tests/strace_mappings.py");
 	run_timeout = test_timeout(120);
-	if (stat(heaptrace_bin, &st) || stat(work_bin, &st)) {
-		fprintf(stderr, "mmap_it: need %s and %s (make mmap-tests builds them)\n",
-			heaptrace_bin, work_bin);
+	if (stat(heaptrace_bin, &st) || stat(work_bin, &st) || stat(replay_bin, &st)) {
+		fprintf(stderr, "mmap_it: need %s, %s and %s (make mmap-tests builds them)\n",
+			heaptrace_bin, work_bin, replay_bin);
 		return -1;
 	}
+	/* python3's dicts the same in every run: its mappings too */
+	setenv("PYTHONHASHSEED", "0", 1);
 	warn_unless_root();
 	if (make_tmpdir(tmpdir))
 		return -1;
@@ -535,6 +767,9 @@ int main(int argc, char **argv)
 		T(test_attach_mappings_exact_and_as_strace_counts),
 		T(test_lost_mapping_records_are_counted_and_said),
 		T(test_threads_racing_for_addresses_count_exactly),
+		T(test_python3_attached_totals_as_strace_replayed),
+		T(test_python3_launched_totals_as_strace_replayed),
+		T(test_python3_failed_calls_change_nothing_as_strace_replayed),
 	};
 
 	return test_main(argc, argv, "mmap", tests, ARRAY_SIZE(tests), setup_group,

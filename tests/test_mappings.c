@@ -179,6 +179,44 @@ static void mremap_dontunmap_keeps_the_old_range(void **state)
 	assert_int_equal(stats(m, 5).ranges, 2);
 }
 
+/*
+ * A failed mremap changes nothing (measured on python3 calling libc's
+ * mremap, against strace): over a hole (EFAULT) the hole stays, over two
+ * stacks' adjacent ranges (one kernel VMA: ENOMEM growing in place) each
+ * keeps its own, at an unaligned address (EINVAL) the range stays whole.
+ */
+static void failed_mremap_leaves_the_ranges_as_they_were(void **state)
+{
+	struct ht_mappings *m = *state;
+
+	assert_int_equal(mappings__map(m, BASE, 4 * P, 1), 0);
+	mappings__unmap(m, BASE + P, P);
+	assert_int_equal(mappings__remap_begin(m, TID, BASE, 4 * P, false), 0);
+	assert_int_equal(mappings__remap_end(m, TID, false, 0, 8 * P), 0);
+	assert_int_equal(stats(m, 1).mapped_bytes, 3 * P);
+	assert_int_equal(stats(m, 1).ranges, 2);
+
+	assert_int_equal(mappings__map(m, BASE + 10 * P, 2 * P, 2), 0);
+	assert_int_equal(mappings__map(m, BASE + 12 * P, P, 3), 0);
+	assert_int_equal(mappings__remap_begin(m, TID, BASE + 10 * P, 3 * P, false), 0);
+	assert_int_equal(mappings__remap_end(m, TID, false, 0, 6 * P), 0);
+	assert_int_equal(stats(m, 2).mapped_bytes, 2 * P);
+	assert_int_equal(stats(m, 2).ranges, 1);
+	assert_int_equal(stats(m, 3).mapped_bytes, P);
+	assert_int_equal(stats(m, 3).ranges, 1);
+
+	/* [20, 24) cut at 20 + 100 bytes and at 22 + 100, put back whole */
+	assert_int_equal(mappings__map(m, BASE + 20 * P, 4 * P, 4), 0);
+	assert_int_equal(mappings__remap_begin(m, TID, BASE + 20 * P + 100, 2 * P, false), 0);
+	assert_int_equal(mappings__remap_end(m, TID, false, 0, 4 * P), 0);
+	assert_int_equal(stats(m, 4).mapped_bytes, 4 * P);
+	assert_int_equal(stats(m, 4).ranges, 1);
+	assert_int_equal(totals(m).s.mapped_bytes, 10 * P);
+	assert_int_equal(totals(m).s.ranges, 5);
+	assert_int_equal(totals(m).s.mremaps, 0);
+	assert_int_equal(totals(m).model_errors, 0);
+}
+
 static void clear_forgets_everything(void **state)
 {
 	struct ht_mappings *m = *state;
@@ -266,6 +304,7 @@ int main(void)
 		T(map_fixed_over_a_range_replaces_it),
 		T(mremap_keeps_the_stack_that_mapped),
 		T(mremap_dontunmap_keeps_the_old_range),
+		T(failed_mremap_leaves_the_ranges_as_they_were),
 		T(clear_forgets_everything),
 		T(random_runs_match_a_page_by_page_reference),
 	};

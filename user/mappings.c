@@ -17,12 +17,15 @@ struct stack_rec {
 	uint64_t last_op; /* the operation that last counted a call here */
 };
 
-/* An mremap between its start and its return. */
+/* An mremap between its start and its return: what its start took out,
+ * to put back as it was if it fails. */
 struct pending {
 	uint32_t tid;
 	uint32_t stack;
 	bool used, found;
+	bool split_lo, split_hi; /* a range was cut at addr, at the end */
 	uint64_t addr, len;
+	struct range *taken; /* the pieces taken out, a list on ->r */
 };
 
 #define MAX_PENDING 64
@@ -40,6 +43,7 @@ struct ht_mappings {
 	uint64_t op;          /* cuts so far: a munmap counts once per stack */
 	uint32_t first_stack; /* the lowest piece the last cut removed */
 	bool cut_any;
+	struct pending *keep; /* the mremap whose cut keeps the pieces */
 	struct pending pend[MAX_PENDING];
 };
 
@@ -64,11 +68,29 @@ static void free_tree(struct range *r)
 	}
 }
 
+static void free_list(struct range *r)
+{
+	while (r) {
+		struct range *next = r->r;
+
+		free(r);
+		r = next;
+	}
+}
+
+static void pending_clear(struct ht_mappings *m)
+{
+	for (size_t i = 0; i < MAX_PENDING; i++)
+		free_list(m->pend[i].taken);
+	memset(m->pend, 0, sizeof(m->pend));
+}
+
 void mappings__free(struct ht_mappings *m)
 {
 	if (!m)
 		return;
 	free_tree(m->root);
+	pending_clear(m);
 	free(m->stacks);
 	free(m);
 }
@@ -150,6 +172,29 @@ static void take(struct ht_mappings *m, uint32_t stack, uint64_t bytes, int rang
 	r->s.munmaps++;
 }
 
+/* An mremap's cut: [lo, hi) of stack kept for its failure (node: the
+ * node itself, else a new one). */
+static void keep_piece(struct ht_mappings *m, struct range *node, uint64_t lo, uint64_t hi,
+		       uint32_t stack)
+{
+	struct range *n = node;
+
+	if (!m->keep) {
+		free(node);
+		return;
+	}
+	if (!n && !(n = calloc(1, sizeof(*n)))) {
+		m->t.model_errors++; /* a failure could not put it back */
+		return;
+	}
+	n->lo = lo;
+	n->hi = hi;
+	n->stack = stack;
+	n->l = NULL;
+	n->r = m->keep->taken;
+	m->keep->taken = n;
+}
+
 /* Take the nodes of t (all starting inside [.., hi)) out; the one that
  * runs past hi keeps its part from hi and is returned (at most one). */
 static struct range *drain(struct ht_mappings *m, struct range *t, uint64_t hi,
@@ -164,12 +209,16 @@ static struct range *drain(struct ht_mappings *m, struct range *t, uint64_t hi,
 	kept = drain(m, left, hi, kind);
 	if (t->hi > hi) {
 		take(m, t->stack, hi - t->lo, 0, kind);
+		if (m->keep) {
+			keep_piece(m, NULL, t->lo, hi, t->stack);
+			m->keep->split_hi = true;
+		}
 		t->lo = hi;
 		t->l = t->r = NULL;
 		kept = t;
 	} else {
 		take(m, t->stack, t->hi - t->lo, -1, kind);
-		free(t);
+		keep_piece(m, t, t->lo, t->hi, t->stack);
 	}
 	right = drain(m, right, hi, kind);
 	return right ? right : kept;
@@ -190,6 +239,11 @@ static bool cut(struct ht_mappings *m, uint64_t lo, uint64_t hi, enum op_kind ki
 		uint64_t end = x->hi;
 
 		take(m, x->stack, (end < hi ? end : hi) - lo, 0, kind);
+		if (m->keep) {
+			keep_piece(m, NULL, lo, end < hi ? end : hi, x->stack);
+			m->keep->split_lo = true;
+			m->keep->split_hi |= end > hi;
+		}
 		x->hi = lo;
 		if (end > hi) {
 			struct range *n = m->t.s.ranges < HT_MAP_MAX_RANGES ? calloc(1, sizeof(*n)) : NULL;
@@ -216,19 +270,23 @@ static bool cut(struct ht_mappings *m, uint64_t lo, uint64_t hi, enum op_kind ki
 	return m->cut_any;
 }
 
-/* Insert [lo, hi), free in the model, for stack. 0 or -ENOMEM. */
-static int insert(struct ht_mappings *m, uint64_t lo, uint64_t hi, uint32_t stack)
+/* Insert [lo, hi), free in the model, for stack (in node, if not NULL:
+ * it is used or freed). 0 or -ENOMEM. */
+static int insert_node(struct ht_mappings *m, struct range *node, uint64_t lo, uint64_t hi,
+		       uint32_t stack)
 {
 	struct stack_rec *r = stack_rec(m, stack);
-	struct range *n, *a, *b;
+	struct range *n = node, *a, *b;
 
-	if (!r || m->t.s.ranges >= HT_MAP_MAX_RANGES || !(n = calloc(1, sizeof(*n)))) {
+	if (!r || m->t.s.ranges >= HT_MAP_MAX_RANGES || (!n && !(n = calloc(1, sizeof(*n))))) {
+		free(node);
 		m->t.model_errors++;
 		return -ENOMEM;
 	}
 	n->lo = lo;
 	n->hi = hi;
 	n->stack = stack;
+	n->l = n->r = NULL;
 	n->prio = next_prio(m);
 	split(m->root, lo, &a, &b);
 	m->root = merge(merge(a, n), b);
@@ -241,6 +299,33 @@ static int insert(struct ht_mappings *m, uint64_t lo, uint64_t hi, uint32_t stac
 	if (m->t.s.mapped_bytes > m->t.s.max_bytes)
 		m->t.s.max_bytes = m->t.s.mapped_bytes;
 	return 0;
+}
+
+static int insert(struct ht_mappings *m, uint64_t lo, uint64_t hi, uint32_t stack)
+{
+	return insert_node(m, NULL, lo, hi, stack);
+}
+
+/* The ranges on both sides of at made one again, if they are of one
+ * stack (an mremap's cut undone). */
+static void join_at(struct ht_mappings *m, uint64_t at)
+{
+	struct range *a, *b, *x, **yp, *y;
+
+	split(m->root, at, &a, &b);
+	for (x = a; x && x->r; x = x->r)
+		;
+	for (yp = &b; *yp && (*yp)->l; yp = &(*yp)->l)
+		;
+	y = *yp;
+	if (x && y && x->hi == at && y->lo == at && x->stack == y->stack) {
+		x->hi = y->hi;
+		*yp = y->r;
+		free(y);
+		m->stacks[x->stack].s.ranges--;
+		m->t.s.ranges--;
+	}
+	m->root = merge(a, b);
 }
 
 static uint64_t page_end(uint64_t addr, uint64_t len)
@@ -331,6 +416,7 @@ int mappings__remap_begin(struct ht_mappings *m, uint32_t tid, uint64_t addr, ui
 		return -ENOMEM;
 	}
 	/* A start whose end never came (its record lost) is replaced. */
+	free_list(p->taken);
 	memset(p, 0, sizeof(*p));
 	p->used = true;
 	p->tid = tid;
@@ -340,11 +426,32 @@ int mappings__remap_begin(struct ht_mappings *m, uint32_t tid, uint64_t addr, ui
 		p->found = !mappings__lookup(m, addr, &lo, &hi, &p->stack);
 		return 0;
 	}
+	m->keep = p;
 	if (page_end(addr, len) > addr && cut(m, addr, page_end(addr, len), OP_REMAP)) {
 		p->found = true;
 		p->stack = m->first_stack;
 	}
+	m->keep = NULL;
 	return 0;
+}
+
+/* A failed mremap: what its start took out goes back as it was. */
+static int remap_undo(struct ht_mappings *m, struct pending *q)
+{
+	int err = 0;
+
+	while (q->taken) {
+		struct range *n = q->taken;
+
+		q->taken = n->r;
+		if (insert_node(m, n, n->lo, n->hi, n->stack))
+			err = -ENOMEM;
+	}
+	if (q->split_lo)
+		join_at(m, q->addr);
+	if (q->split_hi)
+		join_at(m, page_end(q->addr, q->len));
+	return err;
 }
 
 int mappings__remap_end(struct ht_mappings *m, uint32_t tid, bool ok, uint64_t addr,
@@ -357,15 +464,12 @@ int mappings__remap_end(struct ht_mappings *m, uint32_t tid, bool ok, uint64_t a
 	if (!p)
 		return 0; /* its start was not seen: counted where it was lost */
 	q = *p;
-	p->used = false;
+	memset(p, 0, sizeof(*p));
+	if (!ok)
+		return remap_undo(m, &q);
+	free_list(q.taken);
 	if (!q.found) {
-		m->t.unknown_remaps += ok;
-		return 0;
-	}
-	if (!ok) {
-		/* failed: what was taken out is put back */
-		if (q.len && page_end(q.addr, q.len) > q.addr)
-			return insert(m, q.addr, page_end(q.addr, q.len), q.stack);
+		m->t.unknown_remaps++;
 		return 0;
 	}
 	end = page_end(addr, len);
@@ -386,7 +490,7 @@ void mappings__clear(struct ht_mappings *m)
 	if (m->nstacks)
 		memset(m->stacks, 0, m->nstacks * sizeof(*m->stacks));
 	memset(&m->t, 0, sizeof(m->t));
-	memset(m->pend, 0, sizeof(m->pend));
+	pending_clear(m);
 }
 
 uint32_t mappings__nr_stacks(const struct ht_mappings *m)

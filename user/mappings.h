@@ -14,7 +14,8 @@
  * unknown unmap, counted, and changes nothing. mremap takes the old range
  * out when the call starts (another thread may map the freed addresses
  * before it returns) and puts the result back when it returns, attributed
- * to the stack that mapped the old range (its lowest piece, if several).
+ * to the stack that mapped the old range (its lowest piece, if several);
+ * one that failed puts back what it took out, as it was.
  *
  * The ranges are a treap keyed by start address: O(log n) expected per
  * operation, plus the ranges an unmap removes; at most HT_MAP_MAX_RANGES
