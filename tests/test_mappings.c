@@ -217,6 +217,21 @@ static void failed_mremap_leaves_the_ranges_as_they_were(void **state)
 	assert_int_equal(totals(m).model_errors, 0);
 }
 
+/* Memory never seen mapped (a file mapping) moved over a tracked range
+ * (MREMAP_FIXED): the kernel unmapped that range. */
+static void unknown_mremap_over_a_range_takes_it_out(void **state)
+{
+	struct ht_mappings *m = *state;
+
+	assert_int_equal(mappings__map(m, BASE, 2 * P, 6), 0);
+	assert_int_equal(mappings__remap_begin(m, TID, BASE + 100 * P, 2 * P, false), 0);
+	assert_int_equal(mappings__remap_end(m, TID, true, BASE, 2 * P), 0);
+	assert_int_equal(totals(m).unknown_remaps, 1);
+	assert_int_equal(stats(m, 6).mapped_bytes, 0);
+	assert_int_equal(totals(m).s.mapped_bytes, 0);
+	assert_int_equal(totals(m).s.ranges, 0);
+}
+
 static void clear_forgets_everything(void **state)
 {
 	struct ht_mappings *m = *state;
@@ -305,6 +320,7 @@ int main(void)
 		T(mremap_keeps_the_stack_that_mapped),
 		T(mremap_dontunmap_keeps_the_old_range),
 		T(failed_mremap_leaves_the_ranges_as_they_were),
+		T(unknown_mremap_over_a_range_takes_it_out),
 		T(clear_forgets_everything),
 		T(random_runs_match_a_page_by_page_reference),
 	};

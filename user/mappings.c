@@ -468,15 +468,18 @@ int mappings__remap_end(struct ht_mappings *m, uint32_t tid, bool ok, uint64_t a
 	if (!ok)
 		return remap_undo(m, &q);
 	free_list(q.taken);
+	end = page_end(addr, len);
+	/* whatever was at the new place is gone (MREMAP_FIXED unmaps it),
+	 * also when what moved there was never seen mapped */
+	if (end > addr)
+		cut(m, addr, end, OP_REPLACE);
 	if (!q.found) {
 		m->t.unknown_remaps++;
 		return 0;
 	}
-	end = page_end(addr, len);
 	m->t.s.mremaps++;
 	if (end <= addr)
 		return 0;
-	cut(m, addr, end, OP_REPLACE);
 	if (insert(m, addr, end, q.stack))
 		return -ENOMEM;
 	m->stacks[q.stack].s.mremaps++;
